@@ -1,0 +1,58 @@
+#!/bin/bash
+# The whole test suite, as the README and CI run it:
+#   1. a development build (-Werror) and `make check`: unit tests (cmocka) and integration tests
+#      against the real daemon, promtool and a real Prometheus server;
+#   2. the same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer, in a
+#      scratch copy of the tree so that the first build stays as it is.
+# Prints one closing line "N passed, N failed, N skipped" and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+jobs=$(nproc 2>/dev/null || echo 2)
+passed=0 failed=0 skipped=0
+
+tally() { # tally DIR: add up the automake test-suite.log counts
+	local log=$1/test-suite.log n
+	[ -f "$log" ] || return 0
+	n=$(sed -n 's/^# PASS: *//p' "$log"); passed=$((passed + ${n:-0}))
+	n=$(sed -n 's/^# FAIL: *//p' "$log"); failed=$((failed + ${n:-0}))
+	n=$(sed -n 's/^# ERROR: *//p' "$log"); failed=$((failed + ${n:-0}))
+	n=$(sed -n 's/^# XPASS: *//p' "$log"); failed=$((failed + ${n:-0}))
+	n=$(sed -n 's/^# SKIP: *//p' "$log"); skipped=$((skipped + ${n:-0}))
+}
+
+run_suite() { # run_suite DIR CONFIGURE-FLAGS...
+	local dir=$1
+	shift
+	(
+		cd "$dir" || exit 1
+		[ -x configure ] || ./autogen.sh || exit 1
+		[ -f Makefile ] || ./configure "$@" || exit 1
+		make -j"$jobs" || exit 1
+		make -j"$jobs" check
+	)
+	local status=$?
+	if [ $status -ne 0 ] && [ -f "$dir/test-suite.log" ]; then
+		echo "==== failures in $dir/test-suite.log ===="
+		cat "$dir/test-suite.log"
+	fi
+	tally "$dir"
+	return $status
+}
+
+status=0
+echo "==== development build: -Werror, all tests ===="
+run_suite "$top" --enable-werror || status=1
+
+echo "==== sanitizer build: ASAN + UBSAN, all tests ===="
+asan=$(mktemp -d "${TMPDIR:-/tmp}/kobsd-asan.XXXXXX")
+cp -a "$top/." "$asan/"
+(cd "$asan" && { [ ! -f Makefile ] || make -s distclean >/dev/null 2>&1; })
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
+run_suite "$asan" --enable-sanitizers --enable-werror || status=1
+rm -rf "$asan"
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ $status -eq 0 ] && [ $failed -eq 0 ]
