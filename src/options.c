@@ -1,0 +1,253 @@
+#include "options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "collectors.h"
+
+#define DEFAULT_LISTEN ":9477"
+
+enum flag_kind {
+	FLAG_STRING, /* takes a value */
+	FLAG_BOOL,   /* no value; --no-NAME negates */
+};
+
+struct flag {
+	const char *name;
+	enum flag_kind kind;
+	const char *value_name;
+	const char *help;
+};
+
+static const struct flag flags[] = {
+    {"web.listen-address", FLAG_STRING, "ADDR",
+     "Address to listen on: host:port, [v6]:port or :port. Repeatable. Default " DEFAULT_LISTEN
+     "."},
+    {"web.config.file", FLAG_STRING, "FILE",
+     "TLS and basic authentication (exporter-toolkit's web config YAML)."},
+    {"web.systemd-socket", FLAG_BOOL, NULL,
+     "Take the listening sockets from systemd socket activation (kobsd.socket) instead of "
+     "--web.listen-address."},
+    {"web.telemetry-path", FLAG_STRING, "PATH",
+     "Path under which to serve metrics. Default /metrics."},
+    {"web.max-connections", FLAG_STRING, "N", "Most HTTP connections held at once. Default 256."},
+    {"web.max-connections-per-ip", FLAG_STRING, "N",
+     "Most HTTP connections from one address. Default 64."},
+    {"web.timeout", FLAG_STRING, "SECONDS",
+     "Idle time after which a connection is closed. Default 10."},
+    {"config.file", FLAG_STRING, "FILE", "Configuration file (YAML)."},
+    {"check-config", FLAG_BOOL, NULL,
+     "Validate the configuration file, print what is wrong, and exit."},
+    {"path.procfs", FLAG_STRING, "DIR", "procfs mountpoint. Default /proc."},
+    {"log.level", FLAG_STRING, "LEVEL", "debug, info, warn or error. Default info."},
+    {"version", FLAG_BOOL, NULL, "Print the version and exit."},
+    {"help", FLAG_BOOL, NULL, "Print this help and exit."},
+};
+
+static void set_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->telemetry_path = "/metrics";
+	o->procfs = "/proc";
+	o->log_level = LOG_LEVEL_INFO;
+	o->max_connections = 256;
+	o->max_connections_per_ip = 64;
+	o->timeout_seconds = 10;
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int toggle_collector(struct options *o, const char *name, bool enabled, char *err,
+                            size_t errlen)
+{
+	if (!collectors_find(name)) {
+		char known[256];
+		snprintf(err, errlen, "unknown collector '%s' (known: %s)", name,
+		         collectors_names(known, sizeof(known)));
+		return -1;
+	}
+	if (o->ntoggles == OPTIONS_MAX_TOGGLES) {
+		snprintf(err, errlen, "too many --collector flags");
+		return -1;
+	}
+	o->toggles[o->ntoggles].name = name;
+	o->toggles[o->ntoggles].enabled = enabled;
+	o->ntoggles++;
+	return 0;
+}
+
+static int apply_string(struct options *o, const char *name, const char *value, char *err,
+                        size_t errlen)
+{
+	if (strcmp(name, "web.listen-address") == 0) {
+		if (o->nlisten == OPTIONS_MAX_LISTEN) {
+			snprintf(err, errlen, "at most %d --web.listen-address flags",
+			         OPTIONS_MAX_LISTEN);
+			return -1;
+		}
+		o->listen[o->nlisten++] = value;
+	} else if (strcmp(name, "web.telemetry-path") == 0) {
+		if (value[0] != '/' || strcmp(value, "/") == 0 || strncmp(value, "/-/", 3) == 0) {
+			snprintf(err, errlen,
+			         "--web.telemetry-path must start with '/' and must not be '/' "
+			         "or under '/-/' (got '%s')",
+			         value);
+			return -1;
+		}
+		o->telemetry_path = value;
+	} else if (strcmp(name, "web.config.file") == 0) {
+		o->web_config_file = value;
+	} else if (strcmp(name, "config.file") == 0) {
+		o->config_file = value;
+	} else if (strcmp(name, "path.procfs") == 0) {
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "--path.procfs must not be empty");
+			return -1;
+		}
+		o->procfs = value;
+	} else if (strcmp(name, "log.level") == 0) {
+		int level = log_level_parse(value);
+		if (level < 0) {
+			snprintf(err, errlen,
+			         "--log.level must be debug, info, warn or error (got '%s')",
+			         value);
+			return -1;
+		}
+		o->log_level = (enum log_level)level;
+	} else if (strcmp(name, "web.max-connections") == 0) {
+		if (parse_uint(value, 1, 100000, &o->max_connections) < 0)
+			goto bad_number;
+	} else if (strcmp(name, "web.max-connections-per-ip") == 0) {
+		if (parse_uint(value, 1, 100000, &o->max_connections_per_ip) < 0)
+			goto bad_number;
+	} else if (strcmp(name, "web.timeout") == 0) {
+		if (parse_uint(value, 1, 3600, &o->timeout_seconds) < 0)
+			goto bad_number;
+	}
+	return 0;
+bad_number:
+	snprintf(err, errlen, "--%s needs a positive whole number in range (got '%s')", name,
+	         value);
+	return -1;
+}
+
+static void apply_bool(struct options *o, const char *name, bool value)
+{
+	if (strcmp(name, "web.systemd-socket") == 0)
+		o->systemd_socket = value;
+	else if (strcmp(name, "check-config") == 0)
+		o->check_config = value;
+	else if (strcmp(name, "version") == 0)
+		o->show_version = value;
+	else if (strcmp(name, "help") == 0)
+		o->show_help = value;
+}
+
+static const struct flag *find_flag(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strlen(flags[i].name) == len && strncmp(flags[i].name, name, len) == 0)
+			return &flags[i];
+	return NULL;
+}
+
+/* One argument (and maybe the next, as its value). Returns how many were used, or -1. */
+static int parse_one(struct options *o, int argc, char **argv, int i, char *err, size_t errlen)
+{
+	const char *arg = argv[i];
+	if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+		snprintf(err, errlen, "unexpected argument '%s'", arg);
+		return -1;
+	}
+	const char *name = arg + 2;
+	const char *eq = strchr(name, '=');
+	size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
+
+	if (strncmp(name, "collector.", 10) == 0 || strncmp(name, "no-collector.", 13) == 0) {
+		bool enabled = name[0] != 'n';
+		if (eq) {
+			snprintf(err, errlen, "--%.*s takes no value", (int)name_len, name);
+			return -1;
+		}
+		return toggle_collector(o, strchr(name, '.') + 1, enabled, err, errlen) < 0 ? -1
+		                                                                            : 1;
+	}
+
+	bool negated = false;
+	const struct flag *f = find_flag(name, name_len);
+	if (!f && strncmp(name, "no-", 3) == 0) {
+		f = find_flag(name + 3, name_len - 3);
+		negated = f != NULL;
+	}
+	if (!f) {
+		snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)name_len, name);
+		return -1;
+	}
+	if (f->kind == FLAG_BOOL) {
+		if (eq) {
+			snprintf(err, errlen, "--%s takes no value", f->name);
+			return -1;
+		}
+		apply_bool(o, f->name, !negated);
+		return 1;
+	}
+	if (negated) {
+		snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)name_len, name);
+		return -1;
+	}
+	if (eq)
+		return apply_string(o, f->name, eq + 1, err, errlen) < 0 ? -1 : 1;
+	if (i + 1 >= argc) {
+		snprintf(err, errlen, "--%s needs a value", f->name);
+		return -1;
+	}
+	return apply_string(o, f->name, argv[i + 1], err, errlen) < 0 ? -1 : 2;
+}
+
+int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	set_defaults(o);
+	for (int i = 1; i < argc;) {
+		int used = parse_one(o, argc, argv, i, err, errlen);
+		if (used < 0)
+			return -1;
+		i += used;
+	}
+	o->listen_given = o->nlisten > 0;
+	if (o->nlisten == 0)
+		o->listen[o->nlisten++] = DEFAULT_LISTEN;
+	if (o->check_config && !o->config_file && !o->web_config_file) {
+		snprintf(err, errlen, "--check-config needs --config.file or --web.config.file");
+		return -1;
+	}
+	return 0;
+}
+
+void options_usage(FILE *out)
+{
+	fprintf(out, "Usage: kobsd [FLAGS]\n\n"
+	             "kobsd, the kernel observatory daemon: serves Linux system and process-group\n"
+	             "metrics for Prometheus.\n\nFlags:\n");
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		char left[64];
+		if (flags[i].kind == FLAG_STRING)
+			snprintf(left, sizeof(left), "--%s=%s", flags[i].name, flags[i].value_name);
+		else
+			snprintf(left, sizeof(left), "--%s", flags[i].name);
+		fprintf(out, "  %-34s %s\n", left, flags[i].help);
+	}
+	fprintf(out, "\nCollectors (--collector.NAME enables, --no-collector.NAME disables):\n");
+	collectors_usage(out);
+	fprintf(out, "\nExit codes: 0 ok, %d usage error, %d bad configuration.\n", EXIT_USAGE,
+	        EXIT_CONFIG);
+}

@@ -1,0 +1,176 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "options.h"
+
+static int parse(struct options *o, char *err, size_t errlen, int argc, char **argv)
+{
+	return options_parse(argc, argv, o, err, errlen);
+}
+
+#define ARGV(...)          ((char *[]){"kobsd", __VA_ARGS__, NULL})
+#define ARGC(...)          ((int)(sizeof((char *[]){"kobsd", __VA_ARGS__}) / sizeof(char *)))
+#define PARSE(o, err, ...) parse(o, err, sizeof(err), ARGC(__VA_ARGS__), ARGV(__VA_ARGS__))
+
+static void defaults_listen_on_port_9477_everywhere(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	char *argv[] = {"kobsd", NULL};
+	assert_int_equal(options_parse(1, argv, &o, err, sizeof(err)), 0);
+	assert_int_equal(o.nlisten, 1);
+	assert_string_equal(o.listen[0], ":9477");
+	assert_string_equal(o.telemetry_path, "/metrics");
+	assert_string_equal(o.procfs, "/proc");
+	assert_null(o.config_file);
+	assert_int_equal(o.log_level, LOG_LEVEL_INFO);
+}
+
+static void listen_address_is_repeatable(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(
+	    PARSE(&o, err, "--web.listen-address=127.0.0.1:1", "--web.listen-address", "[::1]:2"),
+	    0);
+	assert_int_equal(o.nlisten, 2);
+	assert_string_equal(o.listen[0], "127.0.0.1:1");
+	assert_string_equal(o.listen[1], "[::1]:2");
+}
+
+static void value_may_follow_as_next_argument(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--path.procfs", "/host/proc", "--log.level", "debug"), 0);
+	assert_string_equal(o.procfs, "/host/proc");
+	assert_int_equal(o.log_level, LOG_LEVEL_DEBUG);
+}
+
+static void unknown_flag_is_an_error_naming_it(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--web.listen-adress=:1"), -1);
+	assert_non_null(strstr(err, "--web.listen-adress"));
+}
+
+static void flag_without_its_value_is_an_error(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--config.file"), -1);
+	assert_non_null(strstr(err, "needs a value"));
+}
+
+static void collector_toggles_are_recorded_in_order(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--no-collector.system", "--collector.system"), 0);
+	assert_int_equal(o.ntoggles, 2);
+	assert_false(o.toggles[0].enabled);
+	assert_true(o.toggles[1].enabled);
+	assert_string_equal(o.toggles[1].name, "system");
+}
+
+static void unknown_collector_is_an_error_listing_known_ones(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.nosuch"), -1);
+	assert_non_null(strstr(err, "nosuch"));
+	assert_non_null(strstr(err, "system"));
+}
+
+static void bad_log_level_is_an_error(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--log.level=verbose"), -1);
+	assert_non_null(strstr(err, "verbose"));
+}
+
+static void telemetry_path_must_be_absolute_and_not_reserved(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--web.telemetry-path=metrics"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.telemetry-path=/"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.telemetry-path=/-/healthy"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.telemetry-path=/prom"), 0);
+	assert_string_equal(o.telemetry_path, "/prom");
+}
+
+static void boolean_flag_rejects_a_value(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--version=yes"), -1);
+}
+
+static void check_config_needs_a_config_file(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--check-config"), -1);
+	assert_int_equal(PARSE(&o, err, "--check-config", "--config.file=/x.yml"), 0);
+	assert_true(o.check_config);
+}
+
+static void numbers_out_of_range_are_rejected(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--web.max-connections=0"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.timeout=-5"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.timeout=5s"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.max-connections-per-ip=99999999999999999999"), -1);
+	assert_int_equal(PARSE(&o, err, "--web.timeout=30"), 0);
+	assert_int_equal(o.timeout_seconds, 30);
+}
+
+static void positional_argument_is_an_error(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "serve"), -1);
+	assert_int_equal(PARSE(&o, err, "--"), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(defaults_listen_on_port_9477_everywhere),
+	    cmocka_unit_test(listen_address_is_repeatable),
+	    cmocka_unit_test(value_may_follow_as_next_argument),
+	    cmocka_unit_test(unknown_flag_is_an_error_naming_it),
+	    cmocka_unit_test(flag_without_its_value_is_an_error),
+	    cmocka_unit_test(collector_toggles_are_recorded_in_order),
+	    cmocka_unit_test(unknown_collector_is_an_error_listing_known_ones),
+	    cmocka_unit_test(bad_log_level_is_an_error),
+	    cmocka_unit_test(telemetry_path_must_be_absolute_and_not_reserved),
+	    cmocka_unit_test(boolean_flag_rejects_a_value),
+	    cmocka_unit_test(check_config_needs_a_config_file),
+	    cmocka_unit_test(numbers_out_of_range_are_rejected),
+	    cmocka_unit_test(positional_argument_is_an_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
