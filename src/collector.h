@@ -1,0 +1,32 @@
+/* What a collector is. Each collector lives in its own file (collector_NAME.c), defines one
+ * `const struct collector_ops`, and is listed once in the registry (collectors.c). */
+#ifndef KOBS_COLLECTOR_H
+#define KOBS_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "expo.h"
+#include "read_errors.h"
+
+/* What collectors may use. Owned by the daemon; the pointers stay valid while it runs. */
+struct collector_env {
+	const char *procfs;              /* --path.procfs, without a trailing slash */
+	struct read_errors *read_errors; /* files that could not be read, by reason */
+};
+
+struct collector_ops {
+	const char *name;        /* [a-z_]+; used in --collector.NAME and the collector label */
+	const char *description; /* one line for --help and the landing page */
+	bool default_enabled;
+	/* Prepare the collector. Return 0, or -1 with a one-line reason a user can act on in
+	 * `why` (e.g. "/proc/stat: permission denied"); a failed collector is listed as failed. */
+	int (*init)(void **state, const struct collector_env *env, char *why, size_t why_len);
+	/* Append this scrape's samples to `out`. Return 0, or -1 when the collection failed
+	 * (whatever was appended stays valid exposition). Runs on one thread at a time. */
+	int (*collect)(void *state, const struct collector_env *env, struct expo *out);
+	/* Release what init made; may be NULL. */
+	void (*destroy)(void *state);
+};
+
+#endif

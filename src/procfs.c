@@ -1,0 +1,46 @@
+#include "procfs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t limit)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s", procfs, relpath);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+
+	buf_reset(out);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+
+	int ret = -1;
+	for (;;) {
+		if (out->len >= limit)
+			break;
+		size_t want = limit - out->len < 4096 ? limit - out->len : 4096;
+		buf_reserve(out, want);
+		ssize_t got = read(fd, out->data + out->len, want);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		out->len += (size_t)got;
+	}
+	buf_reserve(out, 0);
+	out->data[out->len] = '\0';
+	ret = 0;
+out:;
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}

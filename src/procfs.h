@@ -1,0 +1,12 @@
+/* Reading files below the procfs root (--path.procfs). */
+#ifndef KOBS_PROCFS_H
+#define KOBS_PROCFS_H
+
+#include "buf.h"
+
+/* Read the whole of `<procfs>/<relpath>` into `out` (reset first; NUL-terminated). Reads until
+ * EOF, retrying on EINTR, since /proc files can come in several short reads. At most `limit`
+ * bytes are kept. Returns 0, or -1 with errno set. */
+int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t limit);
+
+#endif
