@@ -1,0 +1,282 @@
+#include "scrape.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collectors.h"
+#include "gzip.h"
+#include "log.h"
+#include "read_errors.h"
+#include "self.h"
+#include "xalloc.h"
+
+#define FORMATS 2
+
+struct slot {
+	const struct collector_ops *ops;
+	void *state;
+	struct collector_status status; /* under the lock */
+	/* The collecting thread's own results, published into status once it is done. */
+	double run_duration;
+	bool run_success;
+	bool run_once;
+};
+
+struct rendering {
+	struct buf body;
+	struct buf gz;
+	bool have_body;
+	bool have_gz;
+};
+
+struct scrape {
+	pthread_mutex_t lock;
+	pthread_cond_t finished;
+	bool collecting;
+	unsigned long generation;
+	double started;       /* CLOCK_MONOTONIC seconds the collection under way began */
+	double last_finished; /* CLOCK_MONOTONIC seconds; 0 before the first collection */
+	double last_duration;
+	size_t last_series;
+
+	struct collector_env env;
+	struct slot *slots;
+	size_t nslots;
+	struct self *self;
+	struct gzipper *gzipper;
+
+	/* Written only by the collecting thread, and read by others only once it is done. */
+	struct expo *expo;
+	struct rendering rendered[FORMATS];
+};
+
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool wanted(const struct collector_ops *ops, const struct collector_toggle *toggles,
+                   size_t ntoggles)
+{
+	bool enabled = ops->default_enabled;
+	/* The last flag naming a collector wins, as with repeated flags in kingpin. */
+	for (size_t i = 0; i < ntoggles; i++)
+		if (strcmp(toggles[i].name, ops->name) == 0)
+			enabled = toggles[i].enabled;
+	return enabled;
+}
+
+static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
+{
+	slot->status.name = slot->ops->name;
+	slot->status.description = slot->ops->description;
+	if (!enable) {
+		slot->status.state = COLLECTOR_DISABLED;
+		snprintf(slot->status.why, sizeof(slot->status.why), "disabled by %s",
+		         slot->ops->default_enabled ? "--no-collector flag" : "default");
+		return;
+	}
+	if (slot->ops->init(&slot->state, &s->env, slot->status.why, sizeof(slot->status.why)) <
+	    0) {
+		slot->status.state = COLLECTOR_FAILED;
+		struct log_field fields[] = {{"COLLECTOR", slot->ops->name},
+		                             {"REASON", slot->status.why}};
+		log_event(LOG_LEVEL_WARN, LOG_ID_COLLECTOR_FAILED, fields, 2,
+		          "collector %s failed to start: %s; serving the other collectors",
+		          slot->ops->name, slot->status.why);
+		return;
+	}
+	slot->status.state = COLLECTOR_ENABLED;
+	slot->status.why[0] = '\0';
+	log_info("collector %s enabled", slot->ops->name);
+}
+
+struct scrape *scrape_new(const char *procfs, const struct collector_toggle *toggles,
+                          size_t ntoggles)
+{
+	struct scrape *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->finished, NULL);
+	s->env.procfs = procfs;
+	s->env.read_errors = read_errors_new();
+	s->expo = expo_new();
+	s->gzipper = gzipper_new();
+	s->self = self_new();
+	if (!s->self)
+		log_warn("libproc2 could not be set up; the daemon's own process_* metrics are "
+		         "left out");
+	for (int f = 0; f < FORMATS; f++) {
+		buf_init(&s->rendered[f].body);
+		buf_init(&s->rendered[f].gz);
+	}
+
+	s->nslots = collectors_count();
+	s->slots = xcalloc(s->nslots, sizeof(*s->slots));
+	for (size_t i = 0; i < s->nslots; i++) {
+		s->slots[i].ops = collectors_at(i);
+		setup_slot(s, &s->slots[i], wanted(s->slots[i].ops, toggles, ntoggles));
+	}
+	return s;
+}
+
+void scrape_free(struct scrape *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nslots; i++)
+		if (s->slots[i].status.state == COLLECTOR_ENABLED && s->slots[i].ops->destroy)
+			s->slots[i].ops->destroy(s->slots[i].state);
+	free(s->slots);
+	for (int f = 0; f < FORMATS; f++) {
+		buf_free(&s->rendered[f].body);
+		buf_free(&s->rendered[f].gz);
+	}
+	self_free(s->self);
+	gzipper_free(s->gzipper);
+	expo_free(s->expo);
+	read_errors_free(s->env.read_errors);
+	pthread_cond_destroy(&s->finished);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}
+
+static void expose_collector_stats(struct scrape *s)
+{
+	expo_family(s->expo, "kobs_scrape_collector_duration_seconds", METRIC_GAUGE, "seconds",
+	            "How long each collector took in this scrape.");
+	for (size_t i = 0; i < s->nslots; i++) {
+		if (s->slots[i].status.state != COLLECTOR_ENABLED)
+			continue;
+		struct label l = {"collector", s->slots[i].ops->name};
+		expo_sample(s->expo, &l, 1, s->slots[i].run_duration);
+	}
+	expo_family(
+	    s->expo, "kobs_scrape_collector_success", METRIC_GAUGE, NULL,
+	    "Whether each collector succeeded in this scrape (1) or failed (0); a collector "
+	    "that failed to start is listed with 0.");
+	for (size_t i = 0; i < s->nslots; i++) {
+		if (s->slots[i].status.state == COLLECTOR_DISABLED)
+			continue;
+		struct label l = {"collector", s->slots[i].ops->name};
+		expo_sample(s->expo, &l, 1, s->slots[i].run_success ? 1 : 0);
+	}
+}
+
+/* Runs without the lock: `collecting` keeps every other thread away from the model. */
+static void collect_all(struct scrape *s)
+{
+	expo_reset(s->expo);
+	for (size_t i = 0; i < s->nslots; i++) {
+		struct slot *slot = &s->slots[i];
+		if (slot->status.state != COLLECTOR_ENABLED)
+			continue;
+		double start = monotonic_seconds();
+		int rc = slot->ops->collect(slot->state, &s->env, s->expo);
+		slot->run_duration = monotonic_seconds() - start;
+		/* Say it once when a collector starts failing, not on every scrape. */
+		if (rc < 0 && (slot->run_success || !slot->run_once))
+			log_warn("collector %s failed; see kobs_procfs_read_errors_total",
+			         slot->ops->name);
+		slot->run_success = rc == 0;
+		slot->run_once = true;
+	}
+	expose_collector_stats(s);
+	read_errors_expose(s->env.read_errors, s->expo);
+	self_build_info(s->expo);
+	self_collect(s->self, s->expo);
+}
+
+/* Wait for the collection under way, or run one. Called and returns with the lock held. */
+static void collect_or_join(struct scrape *s)
+{
+	if (s->collecting) {
+		unsigned long seen = s->generation;
+		while (s->generation == seen)
+			pthread_cond_wait(&s->finished, &s->lock);
+		return;
+	}
+	s->collecting = true;
+	s->started = monotonic_seconds();
+	pthread_mutex_unlock(&s->lock);
+	collect_all(s);
+	pthread_mutex_lock(&s->lock);
+	s->collecting = false;
+	s->generation++;
+	s->last_finished = monotonic_seconds();
+	s->last_duration = s->last_finished - s->started;
+	s->last_series = expo_series(s->expo);
+	for (size_t i = 0; i < s->nslots; i++) {
+		s->slots[i].status.last_duration = s->slots[i].run_duration;
+		s->slots[i].status.last_success = s->slots[i].run_success;
+		s->slots[i].status.collected_once = s->slots[i].run_once;
+	}
+	for (int f = 0; f < FORMATS; f++) {
+		s->rendered[f].have_body = false;
+		s->rendered[f].have_gz = false;
+	}
+	pthread_cond_broadcast(&s->finished);
+}
+
+int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_consumer consume,
+                 void *arg)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->lock);
+	collect_or_join(s);
+
+	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
+	if (!r->have_body) {
+		buf_reset(&r->body);
+		expo_write(s->expo, format, &r->body);
+		r->have_body = true;
+	}
+	if (gzip && !r->have_gz) {
+		if (!s->gzipper ||
+		    gzipper_compress(s->gzipper, r->body.data, r->body.len, &r->gz) < 0) {
+			rc = -1;
+			goto out;
+		}
+		r->have_gz = true;
+	}
+	if (gzip)
+		consume(r->gz.data, r->gz.len, arg);
+	else
+		consume(r->body.data, r->body.len, arg);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+size_t scrape_status(struct scrape *s, struct collector_status *out, size_t max)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&s->lock);
+	for (; n < s->nslots && n < max; n++)
+		out[n] = s->slots[n].status;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+void scrape_summary(struct scrape *s, struct scrape_summary *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->lock);
+	double now = monotonic_seconds();
+	out->series = s->last_series;
+	out->last_duration = s->last_duration;
+	out->last_age = s->last_finished > 0 ? now - s->last_finished : -1;
+	out->busy_for = s->collecting ? now - s->started : 0;
+	for (size_t i = 0; i < s->nslots; i++) {
+		const struct collector_status *st = &s->slots[i].status;
+		if (st->state == COLLECTOR_ENABLED)
+			out->collectors_enabled++;
+		if (st->state == COLLECTOR_FAILED ||
+		    (st->state == COLLECTOR_ENABLED && st->collected_once && !st->last_success))
+			out->collectors_failed++;
+	}
+	pthread_mutex_unlock(&s->lock);
+}

@@ -1,0 +1,121 @@
+# Shared by the integration tests: start the real daemon on a free loopback port, fetch from
+# it, and clean up whatever happens. Every wait is bounded.
+set -euo pipefail
+
+: "${KOBSD:?KOBSD must point at the built daemon (make check sets it)}"
+: "${KOBS_SRCDIR:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${KOBS_FIXTURES:=$KOBS_SRCDIR/tests/fixtures}"
+# Debian's python3, which has the python3-prometheus-client package (a pyenv python3 on PATH
+# would not).
+PYTHON=/usr/bin/python3
+[ -x "$PYTHON" ] || PYTHON=python3
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/kobs-test.XXXXXX")
+KOBS_PID=""
+KOBS_URL=""
+EXTRA_PIDS=()
+
+cleanup() {
+	local pid
+	for pid in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"} $KOBS_PID; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	if [ -f "$WORK/kobsd.log" ]; then
+		echo "--- kobsd log ---" >&2
+		tail -n 30 "$WORK/kobsd.log" >&2
+	fi
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+pass() {
+	echo "ok - $*"
+}
+
+# start_kobsd [flags...]: runs the daemon on 127.0.0.1 with a kernel-chosen port (unless the
+# flags give --web.listen-address) and sets KOBS_URL once it is listening.
+start_kobsd() {
+	local listen=(--web.listen-address=127.0.0.1:0)
+	local a
+	for a in "$@"; do
+		case "$a" in --web.listen-address*) listen=() ;; esac
+	done
+	: >"$WORK/kobsd.log"
+	"$KOBSD" ${listen[@]+"${listen[@]}"} "$@" 2>>"$WORK/kobsd.log" &
+	KOBS_PID=$!
+	local i addr
+	for i in $(seq 1 200); do
+		addr=$(sed -n 's/.*listening on \([^,]*\),.*/\1/p' "$WORK/kobsd.log" | head -n 1)
+		if [ -n "$addr" ]; then
+			KOBS_URL="http://$addr"
+			return 0
+		fi
+		kill -0 "$KOBS_PID" 2>/dev/null || fail "kobsd exited at start"
+		sleep 0.05
+	done
+	fail "kobsd did not start listening within 10 s"
+}
+
+# stop_kobsd: SIGTERM, and wait (bounded) for the exit status, which it returns.
+stop_kobsd() {
+	local i status=0
+	kill -TERM "$KOBS_PID"
+	for i in $(seq 1 200); do
+		kill -0 "$KOBS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	kill -0 "$KOBS_PID" 2>/dev/null && fail "kobsd did not stop within 10 s of SIGTERM"
+	wait "$KOBS_PID" || status=$?
+	KOBS_PID=""
+	return $status
+}
+
+# fetch PATH [curl args...]: body to stdout; fails the test on transport errors.
+fetch() {
+	local path=$1
+	shift
+	curl -sS --max-time 10 "$@" "$KOBS_URL$path" || fail "curl $path failed"
+}
+
+# status_of PATH [curl args...]: just the HTTP status code.
+status_of() {
+	local path=$1
+	shift
+	curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@" "$KOBS_URL$path" ||
+		fail "curl $path failed"
+}
+
+# The Accept headers real Prometheus servers send (see shared/BRIEF.md).
+ACCEPT_PROM_242='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+ACCEPT_PROM_240='application/openmetrics-text;version=1.0.0;q=0.75,application/openmetrics-text;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+ACCEPT_PROM_3='application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1'
+
+# check_text FILE: promtool must accept the text exposition and print nothing at all.
+check_text() {
+	local out
+	command -v promtool >/dev/null || fail "promtool not installed (contrib/install-deps.sh)"
+	out=$(promtool check metrics <"$1" 2>&1) || fail "promtool rejected $1: $out"
+	[ -z "$out" ] || fail "promtool lint output for $1: $out"
+}
+
+# check_openmetrics FILE: the reference OpenMetrics parser must accept it.
+check_openmetrics() {
+	"$PYTHON" - "$1" <<'PY' || fail "OpenMetrics parser rejected $1"
+import sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families
+with open(sys.argv[1], encoding="utf-8") as f:
+    families = list(text_string_to_metric_families(f.read()))
+assert families, "no metric families"
+PY
+}
