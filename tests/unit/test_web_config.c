@@ -1,0 +1,214 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "web_config.h"
+
+static int parse(const char *text, struct web_config *c, char *err, size_t errlen)
+{
+	return web_config_parse("web.yml", text, strlen(text), "/etc/kobsd", c, err, errlen);
+}
+
+static void exporter_toolkit_file_is_read_as_is(void **state)
+{
+	(void)state;
+	const char *text = "tls_server_config:\n"
+	                   "  cert_file: server.crt\n"
+	                   "  key_file: /secure/server.key\n"
+	                   "  client_auth_type: RequireAndVerifyClientCert\n"
+	                   "  client_ca_file: ca.crt\n"
+	                   "  min_version: TLS13\n"
+	                   "basic_auth_users:\n"
+	                   "  alice: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n"
+	                   "http_server_config:\n"
+	                   "  headers:\n"
+	                   "    X-Frame-Options: deny\n";
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse(text, &c, err, sizeof(err)), 0);
+	assert_true(c.tls);
+	assert_string_equal(c.cert_file, "/etc/kobsd/server.crt");
+	assert_string_equal(c.key_file, "/secure/server.key");
+	assert_string_equal(c.client_ca_file, "/etc/kobsd/ca.crt");
+	assert_int_equal(c.client_auth, CLIENT_AUTH_REQUIRE_AND_VERIFY);
+	assert_int_equal(c.min_version, TLS_VERSION_13);
+	assert_int_equal(c.nusers, 1);
+	assert_string_equal(c.users[0].name, "alice");
+	assert_int_equal(c.nheaders, 1);
+	web_config_free(&c);
+}
+
+static void empty_file_means_plain_http(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("", &c, err, sizeof(err)), 0);
+	assert_false(c.tls);
+	assert_int_equal(c.nusers, 0);
+	web_config_free(&c);
+}
+
+static void unknown_key_is_an_error_with_position(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(
+	    parse("tls_server_config:\n  cert_file: a\n  kee_file: b\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "web.yml:3:3:"));
+	assert_non_null(strstr(err, "kee_file"));
+}
+
+static void wrong_type_is_an_error(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("basic_auth_users: [alice]\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "mapping"));
+	assert_int_equal(
+	    parse("tls_server_config:\n  cert_file: [a]\n  key_file: b\n", &c, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "cert_file must be a string"));
+}
+
+static void plain_password_is_refused(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("basic_auth_users:\n  bob: hunter2\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "bcrypt"));
+	assert_non_null(strstr(err, ":2:"));
+}
+
+static void tls_needs_cert_and_key(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("tls_server_config:\n  cert_file: a.crt\n", &c, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "key_file"));
+}
+
+static void verifying_clients_needs_a_ca(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("tls_server_config:\n  cert_file: a\n  key_file: b\n"
+	                       "  client_auth_type: RequireAndVerifyClientCert\n",
+	                       &c, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "client_ca_file"));
+}
+
+static void bad_enum_values_are_named(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("tls_server_config:\n  cert_file: a\n  key_file: b\n"
+	                       "  min_version: SSL3\n",
+	                       &c, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "SSL3"));
+	assert_int_equal(parse("tls_server_config:\n  cert_file: a\n  key_file: b\n"
+	                       "  client_auth_type: Maybe\n",
+	                       &c, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "Maybe"));
+}
+
+static void go_only_settings_are_accepted_and_noted(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("tls_server_config:\n  cert_file: a\n  key_file: b\n"
+	                       "  cipher_suites: [TLS_AES_128_GCM_SHA256]\n"
+	                       "http_server_config:\n  http2: false\n",
+	                       &c, err, sizeof(err)),
+	                 0);
+	assert_non_null(strstr(c.ignored, "cipher_suites"));
+	assert_non_null(strstr(c.ignored, "http2"));
+	web_config_free(&c);
+}
+
+static void header_injection_is_refused(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(
+	    parse("http_server_config:\n  headers:\n    Set-Cookie: x\n", &c, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "Set-Cookie"));
+	assert_int_equal(parse("http_server_config:\n  headers:\n"
+	                       "    X-Frame-Options: \"deny\\r\\nX: y\"\n",
+	                       &c, err, sizeof(err)),
+	                 -1);
+}
+
+static void priorities_follow_versions(void **state)
+{
+	(void)state;
+	struct web_config c = {.min_version = TLS_VERSION_12};
+	char p[128];
+	web_config_tls_priorities(&c, p, sizeof(p));
+	assert_string_equal(p, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+	c.min_version = TLS_VERSION_13;
+	web_config_tls_priorities(&c, p, sizeof(p));
+	assert_string_equal(p, "NORMAL:-VERS-ALL:+VERS-TLS1.3");
+}
+
+static void bcrypt_password_check(void **state)
+{
+	(void)state;
+	char salt[64];
+	struct crypt_data data;
+	memset(&data, 0, sizeof(data));
+	assert_non_null(crypt_gensalt_rn("$2y$", 4, NULL, 0, salt, sizeof(salt)));
+	const char *hash = crypt_r("correct horse", salt, &data);
+	assert_non_null(hash);
+	struct web_user u = {.name = "alice", .hash = (char *)hash};
+	assert_true(web_config_check_password(&u, "correct horse"));
+	assert_false(web_config_check_password(&u, "correct hors"));
+	assert_false(web_config_check_password(&u, ""));
+}
+
+static void yaml_syntax_error_has_position(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(parse("basic_auth_users:\n  a: [\n", &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "web.yml:"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(exporter_toolkit_file_is_read_as_is),
+	    cmocka_unit_test(empty_file_means_plain_http),
+	    cmocka_unit_test(unknown_key_is_an_error_with_position),
+	    cmocka_unit_test(wrong_type_is_an_error),
+	    cmocka_unit_test(plain_password_is_refused),
+	    cmocka_unit_test(tls_needs_cert_and_key),
+	    cmocka_unit_test(verifying_clients_needs_a_ca),
+	    cmocka_unit_test(bad_enum_values_are_named),
+	    cmocka_unit_test(go_only_settings_are_accepted_and_noted),
+	    cmocka_unit_test(header_injection_is_refused),
+	    cmocka_unit_test(priorities_follow_versions),
+	    cmocka_unit_test(bcrypt_password_check),
+	    cmocka_unit_test(yaml_syntax_error_has_position),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
