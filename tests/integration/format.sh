@@ -1,0 +1,11 @@
+#!/bin/bash
+# The C sources are formatted with the root .clang-format.
+. "$(dirname "$0")/lib.sh"
+command -v clang-format >/dev/null || fail "clang-format not installed (contrib/install-deps.sh)"
+cd "$KOBS_SRCDIR"
+bad=()
+for f in src/*.[ch] tests/unit/*.c; do
+	clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+done
+[ ${#bad[@]} -eq 0 ] || fail "not formatted (run clang-format -i): ${bad[*]}"
+pass "every C file is formatted with .clang-format"
