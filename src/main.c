@@ -159,7 +159,7 @@ static bool healthy(struct daemon *d, char *why, size_t len)
 	if (timeout_ms > 2000)
 		timeout_ms = 2000;
 	if (!selfcheck_http(&d->probe, timeout_ms)) {
-		snprintf(why, len, "the HTTP server did not answer /-/healthy within %d ms",
+		snprintf(why, len, "the HTTP server did not react to a request within %d ms",
 		         timeout_ms);
 		return false;
 	}

@@ -16,7 +16,8 @@ struct selfcheck {
  * every address. */
 void selfcheck_prepare(struct selfcheck *c, int listen_fd);
 
-/* GET /-/healthy; true when a 200 comes back within `timeout_ms`. */
+/* GET /-/healthy; true when the server answers it in any way (or closes the connection) within
+ * `timeout_ms`, false when it stays silent or refuses the connection. */
 bool selfcheck_http(const struct selfcheck *c, int timeout_ms);
 
 #endif

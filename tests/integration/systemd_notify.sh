@@ -1,7 +1,8 @@
 #!/bin/bash
 # The sd_notify protocol as systemd speaks it, with this test in systemd's place: a NOTIFY_SOCKET
 # datagram socket and WATCHDOG_USEC. READY, STATUS, repeated WATCHDOG pings, RELOADING then READY
-# on SIGHUP, STOPPING and exit 0 on SIGTERM; and no pings while a collection hangs.
+# on SIGHUP, STOPPING and exit 0 on SIGTERM; no pings while a collection hangs, and pings while
+# TLS, basic auth or a full per-IP limit turn the self-probe away.
 . "$(dirname "$0")/lib.sh"
 if ! "$KOBSD" --help | grep -q -- '--web.systemd-socket'; then
 	fail "kobsd lacks --web.systemd-socket"
@@ -80,4 +81,33 @@ pass "no WATCHDOG=1 while a collection hangs, and the log says why"
 : >"$WORK/proc/meminfo"
 wait_for '^WATCHDOG=1$' 5
 pass "the watchdog is fed again once the collection finishes"
+stop_kobsd || fail "exit status"
+
+# The self-probe behind the watchdog must not starve a healthy daemon that speaks TLS, asks for
+# a password, or has its per-address connection limit filled by someone else on loopback.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+	-keyout "$WORK/tls.key" -out "$WORK/tls.crt" 2>/dev/null || fail "openssl could not make a certificate"
+hash=$("$PYTHON" -W ignore -c 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))')
+cat >"$WORK/web.yml" <<YML
+tls_server_config:
+  cert_file: $WORK/tls.crt
+  key_file: $WORK/tls.key
+basic_auth_users:
+  prometheus: '$hash'
+YML
+notify_start
+NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000 start_kobsd \
+	--web.config.file="$WORK/web.yml" --web.max-connections-per-ip=2
+wait_for '^READY=1'
+host=${KOBS_URL#http://}
+exec 5<>"/dev/tcp/${host%:*}/${host##*:}" 6<>"/dev/tcp/${host%:*}/${host##*:}"
+: >"$WORK/notify.log"
+sleep 2.5
+pings=$(grep -c '^WATCHDOG=1$' "$WORK/notify.log" || true)
+exec 5>&- 6>&-
+[ "$pings" -ge 3 ] || fail "only $pings watchdog pings in ~2.5 s under TLS, basic auth and a full per-IP limit"
+if grep -q 'not feeding the watchdog' "$WORK/kobsd.log"; then
+	fail "watchdog starved: $(grep 'not feeding' "$WORK/kobsd.log" | head -n 1)"
+fi
+pass "TLS, basic auth and a full per-IP limit do not starve the watchdog ($pings pings)"
 stop_kobsd || fail "exit status"
