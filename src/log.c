@@ -22,9 +22,11 @@ static enum log_level threshold = LOG_LEVEL_INFO;
 static int to_journal;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+#ifdef HAVE_SYSTEMD
 /* syslog priorities: debug 7, info 6, warning 4, err 3 */
 static const char *const level_priorities[] = {"PRIORITY=7", "PRIORITY=6", "PRIORITY=4",
                                                "PRIORITY=3"};
+#endif
 
 #define LOG_MAX_FIELDS 8
 

@@ -18,6 +18,13 @@
 #include "options.h"
 #include "scrape.h"
 #include "selfcheck.h"
+
+/* What --version lists as built in, so that users (and the tests) can tell. */
+#ifdef HAVE_SYSTEMD
+#define HAVE_SYSTEMD_FLAG "+systemd"
+#else
+#define HAVE_SYSTEMD_FLAG "-systemd"
+#endif
 #include "service.h"
 
 /* How often STATUS= is refreshed when no watchdog asks for more. */
@@ -299,6 +306,7 @@ int main(int argc, char **argv)
 	}
 	if (d.options.show_version) {
 		printf("kobsd %s (revision %s)\n", PACKAGE_VERSION, KOBS_REVISION);
+		printf("features: %s\n", HAVE_SYSTEMD_FLAG);
 		return EXIT_SUCCESS;
 	}
 	log_set_level(d.options.log_level);

@@ -139,11 +139,6 @@ void self_build_info(struct expo *out)
 	    {"revision", KOBS_REVISION},
 	    {"libmicrohttpd", MHD_get_version()},
 	    {"zlib", zlibVersion()},
-#ifdef HAVE_BPF
-	    {"bpf", "yes"},
-#else
-	    {"bpf", "no"},
-#endif
 #ifdef HAVE_SYSTEMD
 	    {"systemd", "yes"},
 #else

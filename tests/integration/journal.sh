@@ -3,6 +3,7 @@
 # priorities and structured fields, and notable events carry a MESSAGE_ID. journald does not run
 # here, so this test binds the journal's socket itself and reads what arrives.
 . "$(dirname "$0")/lib.sh"
+require_systemd
 SOCK=/run/systemd/journal/socket
 [ -e "$SOCK" ] && skip "a real journald owns $SOCK; not interfering with it"
 [ "$(id -u)" -eq 0 ] || skip "binding $SOCK needs root (CI runs as root)"

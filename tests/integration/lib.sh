@@ -119,3 +119,9 @@ with open(sys.argv[1], encoding="utf-8") as f:
 assert families, "no metric families"
 PY
 }
+
+# require_systemd: skip unless kobsd was built with libsystemd (its --version lists +systemd).
+require_systemd() {
+	"$KOBSD" --version | grep -q '+systemd' ||
+		skip "kobsd was built without libsystemd (configure --with-systemd=yes needs libsystemd-dev)"
+}

@@ -4,6 +4,7 @@
 # on SIGHUP, STOPPING and exit 0 on SIGTERM; no pings while a collection hangs, and pings while
 # TLS, basic auth or a full per-IP limit turn the self-probe away.
 . "$(dirname "$0")/lib.sh"
+require_systemd
 if ! "$KOBSD" --help | grep -q -- '--web.systemd-socket'; then
 	fail "kobsd lacks --web.systemd-socket"
 fi

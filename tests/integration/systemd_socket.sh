@@ -2,6 +2,7 @@
 # Socket activation the way systemd does it: systemd-socket-activate holds the listening socket
 # and starts kobsd --web.systemd-socket on the first connection, passing it through LISTEN_FDS.
 . "$(dirname "$0")/lib.sh"
+require_systemd
 ACTIVATE=$(command -v systemd-socket-activate || true)
 [ -n "$ACTIVATE" ] || fail "systemd-socket-activate not installed (package systemd)"
 
