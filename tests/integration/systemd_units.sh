@@ -59,6 +59,7 @@ conf=$(find "$ROOT" -path '*/kobsd/kobsd.yml' -not -path '*/examples/*' | head -
 for f in kobsd-bpf.conf kobsd-socket.conf kobsd.yml kobsd.default web-config.yml; do
 	[ -n "$(find "$ROOT" -path "*/doc/kobsd/examples/$f")" ] || fail "example $f not installed"
 done
+[ -n "$(find "$ROOT" -path '*/doc/kobsd/deployment.md')" ] || fail "deployment.md not installed"
 pass "make install DESTDIR= installs the daemon, kobsd.yml and the examples"
 
 if [ -n "$KOBS_UNITDIR" ]; then
