@@ -37,6 +37,8 @@ harnesses=(
 	"web_config   web_config.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
 	"listen       listen.c"
+	"escape_label expo.c buf.c xalloc.c -lm"
+	"expo_write   expo.c buf.c xalloc.c -lm"
 )
 declare -A deps=()
 order=()
