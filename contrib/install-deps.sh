@@ -8,7 +8,7 @@ packages="
   libmicrohttpd-dev libproc2-dev zlib1g-dev
   libyaml-dev libpcre2-dev libcrypt-dev libgnutls28-dev
   libsystemd-dev systemd
-  clang llvm libbpf-dev bpftool
+  clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client curl procps valgrind
 "

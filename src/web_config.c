@@ -69,6 +69,21 @@ static char *resolve_path(const char *basedir, const char *path)
 	return full;
 }
 
+/* Whether the key of `pair` is also the key of an earlier pair of `map`. YAML leaves repeated
+ * keys to the application; exporter-toolkit refuses them, and here a section given twice would be
+ * built twice over the first. Only called on mappings whose keys are known names, so the scan is
+ * short: an unknown key or the first repeat ends the parse. */
+static bool key_repeated(struct parse *p, const yaml_node_t *map, const yaml_node_pair_t *pair)
+{
+	const char *k = scalar(yaml_document_get_node(&p->doc, pair->key));
+	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; k && q < pair; q++) {
+		const char *prev = scalar(yaml_document_get_node(&p->doc, q->key));
+		if (prev && strcmp(prev, k) == 0)
+			return true;
+	}
+	return false;
+}
+
 static void note_ignored(struct parse *p, const char *key)
 {
 	size_t used = strlen(p->out->ignored);
@@ -149,6 +164,8 @@ static int parse_tls(struct parse *p, const yaml_node_t *map)
 		int rc = 0;
 		if (!k)
 			return fail_at(p, knode, "keys must be strings");
+		if (key_repeated(p, map, pair))
+			return fail_at(p, knode, "tls_server_config.%s is given twice", k);
 		if (strcmp(k, "cert_file") == 0)
 			rc = parse_path(p, v, k, &c->cert_file);
 		else if (strcmp(k, "key_file") == 0)
@@ -276,6 +293,8 @@ static int parse_http(struct parse *p, const yaml_node_t *map)
 		const char *k = scalar(knode);
 		if (!k)
 			return fail_at(p, knode, "keys must be strings");
+		if (key_repeated(p, map, pair))
+			return fail_at(p, knode, "http_server_config.%s is given twice", k);
 		if (strcmp(k, "headers") == 0) {
 			if (parse_headers(p, v) < 0)
 				return -1;
@@ -305,6 +324,8 @@ static int parse_root(struct parse *p)
 		int rc;
 		if (!k)
 			return fail_at(p, knode, "keys must be strings");
+		if (key_repeated(p, root, pair))
+			return fail_at(p, knode, "%s is given twice", k);
 		if (strcmp(k, "tls_server_config") == 0)
 			rc = parse_tls(p, v);
 		else if (strcmp(k, "basic_auth_users") == 0)

@@ -4,7 +4,7 @@
 command -v clang-format >/dev/null || fail "clang-format not installed (contrib/install-deps.sh)"
 cd "$KOBS_SRCDIR"
 bad=()
-for f in src/*.[ch] tests/unit/*.c; do
+for f in src/*.[ch] tests/unit/*.c tests/fuzz/*.[ch]; do
 	clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || bad+=("$f")
 done
 [ ${#bad[@]} -eq 0 ] || fail "not formatted (run clang-format -i): ${bad[*]}"

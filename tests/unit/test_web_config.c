@@ -157,6 +157,36 @@ static void header_injection_is_refused(void **state)
 	                 -1);
 }
 
+/* A section given twice used to be built twice: the second basic_auth_users wrote past the
+ * users array of its own size (found by tests/fuzz/fuzz_web_config.c), a second headers mapping
+ * leaked the first. exporter-toolkit refuses repeated keys, and so do we. */
+static void repeated_keys_are_refused(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	assert_int_equal(
+	    parse("basic_auth_users:\n"
+	          "  a: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n"
+	          "  b: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n"
+	          "basic_auth_users:\n"
+	          "  c: $2y$10$mDwo.lAisC94iLAyP81MCesa29IzH37oigHC/42V2pdJlUprsJPze\n",
+	          &c, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "web.yml:4:1: basic_auth_users is given twice"));
+	assert_int_equal(parse("http_server_config:\n"
+	                       "  headers: {X-Frame-Options: deny}\n"
+	                       "  headers: {X-XSS-Protection: \"0\"}\n",
+	                       &c, err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "web.yml:3:3: http_server_config.headers is given twice"));
+	assert_int_equal(
+	    parse("tls_server_config:\n  cert_file: a\n  key_file: b\n  cert_file: c\n", &c, err,
+	          sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "web.yml:4:3: tls_server_config.cert_file is given twice"));
+}
+
 static void priorities_follow_versions(void **state)
 {
 	(void)state;
@@ -206,6 +236,7 @@ int main(void)
 	    cmocka_unit_test(bad_enum_values_are_named),
 	    cmocka_unit_test(go_only_settings_are_accepted_and_noted),
 	    cmocka_unit_test(header_injection_is_refused),
+	    cmocka_unit_test(repeated_keys_are_refused),
 	    cmocka_unit_test(priorities_follow_versions),
 	    cmocka_unit_test(bcrypt_password_check),
 	    cmocka_unit_test(yaml_syntax_error_has_position),
