@@ -249,23 +249,32 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 	(void)version;
 	(void)upload_data;
 
+	bool get =
+	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (!*con_cls) {
 		*con_cls = h;
 		atomic_fetch_add(&h->in_flight, 1);
-		request_deadline_received(h->deadlines, deadline_of(c));
+		/* This first call has the headers only. libmicrohttpd 0.9.75 closes the connection
+		 * after an answer queued now, which would cost a scraper a new TCP (and TLS)
+		 * handshake per scrape: GET and HEAD are answered on the next call, so the
+		 * connection stays open for the next scrape. Other methods are refused at once,
+		 * their bodies unread. */
+		if (get)
+			return MHD_YES;
 	}
-	/* A request with a body: let it be read (and dropped) before answering. */
+	/* A GET with a body: let it be read (and dropped) before answering. */
 	if (*upload_data_size) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	request_deadline_received(h->deadlines, deadline_of(c));
 	if (!client_certificate_ok(g, c))
 		return queue_text(g, c, MHD_HTTP_FORBIDDEN,
 		                  "A valid client certificate is required\n");
 	/* Nothing, not even which paths exist, is told before authentication. */
 	if (!authorized(g, c))
 		return refuse_unauthorized(g, c);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+	if (!get)
 		return queue_text(g, c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
 	if (strcmp(url, h->config.telemetry_path) == 0)
 		return serve_metrics(g, c);
