@@ -1,6 +1,7 @@
 #include "scrape.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,8 @@ struct scrape {
 	double last_finished; /* CLOCK_MONOTONIC seconds; 0 before the first collection */
 	double last_duration;
 	size_t last_series;
+	uint64_t requests;    /* scrape_serve calls */
+	uint64_t collections; /* of them, those that ran a collection instead of sharing one */
 
 	struct collector_env env;
 	struct slot *slots;
@@ -166,8 +169,23 @@ static void expose_collector_stats(struct scrape *s)
 	}
 }
 
-/* Runs without the lock: `collecting` keeps every other thread away from the model. */
-static void collect_all(struct scrape *s)
+/* The proof that scrapes share collections: under concurrent requests, collections grow slower
+ * than requests. */
+static void expose_scrape_counts(struct expo *e, uint64_t requests, uint64_t collections)
+{
+	expo_family(e, "kobs_scrape_requests", METRIC_COUNTER, NULL,
+	            "Requests for the metrics since the daemon started, as counted when this "
+	            "collection began.");
+	expo_sample(e, NULL, 0, (double)requests);
+	expo_family(e, "kobs_scrape_collections", METRIC_COUNTER, NULL,
+	            "Collections run since the daemon started, this one included; requests that "
+	            "arrive while one runs share it instead of running their own.");
+	expo_sample(e, NULL, 0, (double)collections);
+}
+
+/* Runs without the lock: `collecting` keeps every other thread away from the model. The counts
+ * are those taken under the lock when the collection began. */
+static void collect_all(struct scrape *s, uint64_t requests, uint64_t collections)
 {
 	expo_reset(s->expo);
 	for (size_t i = 0; i < s->nslots; i++) {
@@ -185,6 +203,7 @@ static void collect_all(struct scrape *s)
 		slot->run_once = true;
 	}
 	expose_collector_stats(s);
+	expose_scrape_counts(s->expo, requests, collections);
 	read_errors_expose(s->env.read_errors, s->expo);
 	self_build_info(s->expo);
 	self_collect(s->self, s->expo);
@@ -201,8 +220,10 @@ static void collect_or_join(struct scrape *s)
 	}
 	s->collecting = true;
 	s->started = monotonic_seconds();
+	s->collections++;
+	uint64_t requests = s->requests, collections = s->collections;
 	pthread_mutex_unlock(&s->lock);
-	collect_all(s);
+	collect_all(s, requests, collections);
 	pthread_mutex_lock(&s->lock);
 	s->collecting = false;
 	s->generation++;
@@ -226,6 +247,7 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 {
 	int rc = 0;
 	pthread_mutex_lock(&s->lock);
+	s->requests++;
 	collect_or_join(s);
 
 	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
