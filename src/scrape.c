@@ -50,9 +50,13 @@ struct scrape {
 	struct self *self;
 	struct gzipper *gzipper;
 
-	/* Written only by the collecting thread, and read by others only once it is done. */
-	struct expo *expo;
-	struct rendering rendered[FORMATS];
+	/* Two models: the collecting thread fills `building` without the lock, and publishes it
+	 * as `served` under the lock when done; requests render `served` under the lock. One model
+	 * would not do: a request woken by the end of a collection may get the lock only after
+	 * the next collection has begun rewriting it. */
+	struct expo *served;
+	struct expo *building;
+	struct rendering rendered[FORMATS]; /* of `served`, under the lock */
 };
 
 static double monotonic_seconds(void)
@@ -106,7 +110,8 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 	pthread_cond_init(&s->finished, NULL);
 	s->env.procfs = procfs;
 	s->env.read_errors = read_errors_new();
-	s->expo = expo_new();
+	s->served = expo_new();
+	s->building = expo_new();
 	s->gzipper = gzipper_new();
 	s->self = self_new();
 	if (!s->self)
@@ -140,7 +145,8 @@ void scrape_free(struct scrape *s)
 	}
 	self_free(s->self);
 	gzipper_free(s->gzipper);
-	expo_free(s->expo);
+	expo_free(s->building);
+	expo_free(s->served);
 	read_errors_free(s->env.read_errors);
 	pthread_cond_destroy(&s->finished);
 	pthread_mutex_destroy(&s->lock);
@@ -149,23 +155,23 @@ void scrape_free(struct scrape *s)
 
 static void expose_collector_stats(struct scrape *s)
 {
-	expo_family(s->expo, "kobs_scrape_collector_duration_seconds", METRIC_GAUGE, "seconds",
+	expo_family(s->building, "kobs_scrape_collector_duration_seconds", METRIC_GAUGE, "seconds",
 	            "How long each collector took in this scrape.");
 	for (size_t i = 0; i < s->nslots; i++) {
 		if (s->slots[i].status.state != COLLECTOR_ENABLED)
 			continue;
 		struct label l = {"collector", s->slots[i].ops->name};
-		expo_sample(s->expo, &l, 1, s->slots[i].run_duration);
+		expo_sample(s->building, &l, 1, s->slots[i].run_duration);
 	}
 	expo_family(
-	    s->expo, "kobs_scrape_collector_success", METRIC_GAUGE, NULL,
+	    s->building, "kobs_scrape_collector_success", METRIC_GAUGE, NULL,
 	    "Whether each collector succeeded in this scrape (1) or failed (0); a collector "
 	    "that failed to start is listed with 0.");
 	for (size_t i = 0; i < s->nslots; i++) {
 		if (s->slots[i].status.state == COLLECTOR_DISABLED)
 			continue;
 		struct label l = {"collector", s->slots[i].ops->name};
-		expo_sample(s->expo, &l, 1, s->slots[i].run_success ? 1 : 0);
+		expo_sample(s->building, &l, 1, s->slots[i].run_success ? 1 : 0);
 	}
 }
 
@@ -187,13 +193,13 @@ static void expose_scrape_counts(struct expo *e, uint64_t requests, uint64_t col
  * are those taken under the lock when the collection began. */
 static void collect_all(struct scrape *s, uint64_t requests, uint64_t collections)
 {
-	expo_reset(s->expo);
+	expo_reset(s->building);
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *slot = &s->slots[i];
 		if (slot->status.state != COLLECTOR_ENABLED)
 			continue;
 		double start = monotonic_seconds();
-		int rc = slot->ops->collect(slot->state, &s->env, s->expo);
+		int rc = slot->ops->collect(slot->state, &s->env, s->building);
 		slot->run_duration = monotonic_seconds() - start;
 		/* Say it once when a collector starts failing, not on every scrape. */
 		if (rc < 0 && (slot->run_success || !slot->run_once))
@@ -203,10 +209,10 @@ static void collect_all(struct scrape *s, uint64_t requests, uint64_t collection
 		slot->run_once = true;
 	}
 	expose_collector_stats(s);
-	expose_scrape_counts(s->expo, requests, collections);
-	read_errors_expose(s->env.read_errors, s->expo);
-	self_build_info(s->expo);
-	self_collect(s->self, s->expo);
+	expose_scrape_counts(s->building, requests, collections);
+	read_errors_expose(s->env.read_errors, s->building);
+	self_build_info(s->building);
+	self_collect(s->self, s->building);
 }
 
 /* Wait for the collection under way, or run one. Called and returns with the lock held. */
@@ -229,7 +235,10 @@ static void collect_or_join(struct scrape *s)
 	s->generation++;
 	s->last_finished = monotonic_seconds();
 	s->last_duration = s->last_finished - s->started;
-	s->last_series = expo_series(s->expo);
+	struct expo *done = s->building;
+	s->building = s->served;
+	s->served = done;
+	s->last_series = expo_series(s->served);
 	for (size_t i = 0; i < s->nslots; i++) {
 		s->slots[i].status.last_duration = s->slots[i].run_duration;
 		s->slots[i].status.last_success = s->slots[i].run_success;
@@ -253,7 +262,7 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
 	if (!r->have_body) {
 		buf_reset(&r->body);
-		expo_write(s->expo, format, &r->body);
+		expo_write(s->served, format, &r->body);
 		r->have_body = true;
 	}
 	if (gzip && !r->have_gz) {
