@@ -10,6 +10,27 @@ set -euo pipefail
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 
+# Every bounded wait is multiplied by this: under valgrind (KOBS_VALGRIND=1, the third pass of
+# tests/run-all.sh) the daemon runs 20-50 times slower.
+if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+	: "${KOBS_TIME_FACTOR:=10}"
+else
+	: "${KOBS_TIME_FACTOR:=1}"
+fi
+
+# scaled SECONDS: a bounded wait, stretched by KOBS_TIME_FACTOR.
+scaled() {
+	echo $(($1 * KOBS_TIME_FACTOR))
+}
+
+# rss_kib PID, fds_of PID: resident memory (KiB) and open file descriptors of a process.
+rss_kib() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+fds_of() {
+	ls "/proc/$1/fd" | wc -l
+}
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kobs-test.XXXXXX")
 KOBS_PID=""
 KOBS_URL=""
