@@ -32,7 +32,9 @@ mkdir -p "$WORK/proc"
 cp -r "$KOBS_FIXTURES/proc/." "$WORK/proc/"
 rm -f "$WORK/proc/meminfo"
 mkfifo "$WORK/proc/meminfo"
-start_kobsd --path.procfs="$WORK/proc"
+# The request deadline (--web.timeout) is not under test here: it is made longer than the hang,
+# so that the requests queued behind the blocked worker threads are not closed meanwhile.
+start_kobsd --path.procfs="$WORK/proc" --web.timeout=60
 N=8
 pids=()
 for i in $(seq 1 $N); do

@@ -3,7 +3,8 @@
 # datagram socket and WATCHDOG_USEC. READY, STATUS, repeated WATCHDOG pings, RELOADING then READY
 # on SIGHUP, STOPPING and exit 0 on SIGTERM; and no pings while a collection hangs.
 . "$(dirname "$0")/lib.sh"
-if ! "$KOBSD" --help | grep -q -- '--web.systemd-socket'; then
+kobsd --help >"$WORK/help"
+if ! grep -q -- '--web.systemd-socket' "$WORK/help"; then
 	fail "kobsd lacks --web.systemd-socket"
 fi
 
