@@ -62,9 +62,9 @@ longest=$(json "$WORK/slowloris.json" longest_held_seconds)
 [ "$held" -le $((3 * PER_IP)) ] || fail "slowloris: $held held, over the per-address limit"
 [ "$refused" -gt 0 ] || fail "slowloris: the per-address limit refused nothing"
 [ "$SERVED" -gt 0 ] || fail "slowloris: no scrape served"
-pass "slowloris: $held connections held, $refused refused over the per-address limit, $SERVED" \
-	"complete scrapes served meanwhile on 127.0.0.2; every slow connection closed by the" \
-	"daemon, the longest after $longest s (--web.timeout=$TIMEOUT)"
+pass "slowloris: $held slow connections held at once, $refused attempts over the per-address" \
+	"limit refused, $SERVED complete scrapes served meanwhile on 127.0.0.2; every slow" \
+	"connection closed by the daemon, the longest after $longest s (--web.timeout=$TIMEOUT)"
 
 # (b) Oversized requests get 431, 414 or 400, or are closed; never an answer as if all was well.
 abuse oversized "$host" "$port" --timeout "$(scaled $((TIMEOUT + 5)))" >"$WORK/oversized.json" \
