@@ -9,9 +9,6 @@
 #include "log.h"
 #include "xalloc.h"
 
-/* How often the watcher looks: a connection is shut down at most this late. */
-#define TICK_NSEC (250 * 1000 * 1000L)
-
 struct request_deadline {
 	struct request_deadline *prev, *next;
 	int fd;
@@ -25,6 +22,7 @@ struct request_deadlines {
 	pthread_cond_t wake;
 	pthread_t thread;
 	bool stopping;
+	bool idle; /* the watcher sleeps until woken: no connection is waiting for its request */
 	double seconds;
 	struct request_deadline *head; /* the connections, under the lock */
 };
@@ -36,17 +34,39 @@ static double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Called with the lock held. The socket stays open (only libmicrohttpd closes it, after
- * request_deadline_remove), so the number cannot have been reused meanwhile. */
-static void shut_down_late(struct request_deadlines *d, double now)
+/* Called with the lock held: shut down the connections past their deadline, and return when the
+ * next one falls due (0: no connection is waiting for its request). A socket stays open until
+ * libmicrohttpd closes it, after request_deadline_remove, so its number cannot have been reused
+ * meanwhile. */
+static double shut_down_late(struct request_deadlines *d, double now)
 {
+	double next = 0;
 	for (struct request_deadline *c = d->head; c; c = c->next) {
-		if (!c->waiting || c->expired || now - c->since < d->seconds)
+		if (!c->waiting || c->expired)
 			continue;
+		double due = c->since + d->seconds;
+		if (due > now) {
+			if (next == 0 || due < next)
+				next = due;
+			continue;
+		}
 		shutdown(c->fd, SHUT_RDWR);
 		c->expired = true;
 		log_debug("closing a connection that did not send a whole request within %.0f s",
 		          d->seconds);
+	}
+	return next;
+}
+
+/* Called with the lock held: put `c` on the clock from now. */
+static void start_clock(struct request_deadlines *d, struct request_deadline *c)
+{
+	c->waiting = true;
+	c->since = monotonic_seconds();
+	/* Its deadline is later than any other's, so only an idle watcher needs waking. */
+	if (d->idle) {
+		d->idle = false;
+		pthread_cond_signal(&d->wake);
 	}
 }
 
@@ -55,15 +75,16 @@ static void *watch(void *arg)
 	struct request_deadlines *d = arg;
 	pthread_mutex_lock(&d->lock);
 	while (!d->stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_nsec += TICK_NSEC;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
+		double due = shut_down_late(d, monotonic_seconds());
+		d->idle = due == 0;
+		if (d->idle) {
+			pthread_cond_wait(&d->wake, &d->lock);
+			continue;
 		}
+		struct timespec until;
+		until.tv_sec = (time_t)due;
+		until.tv_nsec = (long)((due - (double)until.tv_sec) * 1e9);
 		pthread_cond_timedwait(&d->wake, &d->lock, &until);
-		shut_down_late(d, monotonic_seconds());
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
@@ -112,13 +133,12 @@ struct request_deadline *request_deadline_add(struct request_deadlines *d, int f
 {
 	struct request_deadline *c = xcalloc(1, sizeof(*c));
 	c->fd = fd;
-	c->waiting = true;
-	c->since = monotonic_seconds();
 	pthread_mutex_lock(&d->lock);
 	c->next = d->head;
 	if (d->head)
 		d->head->prev = c;
 	d->head = c;
+	start_clock(d, c);
 	pthread_mutex_unlock(&d->lock);
 	return c;
 }
@@ -151,9 +171,7 @@ void request_deadline_answered(struct request_deadlines *d, struct request_deadl
 {
 	if (!c)
 		return;
-	double now = monotonic_seconds();
 	pthread_mutex_lock(&d->lock);
-	c->waiting = true;
-	c->since = now;
+	start_clock(d, c);
 	pthread_mutex_unlock(&d->lock);
 }

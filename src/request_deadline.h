@@ -14,7 +14,7 @@ struct request_deadline;
 
 /* Start the watcher: connections get `seconds` to send each request. */
 struct request_deadlines *request_deadlines_start(unsigned seconds);
-/* Stop the watcher and free what is left; every connection must have been removed. */
+/* Stop the watcher and free it, with any connection not removed yet. */
 void request_deadlines_stop(struct request_deadlines *d);
 
 /* A connection on socket `fd` opened: its clock starts now. */
