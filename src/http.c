@@ -13,6 +13,7 @@
 #include "landing.h"
 #include "log.h"
 #include "negotiate.h"
+#include "request_deadline.h"
 #include "xalloc.h"
 
 #define MAX_LISTENERS 16
@@ -53,6 +54,7 @@ struct http {
 	struct scrape *scrape;
 	atomic_bool ready;
 	atomic_uint in_flight; /* requests whose answer is not fully sent yet */
+	struct request_deadlines *deadlines;
 };
 
 static void add_configured_headers(const struct generation *g, struct MHD_Response *r)
@@ -231,6 +233,13 @@ static bool client_certificate_ok(const struct generation *g, struct MHD_Connect
 	return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
+static struct request_deadline *deadline_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *info =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return info ? info->socket_context : NULL;
+}
+
 static handler_result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls)
@@ -240,22 +249,32 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 	(void)version;
 	(void)upload_data;
 
+	bool get =
+	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	if (!*con_cls) {
 		*con_cls = h;
 		atomic_fetch_add(&h->in_flight, 1);
+		/* This first call has the headers only. libmicrohttpd 0.9.75 closes the connection
+		 * after an answer queued now, which would cost a scraper a new TCP (and TLS)
+		 * handshake per scrape: GET and HEAD are answered on the next call, so the
+		 * connection stays open for the next scrape. Other methods are refused at once,
+		 * their bodies unread. */
+		if (get)
+			return MHD_YES;
 	}
-	/* A request with a body: let it be read (and dropped) before answering. */
+	/* A GET with a body: let it be read (and dropped) before answering. */
 	if (*upload_data_size) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	request_deadline_received(h->deadlines, deadline_of(c));
 	if (!client_certificate_ok(g, c))
 		return queue_text(g, c, MHD_HTTP_FORBIDDEN,
 		                  "A valid client certificate is required\n");
 	/* Nothing, not even which paths exist, is told before authentication. */
 	if (!authorized(g, c))
 		return refuse_unauthorized(g, c);
-	if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+	if (!get)
 		return queue_text(g, c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
 	if (strcmp(url, h->config.telemetry_path) == 0)
 		return serve_metrics(g, c);
@@ -275,12 +294,30 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
 	struct generation *g = cls;
-	(void)c;
 	(void)why;
 	if (*con_cls) {
 		atomic_fetch_sub(&g->h->in_flight, 1);
 		*con_cls = NULL;
+		request_deadline_answered(g->h->deadlines, deadline_of(c));
 	}
+}
+
+/* Every connection is on the clock from the moment it opens (see request_deadline.h).
+ * libmicrohttpd reports the close before it closes the socket, as request_deadline_remove
+ * requires. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode what)
+{
+	struct generation *g = cls;
+	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *info =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (info)
+			*socket_context = request_deadline_add(g->h->deadlines, info->connect_fd);
+		return;
+	}
+	request_deadline_remove(g->h->deadlines, *socket_context);
+	*socket_context = NULL;
 }
 
 /* libmicrohttpd's own complaints are about single connections (a client that hung up, a
@@ -323,7 +360,8 @@ static struct MHD_Daemon *start_daemon(struct generation *g, int fd)
 	    cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
 	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	    (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+	    NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 static struct generation *generation_new(struct http *h, struct web_config *web)
@@ -406,9 +444,11 @@ struct http *http_start(const int *fds, size_t nfds, const struct http_config *c
 	h->nfds = nfds;
 	atomic_init(&h->ready, false);
 	atomic_init(&h->in_flight, 0);
+	h->deadlines = request_deadlines_start(config->timeout_seconds);
 	h->current = generation_new(h, web);
 	if (generation_start(h->current, h->fds, h->nfds, err, errlen) < 0) {
 		generation_free(h->current);
+		request_deadlines_stop(h->deadlines);
 		for (size_t i = 0; i < h->nfds; i++)
 			close(h->fds[i]);
 		free(h);
@@ -456,6 +496,7 @@ void http_stop(struct http *h)
 		return;
 	if (h->current)
 		generation_retire(h->current);
+	request_deadlines_stop(h->deadlines);
 	for (size_t i = 0; i < h->nfds; i++)
 		close(h->fds[i]);
 	free(h);

@@ -35,7 +35,8 @@ static const struct flag flags[] = {
     {"web.max-connections-per-ip", FLAG_STRING, "N",
      "Most HTTP connections from one address. Default 64."},
     {"web.timeout", FLAG_STRING, "SECONDS",
-     "Idle time after which a connection is closed. Default 10."},
+     "A connection is closed when idle this long, or when it takes longer to send a whole "
+     "request. Default 10."},
     {"config.file", FLAG_STRING, "FILE", "Configuration file (YAML)."},
     {"check-config", FLAG_BOOL, NULL,
      "Validate the configuration file, print what is wrong, and exit."},

@@ -1,6 +1,7 @@
 #include "scrape.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -40,6 +41,8 @@ struct scrape {
 	double last_finished; /* CLOCK_MONOTONIC seconds; 0 before the first collection */
 	double last_duration;
 	size_t last_series;
+	uint64_t requests;    /* scrape_serve calls */
+	uint64_t collections; /* of them, those that ran a collection instead of sharing one */
 
 	struct collector_env env;
 	struct slot *slots;
@@ -47,9 +50,13 @@ struct scrape {
 	struct self *self;
 	struct gzipper *gzipper;
 
-	/* Written only by the collecting thread, and read by others only once it is done. */
-	struct expo *expo;
-	struct rendering rendered[FORMATS];
+	/* Two models: the collecting thread fills `building` without the lock, and publishes it
+	 * as `served` under the lock when done; requests render `served` under the lock. One model
+	 * would not do: a request woken by the end of a collection may get the lock only after
+	 * the next collection has begun rewriting it. */
+	struct expo *served;
+	struct expo *building;
+	struct rendering rendered[FORMATS]; /* of `served`, under the lock */
 };
 
 static double monotonic_seconds(void)
@@ -103,7 +110,8 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 	pthread_cond_init(&s->finished, NULL);
 	s->env.procfs = procfs;
 	s->env.read_errors = read_errors_new();
-	s->expo = expo_new();
+	s->served = expo_new();
+	s->building = expo_new();
 	s->gzipper = gzipper_new();
 	s->self = self_new();
 	if (!s->self)
@@ -137,7 +145,8 @@ void scrape_free(struct scrape *s)
 	}
 	self_free(s->self);
 	gzipper_free(s->gzipper);
-	expo_free(s->expo);
+	expo_free(s->building);
+	expo_free(s->served);
 	read_errors_free(s->env.read_errors);
 	pthread_cond_destroy(&s->finished);
 	pthread_mutex_destroy(&s->lock);
@@ -146,36 +155,51 @@ void scrape_free(struct scrape *s)
 
 static void expose_collector_stats(struct scrape *s)
 {
-	expo_family(s->expo, "kobs_scrape_collector_duration_seconds", METRIC_GAUGE, "seconds",
+	expo_family(s->building, "kobs_scrape_collector_duration_seconds", METRIC_GAUGE, "seconds",
 	            "How long each collector took in this scrape.");
 	for (size_t i = 0; i < s->nslots; i++) {
 		if (s->slots[i].status.state != COLLECTOR_ENABLED)
 			continue;
 		struct label l = {"collector", s->slots[i].ops->name};
-		expo_sample(s->expo, &l, 1, s->slots[i].run_duration);
+		expo_sample(s->building, &l, 1, s->slots[i].run_duration);
 	}
 	expo_family(
-	    s->expo, "kobs_scrape_collector_success", METRIC_GAUGE, NULL,
+	    s->building, "kobs_scrape_collector_success", METRIC_GAUGE, NULL,
 	    "Whether each collector succeeded in this scrape (1) or failed (0); a collector "
 	    "that failed to start is listed with 0.");
 	for (size_t i = 0; i < s->nslots; i++) {
 		if (s->slots[i].status.state == COLLECTOR_DISABLED)
 			continue;
 		struct label l = {"collector", s->slots[i].ops->name};
-		expo_sample(s->expo, &l, 1, s->slots[i].run_success ? 1 : 0);
+		expo_sample(s->building, &l, 1, s->slots[i].run_success ? 1 : 0);
 	}
 }
 
-/* Runs without the lock: `collecting` keeps every other thread away from the model. */
-static void collect_all(struct scrape *s)
+/* The proof that scrapes share collections: under concurrent requests, collections grow slower
+ * than requests. */
+static void expose_scrape_counts(struct expo *e, uint64_t requests, uint64_t collections)
 {
-	expo_reset(s->expo);
+	expo_family(e, "kobs_scrape_requests", METRIC_COUNTER, NULL,
+	            "Requests for the metrics since the daemon started, as counted when this "
+	            "collection began.");
+	expo_sample(e, NULL, 0, (double)requests);
+	expo_family(e, "kobs_scrape_collections", METRIC_COUNTER, NULL,
+	            "Collections run since the daemon started, this one included; requests that "
+	            "arrive while one runs share it instead of running their own.");
+	expo_sample(e, NULL, 0, (double)collections);
+}
+
+/* Runs without the lock: `collecting` keeps every other thread away from the model. The counts
+ * are those taken under the lock when the collection began. */
+static void collect_all(struct scrape *s, uint64_t requests, uint64_t collections)
+{
+	expo_reset(s->building);
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *slot = &s->slots[i];
 		if (slot->status.state != COLLECTOR_ENABLED)
 			continue;
 		double start = monotonic_seconds();
-		int rc = slot->ops->collect(slot->state, &s->env, s->expo);
+		int rc = slot->ops->collect(slot->state, &s->env, s->building);
 		slot->run_duration = monotonic_seconds() - start;
 		/* Say it once when a collector starts failing, not on every scrape. */
 		if (rc < 0 && (slot->run_success || !slot->run_once))
@@ -185,9 +209,10 @@ static void collect_all(struct scrape *s)
 		slot->run_once = true;
 	}
 	expose_collector_stats(s);
-	read_errors_expose(s->env.read_errors, s->expo);
-	self_build_info(s->expo);
-	self_collect(s->self, s->expo);
+	expose_scrape_counts(s->building, requests, collections);
+	read_errors_expose(s->env.read_errors, s->building);
+	self_build_info(s->building);
+	self_collect(s->self, s->building);
 }
 
 /* Wait for the collection under way, or run one. Called and returns with the lock held. */
@@ -201,14 +226,19 @@ static void collect_or_join(struct scrape *s)
 	}
 	s->collecting = true;
 	s->started = monotonic_seconds();
+	s->collections++;
+	uint64_t requests = s->requests, collections = s->collections;
 	pthread_mutex_unlock(&s->lock);
-	collect_all(s);
+	collect_all(s, requests, collections);
 	pthread_mutex_lock(&s->lock);
 	s->collecting = false;
 	s->generation++;
 	s->last_finished = monotonic_seconds();
 	s->last_duration = s->last_finished - s->started;
-	s->last_series = expo_series(s->expo);
+	struct expo *done = s->building;
+	s->building = s->served;
+	s->served = done;
+	s->last_series = expo_series(s->served);
 	for (size_t i = 0; i < s->nslots; i++) {
 		s->slots[i].status.last_duration = s->slots[i].run_duration;
 		s->slots[i].status.last_success = s->slots[i].run_success;
@@ -226,12 +256,13 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 {
 	int rc = 0;
 	pthread_mutex_lock(&s->lock);
+	s->requests++;
 	collect_or_join(s);
 
 	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
 	if (!r->have_body) {
 		buf_reset(&r->body);
-		expo_write(s->expo, format, &r->body);
+		expo_write(s->served, format, &r->body);
 		r->have_body = true;
 	}
 	if (gzip && !r->have_gz) {

@@ -3,8 +3,12 @@
 #   1. a development build (-Werror) and `make check`: unit tests (cmocka) and integration tests
 #      against the real daemon, promtool and a real Prometheus server;
 #   2. the same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer, in a
-#      scratch copy of the tree so that the first build stays as it is.
-# Prints one closing line "N passed, N failed, N skipped" and exits non-zero on any failure.
+#      scratch copy of the tree so that the first build stays as it is;
+#   3. the same suite on the development build once more, with the daemon in every integration
+#      test and every unit test under valgrind memcheck (KOBS_VALGRIND=1: tests/valgrind.sh,
+#      suppressions in tests/valgrind.supp); any error or leak fails the test that caused it.
+# Prints how long each pass took, then one closing line "N passed, N failed, N skipped", and exits
+# non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -41,8 +45,17 @@ run_suite() { # run_suite DIR CONFIGURE-FLAGS...
 }
 
 status=0
+timings=""
+timed() { # timed NAME COMMAND...: run it, and note how long it took
+	local name=$1 start=$SECONDS rc=0
+	shift
+	"$@" || rc=$?
+	timings="$timings$name: $((SECONDS - start)) s; "
+	return $rc
+}
+
 echo "==== development build: -Werror, all tests ===="
-run_suite "$top" --enable-werror || status=1
+timed "development" run_suite "$top" --enable-werror || status=1
 
 echo "==== sanitizer build: ASAN + UBSAN, all tests ===="
 asan=$(mktemp -d "${TMPDIR:-/tmp}/kobsd-asan.XXXXXX")
@@ -51,8 +64,16 @@ cp -a "$top/." "$asan/"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
-run_suite "$asan" --enable-sanitizers --enable-werror || status=1
+timed "sanitizers" run_suite "$asan" --enable-sanitizers --enable-werror || status=1
 rm -rf "$asan"
+unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+
+echo "==== valgrind memcheck: the development build, all tests ===="
+export KOBS_VALGRIND=1
+timed "valgrind" run_suite "$top" --enable-werror || status=1
+unset KOBS_VALGRIND
+
+echo "${timings%; }"
 
 echo "$passed passed, $failed failed, $skipped skipped"
 [ $status -eq 0 ] && [ $failed -eq 0 ]

@@ -6,7 +6,7 @@ expect_exit() {
 	local want=$1
 	shift
 	local got=0
-	"$KOBSD" "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
+	kobsd "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
 	[ "$got" -eq "$want" ] || fail "kobsd $* exited $got, expected $want: $(cat "$WORK/err")"
 }
 

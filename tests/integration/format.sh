@@ -1,6 +1,7 @@
 #!/bin/bash
 # The C sources are formatted with the root .clang-format.
 . "$(dirname "$0")/lib.sh"
+[ "${KOBS_VALGRIND:-0}" != 1 ] || skip "no daemon runs in this test: nothing for valgrind to check"
 command -v clang-format >/dev/null || fail "clang-format not installed (contrib/install-deps.sh)"
 cd "$KOBS_SRCDIR"
 bad=()

@@ -39,6 +39,13 @@ size=$(curl -sS --max-time 10 -I "$KOBS_URL/metrics" | wc -c)
 [ "$size" -lt 1000 ] || fail "HEAD returned a body"
 pass "HEAD /metrics answers without a body"
 
+# Prometheus keeps its connection open between scrapes: two GETs in one curl share one.
+curl -sS --max-time 10 -v -o /dev/null -o /dev/null "$KOBS_URL/metrics" "$KOBS_URL/metrics" \
+	2>"$WORK/verbose" || fail "two scrapes on one connection failed"
+grep -q 'Re-using existing connection' "$WORK/verbose" ||
+	fail "the connection was not kept alive: $(grep -i '^< connection' "$WORK/verbose")"
+pass "GET keeps the connection alive for the next scrape"
+
 [ "$(status_of /metrics -X POST -d x=1)" = 405 ] || fail "POST not 405"
 curl -sS --max-time 10 -X DELETE -D "$WORK/h" -o /dev/null "$KOBS_URL/metrics"
 grep -qi '^allow: GET, HEAD' "$WORK/h" || fail "405 without Allow header"
@@ -57,7 +64,8 @@ grep -qi '^content-type: text/html' "$WORK/h" || fail "landing page content type
 grep -q 'href="/metrics"' "$WORK/page" || fail "landing page lacks the metrics link"
 grep -q '<td>system</td><td class="enabled">enabled' "$WORK/page" ||
 	fail "landing page lacks the system collector state"
-grep -q "$("$KOBSD" --version | awk '{print $2}')" "$WORK/page" || fail "landing page lacks version"
+kobsd --version >"$WORK/version"
+grep -q "$(awk '{print $2}' "$WORK/version")" "$WORK/page" || fail "landing page lacks version"
 pass "landing page shows version, link and collector states"
 
 # A request whose headers exceed the limit is refused; the daemon keeps serving.

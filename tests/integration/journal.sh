@@ -19,7 +19,7 @@ done
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 : >"$WORK/stderr"
 stream=$(stat -c '%d:%i' "$WORK/stderr")
-JOURNAL_STREAM=$stream "$KOBSD" --web.listen-address="127.0.0.1:$port" \
+JOURNAL_STREAM=$stream "${KOBSD_RUN[@]}" --web.listen-address="127.0.0.1:$port" \
 	--path.procfs="$WORK/nonexistent" 2>>"$WORK/stderr" &
 KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
@@ -46,7 +46,7 @@ stop_kobsd || fail "exit status"
 
 # With JOURNAL_STREAM pointing elsewhere (stderr redirected since), plain lines on stderr.
 : >"$WORK/stderr2"
-JOURNAL_STREAM=1:1 "$KOBSD" --web.listen-address="127.0.0.1:$port" 2>>"$WORK/stderr2" &
+JOURNAL_STREAM=1:1 "${KOBSD_RUN[@]}" --web.listen-address="127.0.0.1:$port" 2>>"$WORK/stderr2" &
 KOBS_PID=$!
 for i in $(seq 1 100); do
 	grep -q 'ready' "$WORK/stderr2" && break

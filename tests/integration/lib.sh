@@ -10,18 +10,116 @@ set -euo pipefail
 PYTHON=/usr/bin/python3
 [ -x "$PYTHON" ] || PYTHON=python3
 
+# Every bounded wait is multiplied by this: under valgrind (KOBS_VALGRIND=1, the third pass of
+# tests/run-all.sh) the daemon runs 20-50 times slower.
+if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+	: "${KOBS_TIME_FACTOR:=10}"
+else
+	: "${KOBS_TIME_FACTOR:=1}"
+fi
+
+# scaled SECONDS: a bounded wait, stretched by KOBS_TIME_FACTOR.
+scaled() {
+	echo $(($1 * KOBS_TIME_FACTOR))
+}
+
+# rss_kib PID: resident memory of a process, in KiB.
+rss_kib() {
+	awk '/^VmRSS:/ {print $2}' "/proc/$1/status"
+}
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/kobs-test.XXXXXX")
 KOBS_PID=""
 KOBS_URL=""
 EXTRA_PIDS=()
 
+# How to run the daemon: under valgrind in the valgrind pass (tests/valgrind.sh), with each run's
+# report in $WORK/valgrind.PID.log. Tests run it as "${KOBSD_RUN[@]}", or through kobsd() or
+# start_kobsd, never as "$KOBSD".
+KOBSD_RUN=("$KOBSD")
+if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+	command -v valgrind >/dev/null || {
+		echo "FAIL: valgrind not installed (contrib/install-deps.sh)" >&2
+		exit 1
+	}
+	KOBSD_RUN=(/bin/sh "$KOBS_SRCDIR/tests/valgrind.sh" "$KOBSD")
+	export KOBS_VALGRIND_LOG="$WORK/valgrind.%p.log"
+	mkdir -p "$WORK/valgrind-clean" "$WORK/valgrind-bad"
+fi
+
+# valgrind_problems LOG: what valgrind found in one finished run of the daemon, nothing when all is
+# well: memcheck errors (definite and indirect leaks count as errors, see tests/valgrind.sh), or
+# a file descriptor the daemon opened and left open at exit. Not counted: descriptors inherited
+# from the test, and the journal socket libsystemd's sd_journal_sendv() opens once and keeps for
+# the life of the process (it has no call to close it).
+valgrind_problems() {
+	if ! grep -q 'ERROR SUMMARY: ' "$1"; then
+		echo "valgrind did not finish: the daemon was killed"
+		return
+	fi
+	grep -q 'ERROR SUMMARY: 0 errors' "$1" || grep 'ERROR SUMMARY: ' "$1"
+	awk '
+	function judge() {
+		if (fd != "" && block !~ /inherited from parent|sd_journal_sendv/)
+			print "left open at exit: " fd
+		fd = ""
+	}
+	/ Open (file descriptor|[A-Z0-9_]+ socket) [0-9]+/ { judge(); fd = $0; block = ""; next }
+	/^==[0-9]+== *$/ { judge(); next }
+	{ block = block $0 }
+	END { judge() }' "$1"
+}
+
+# valgrind_verdict: check the report of every daemon that has exited since the last call; print
+# the problems with the report and return 1 when there are any. Reports are put aside once
+# checked, the bad ones where cleanup() still sees them (a check in a subshell cannot fail the
+# test by itself).
+valgrind_verdict() {
+	local log pid problems bad=0
+	[ "${KOBS_VALGRIND:-0}" = 1 ] || return 0
+	for log in "$WORK"/valgrind.*.log; do
+		[ -f "$log" ] || continue
+		pid=${log##*/valgrind.}
+		pid=${pid%.log}
+		kill -0 "$pid" 2>/dev/null && continue
+		problems=$(valgrind_problems "$log")
+		if [ -z "$problems" ]; then
+			mv "$log" "$WORK/valgrind-clean/"
+			continue
+		fi
+		bad=1
+		echo "FAIL: valgrind: $problems" >&2
+		echo "--- ${log##*/} ---" >&2
+		head -n 150 "$log" >&2
+		mv "$log" "$WORK/valgrind-bad/"
+	done
+	return $bad
+}
+
+# On exit, whatever happened: stop what the test started and remove $WORK. A problem valgrind
+# found makes the test fail even when everything else passed.
 cleanup() {
-	local pid
+	local pid i
+	# Under valgrind the daemon is stopped, not killed, so that its leak check runs.
+	if [ "${KOBS_VALGRIND:-0}" = 1 ] && [ -n "$KOBS_PID" ] && kill -TERM "$KOBS_PID" 2>/dev/null; then
+		for i in $(seq 1 $((20 * $(scaled 10)))); do
+			kill -0 "$KOBS_PID" 2>/dev/null || break
+			sleep 0.05
+		done
+	fi
 	for pid in ${EXTRA_PIDS[@]+"${EXTRA_PIDS[@]}"} $KOBS_PID; do
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	local bad=0
+	if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+		valgrind_verdict || bad=1
+		[ -z "$(ls -A "$WORK/valgrind-bad")" ] || bad=1
+		echo "# valgrind: $(ls "$WORK/valgrind-clean" | wc -l) clean and" \
+			"$(ls "$WORK/valgrind-bad" | wc -l) bad reports from the daemon's runs"
+	fi
 	rm -rf "$WORK"
+	[ $bad -eq 0 ] || exit 1
 }
 trap cleanup EXIT
 
@@ -52,10 +150,10 @@ start_kobsd() {
 		case "$a" in --web.listen-address*) listen=() ;; esac
 	done
 	: >"$WORK/kobsd.log"
-	"$KOBSD" ${listen[@]+"${listen[@]}"} "$@" 2>>"$WORK/kobsd.log" &
+	"${KOBSD_RUN[@]}" ${listen[@]+"${listen[@]}"} "$@" 2>>"$WORK/kobsd.log" &
 	KOBS_PID=$!
 	local i addr
-	for i in $(seq 1 200); do
+	for i in $(seq 1 $((20 * $(scaled 10)))); do
 		addr=$(sed -n 's/.*listening on \([^,]*\),.*/\1/p' "$WORK/kobsd.log" | head -n 1)
 		if [ -n "$addr" ]; then
 			KOBS_URL="http://$addr"
@@ -64,20 +162,31 @@ start_kobsd() {
 		kill -0 "$KOBS_PID" 2>/dev/null || fail "kobsd exited at start"
 		sleep 0.05
 	done
-	fail "kobsd did not start listening within 10 s"
+	fail "kobsd did not start listening within $(scaled 10) s"
 }
 
-# stop_kobsd: SIGTERM, and wait (bounded) for the exit status, which it returns.
+# stop_kobsd: SIGTERM, and wait (bounded) for the exit status, which it returns. Under valgrind,
+# fails the test when valgrind found anything.
 stop_kobsd() {
 	local i status=0
 	kill -TERM "$KOBS_PID"
-	for i in $(seq 1 200); do
+	for i in $(seq 1 $((20 * $(scaled 10)))); do
 		kill -0 "$KOBS_PID" 2>/dev/null || break
 		sleep 0.05
 	done
-	kill -0 "$KOBS_PID" 2>/dev/null && fail "kobsd did not stop within 10 s of SIGTERM"
+	kill -0 "$KOBS_PID" 2>/dev/null && fail "kobsd did not stop within $(scaled 10) s of SIGTERM"
 	wait "$KOBS_PID" || status=$?
 	KOBS_PID=""
+	valgrind_verdict || fail "valgrind found problems (above)"
+	return $status
+}
+
+# kobsd ARGS...: run the daemon in the foreground and return its exit status. Under valgrind,
+# fails the test when valgrind found anything.
+kobsd() {
+	local status=0
+	"${KOBSD_RUN[@]}" "$@" || status=$?
+	valgrind_verdict || fail "valgrind found problems (above)"
 	return $status
 }
 
@@ -85,14 +194,14 @@ stop_kobsd() {
 fetch() {
 	local path=$1
 	shift
-	curl -sS --max-time 10 "$@" "$KOBS_URL$path" || fail "curl $path failed"
+	curl -sS --max-time "$(scaled 10)" "$@" "$KOBS_URL$path" || fail "curl $path failed"
 }
 
 # status_of PATH [curl args...]: just the HTTP status code.
 status_of() {
 	local path=$1
 	shift
-	curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "$@" "$KOBS_URL$path" ||
+	curl -sS --max-time "$(scaled 10)" -o /dev/null -w '%{http_code}' "$@" "$KOBS_URL$path" ||
 		fail "curl $path failed"
 }
 

@@ -5,7 +5,8 @@
 # TLS, basic auth or a full per-IP limit turn the self-probe away.
 . "$(dirname "$0")/lib.sh"
 require_systemd
-if ! "$KOBSD" --help | grep -q -- '--web.systemd-socket'; then
+kobsd --help >"$WORK/help"
+if ! grep -q -- '--web.systemd-socket' "$WORK/help"; then
 	fail "kobsd lacks --web.systemd-socket"
 fi
 

@@ -7,7 +7,7 @@ ACTIVATE=$(command -v systemd-socket-activate || true)
 [ -n "$ACTIVATE" ] || fail "systemd-socket-activate not installed (package systemd)"
 
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$ACTIVATE" -l "127.0.0.1:$port" "$KOBSD" --web.systemd-socket 2>"$WORK/kobsd.log" &
+"$ACTIVATE" -l "127.0.0.1:$port" "${KOBSD_RUN[@]}" --web.systemd-socket 2>"$WORK/kobsd.log" &
 KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
 for i in $(seq 1 100); do
@@ -25,7 +25,7 @@ pass "stops with 0"
 
 # Without sockets to inherit, the flag is a clear error, not a silent default listener.
 status=0
-"$KOBSD" --web.systemd-socket 2>"$WORK/err" || status=$?
+kobsd --web.systemd-socket 2>"$WORK/err" || status=$?
 [ $status -ne 0 ] || fail "--web.systemd-socket without LISTEN_FDS started anyway"
 grep -q 'no sockets were passed' "$WORK/err" || fail "unclear message: $(cat "$WORK/err")"
 pass "--web.systemd-socket without LISTEN_FDS fails with a clear message"

@@ -103,16 +103,16 @@ pass "RequireAndVerifyClientCert: only clients with a certificate from client_ca
 # ---- a bad file at start ----
 printf 'tls_server_config:\n  cert_file: a\n  kee_file: b\n' >"$WORK/bad.yml"
 status=0
-"$KOBSD" --web.config.file="$WORK/bad.yml" 2>"$WORK/err" || status=$?
+kobsd --web.config.file="$WORK/bad.yml" 2>"$WORK/err" || status=$?
 [ $status -eq 78 ] || fail "bad web config exit status $status, expected 78"
 grep -q "bad.yml:3:3: unknown key tls_server_config.kee_file" "$WORK/err" ||
 	fail "message: $(cat "$WORK/err")"
 printf 'tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n' >"$WORK/bad.yml"
 status=0
-"$KOBSD" --web.config.file="$WORK/bad.yml" 2>"$WORK/err" || status=$?
+kobsd --web.config.file="$WORK/bad.yml" 2>"$WORK/err" || status=$?
 [ $status -eq 78 ] || fail "missing certificate exit status $status"
 grep -q 'missing.crt: No such file' "$WORK/err" || fail "message: $(cat "$WORK/err")"
 status=0
-"$KOBSD" --check-config --web.config.file="$WORK/tls.yml" >/dev/null 2>&1 || status=$?
+kobsd --check-config --web.config.file="$WORK/tls.yml" >/dev/null 2>&1 || status=$?
 [ $status -eq 0 ] || fail "--check-config rejects a good web config"
 pass "a bad web config exits 78 naming file, line and column"

@@ -1,0 +1,126 @@
+#!/bin/bash
+# Abuse resistance. Slow clients (slowloris), oversized and garbage requests and a scrape storm,
+# all from 127.0.0.1 and two more loopback addresses, must not keep a well-behaved scraper on
+# 127.0.0.2 from complete answers, must not grow the daemon's memory without bound, and must not
+# crash it. The attackers and the scraper are tests/integration/abuse.py.
+. "$(dirname "$0")/lib.sh"
+
+command -v wrk >/dev/null || fail "wrk not installed (contrib/install-deps.sh)"
+"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.2", 0))' 2>/dev/null ||
+	skip "cannot bind 127.0.0.2: the scraper needs its own loopback address"
+abuse() {
+	"$PYTHON" "$KOBS_SRCDIR/tests/integration/abuse.py" "$@"
+}
+json() { # json FILE KEY
+	"$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
+
+# Short, so that the test waits little for slow connections to be closed; the limits are the
+# defaults (256 connections, 64 per address).
+TIMEOUT=4
+PER_IP=64
+start_kobsd --web.timeout=$TIMEOUT
+host=${KOBS_URL#http://}
+port=${host##*:}
+host=${host%:*}
+fetch /metrics -o /dev/null
+rss_start=$(rss_kib "$KOBS_PID")
+
+# The scraper: a scrape every 0.2 s from 127.0.0.2, each answer parsed whole, each bounded.
+scraper_start() { # scraper_start NAME
+	rm -f "$WORK/scraper-$1.stop"
+	abuse scrape "$host" "$port" --from 127.0.0.2 --until "$WORK/scraper-$1.stop" \
+		--timeout "$(scaled 10)" >"$WORK/scraper-$1.json" 2>"$WORK/scraper-$1.err" &
+	SCRAPER=$!
+	EXTRA_PIDS+=($SCRAPER)
+}
+scraper_stop() { # scraper_stop NAME: fails the test if any scrape failed; sets SERVED
+	touch "$WORK/scraper-$1.stop"
+	wait "$SCRAPER" || fail "the scraper on 127.0.0.2 failed during $1: $(cat "$WORK/scraper-$1.err")"
+	SERVED=$(json "$WORK/scraper-$1.json" served)
+}
+
+# (a) Slowloris: 100 connections from 127.0.0.1 and 64 each from 127.0.0.3 and .4 send their
+# headers a byte a second and never finish, reconnecting when closed, for 8 s. The per-address
+# limit refuses what 127.0.0.1 opens over 64; the rest (192, toward the total of 256) are held
+# until the request deadline (--web.timeout) closes them.
+hold=8
+limit=$(($(scaled $TIMEOUT) + $(scaled 3)))
+abuse slowloris "$host" "$port" --from 127.0.0.1:100 127.0.0.3:$PER_IP 127.0.0.4:$PER_IP \
+	--hold "$hold" --limit "$limit" >"$WORK/slowloris.json" 2>"$WORK/slowloris.err" &
+slow=$!
+EXTRA_PIDS+=($slow)
+sleep 1
+scraper_start slowloris
+sleep $((hold - 2))
+scraper_stop slowloris
+wait $slow || fail "slowloris: $(cat "$WORK/slowloris.err") $(cat "$WORK/slowloris.json")"
+held=$(json "$WORK/slowloris.json" held_peak)
+refused=$(json "$WORK/slowloris.json" refused_at_once)
+longest=$(json "$WORK/slowloris.json" longest_held_seconds)
+[ "$held" -gt $PER_IP ] || fail "slowloris: only $held connections held: $(cat "$WORK/slowloris.json")"
+[ "$held" -le $((3 * PER_IP)) ] || fail "slowloris: $held held, over the per-address limit"
+[ "$refused" -gt 0 ] || fail "slowloris: the per-address limit refused nothing"
+[ "$SERVED" -gt 0 ] || fail "slowloris: no scrape served"
+pass "slowloris: $held slow connections held at once, $refused attempts over the per-address" \
+	"limit refused, $SERVED complete scrapes served meanwhile on 127.0.0.2; every slow" \
+	"connection closed by the daemon, the longest after $longest s (--web.timeout=$TIMEOUT)"
+
+# (b) Oversized requests get 431, 414 or 400, or are closed; never an answer as if all was well.
+abuse oversized "$host" "$port" --timeout "$(scaled $((TIMEOUT + 5)))" >"$WORK/oversized.json" \
+	2>"$WORK/oversized.err" || fail "oversized: $(cat "$WORK/oversized.err")"
+[ "$(status_of /metrics)" = 200 ] || fail "not serving after oversized requests"
+pass "oversized header, header name, header count and URL refused: $(cat "$WORK/oversized.json")"
+
+# (c) Garbage: malformed requests of many kinds and random bytes, 32 at a time, while the
+# scraper keeps going.
+scraper_start garbage
+abuse garbage "$host" "$port" --seed 1 --count 200 --timeout "$(scaled $((TIMEOUT + 5)))" \
+	>"$WORK/garbage.json" 2>"$WORK/garbage.err" || fail "garbage: $(cat "$WORK/garbage.err")"
+scraper_stop garbage
+kill -0 "$KOBS_PID" || fail "the daemon died of garbage"
+pass "200 garbage requests answered or closed ($(cat "$WORK/garbage.json")), $SERVED scrapes" \
+	"served meanwhile"
+rss_before=$(rss_kib "$KOBS_PID")
+
+# (d) A scrape storm: 64 keep-alive connections from 127.0.0.1 (the per-address limit) scraping
+# as fast as they can for 5 s, while the scraper on 127.0.0.2 keeps going.
+scraper_start storm
+wrk -c $PER_IP -t 2 -d 5s --timeout "$(scaled 10)s" "$KOBS_URL/metrics" >"$WORK/wrk.out" 2>&1 ||
+	fail "wrk failed: $(cat "$WORK/wrk.out")"
+scraper_stop storm
+storm=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$WORK/wrk.out")
+! grep -q 'Non-2xx' "$WORK/wrk.out" || fail "the storm got errors: $(cat "$WORK/wrk.out")"
+errors=$(sed -n 's/^ *Socket errors: //p' "$WORK/wrk.out")
+rss_after=$(rss_kib "$KOBS_PID")
+pass "scrape storm: $storm scrapes by wrk (socket errors: ${errors:-none}), $SERVED by the" \
+	"scraper meanwhile"
+
+# What the storm may add to resident memory: for each of its connections libmicrohttpd's 32 KiB
+# of connection memory and the copy of the answer it is sending, plus 4 MiB for what the C
+# library's per-thread arenas keep. A leak of even 100 bytes a scrape would exceed it over the
+# tens of thousands of scrapes of a storm.
+body=$(fetch /metrics | wc -c)
+budget=$((PER_IP * (32 + body / 1024 + 1) + 4096))
+echo "# RSS: $rss_start KiB at start, $rss_before KiB before the storm, $rss_after KiB after" \
+	"(allowed: before + $budget KiB)"
+if [ -n "${KOBS_SANITIZERS:-}" ] || [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+	echo "# the memory bound is not checked under ASan or valgrind: their own memory dominates"
+else
+	[ "$rss_after" -le $((rss_before + budget)) ] ||
+		fail "RSS grew from $rss_before to $rss_after KiB in the storm (allowed $budget KiB)"
+	pass "RSS after the storm within $budget KiB of before"
+fi
+
+# (e) Scrapes share collections: under the storm there were far fewer collections than requests.
+fetch /metrics -o "$WORK/body"
+requests=$(sed -n 's/^kobs_scrape_requests_total //p' "$WORK/body")
+collections=$(sed -n 's/^kobs_scrape_collections_total //p' "$WORK/body")
+[ -n "$requests" ] && [ -n "$collections" ] || fail "no kobs_scrape_*_total in the answer"
+[ "$collections" -lt "$requests" ] ||
+	fail "no collection was shared: $collections collections for $requests requests"
+pass "coalescing: $collections collections for $requests requests"
+
+[ "$(status_of /-/healthy)" = 200 ] || fail "not healthy after the abuse"
+stop_kobsd || fail "exit status after the abuse"
+pass "healthy after the abuse, and stops cleanly"

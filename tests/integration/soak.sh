@@ -1,0 +1,86 @@
+#!/bin/bash
+# Soak: processes fork and exit all the time while the daemon is scraped every 100 ms for
+# KOBS_SOAK_SECONDS (45 by default, for CI; KOBS_SOAK_SECONDS=3600 for a long local run). No scrape
+# may fail, no counter may go backwards, and the daemon's resident memory and open file
+# descriptors must stay flat after the warm-up. The scraping side is tests/integration/soak.py.
+. "$(dirname "$0")/lib.sh"
+
+SOAK=${KOBS_SOAK_SECONDS:-45}
+[ "$SOAK" -ge 20 ] || fail "KOBS_SOAK_SECONDS=$SOAK: at least 20, to leave time after the warm-up"
+WARMUP=10
+# How much resident memory may grow between the warm-up and the end. A scrape allocates only
+# from buffers it keeps, so a flat daemon moves by a few pages; 512 KiB still catches a leak of
+# 1.2 KiB a scrape (a tenth of one answer) in a 45 s run, and of 15 bytes a scrape in an hour.
+RSS_TOLERANCE_KIB=512
+
+# The churn: short-lived processes (8 at a time, exiting at once) and some that live up to 4 s
+# (at most 40 at a time), each kind under its own command name, so that process groups matched
+# on comm appear and vanish with them. It stops when $WORK/churn.stop appears.
+mkdir -p "$WORK/bin"
+ln -s "$(command -v sleep)" "$WORK/bin/churn_short"
+ln -s "$(command -v sleep)" "$WORK/bin/churn_long"
+churn() {
+	local long=() alive=() short=() pid i
+	while [ ! -e "$WORK/churn.stop" ]; do
+		short=()
+		for i in 1 2 3 4 5 6 7 8; do
+			"$WORK/bin/churn_short" 0 &
+			short+=($!)
+		done
+		if [ ${#long[@]} -lt 40 ]; then
+			"$WORK/bin/churn_long" "$((RANDOM % 4)).$((RANDOM % 10))" &
+			long+=($!)
+		fi
+		wait "${short[@]}"
+		alive=()
+		for pid in ${long[@]+"${long[@]}"}; do
+			if kill -0 "$pid" 2>/dev/null; then
+				alive+=("$pid")
+			else
+				wait "$pid" || true
+			fi
+		done
+		long=(${alive[@]+"${alive[@]}"})
+		sleep 0.05
+	done
+	wait
+}
+
+start_kobsd
+churn &
+CHURN=$!
+EXTRA_PIDS+=($CHURN)
+
+"$PYTHON" "$KOBS_SRCDIR/tests/integration/soak.py" "$KOBS_URL/metrics" "$KOBS_PID" \
+	--seconds "$SOAK" --warmup "$WARMUP" --interval 0.1 --timeout "$(scaled 10)" \
+	>"$WORK/soak.json" 2>"$WORK/soak.err" || fail "soak: $(cat "$WORK/soak.err")"
+touch "$WORK/churn.stop"
+wait "$CHURN" || fail "the churn generator failed"
+
+figure() {
+	"$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+		"$WORK/soak.json" "$1"
+}
+scrapes=$(figure scrapes)
+forks=$(figure forks_seen)
+rss_warm=$(figure rss_kib_after_warmup)
+rss_end=$(figure rss_kib_end)
+fds_warm=$(figure fds_after_warmup)
+fds_end=$(figure fds_end)
+echo "# $(cat "$WORK/soak.json")"
+[ "$forks" -gt 0 ] || fail "kobs_forks_total did not move: was there any churn?"
+pass "$scrapes scrapes in ${SOAK} s under churn ($forks forks on the host): none failed, no" \
+	"counter went backwards ($(figure series_watched) counter series)"
+
+[ "$fds_end" -le "$fds_warm" ] || fail "open fds grew from $fds_warm after the warm-up to $fds_end"
+pass "open fds flat: $fds_warm after the warm-up, $fds_end at the end"
+if [ -n "${KOBS_SANITIZERS:-}" ] || [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+	echo "# resident memory not checked under ASan or valgrind, whose own memory dominates:" \
+		"$(figure rss_kib_start) KiB at start, $rss_warm after the warm-up, $rss_end at the end"
+else
+	[ "$rss_end" -le $((rss_warm + RSS_TOLERANCE_KIB)) ] ||
+		fail "resident memory grew from $rss_warm KiB after the warm-up to $rss_end KiB"
+	pass "resident memory flat: $(figure rss_kib_start) KiB at start, $rss_warm KiB after the" \
+		"warm-up, $rss_end KiB at the end"
+fi
+stop_kobsd || fail "exit status after the soak"
