@@ -74,7 +74,7 @@ pass "$scrapes scrapes in ${SOAK} s under churn ($forks forks on the host): none
 
 [ "$fds_end" -le "$fds_warm" ] || fail "open fds grew from $fds_warm after the warm-up to $fds_end"
 pass "open fds flat: $fds_warm after the warm-up, $fds_end at the end"
-if [ -n "${KOBS_SANITIZERS:-}" ] || [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+if [ "${KOBS_SANITIZERS:-no}" = yes ] || [ "${KOBS_VALGRIND:-0}" = 1 ]; then
 	echo "# resident memory not checked under ASan or valgrind, whose own memory dominates:" \
 		"$(figure rss_kib_start) KiB at start, $rss_warm after the warm-up, $rss_end at the end"
 else
