@@ -353,15 +353,16 @@ static struct MHD_Daemon *start_daemon(struct generation *g, int fd)
 			                                   g->web.client_ca_pem};
 	}
 	tls[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	/* The logger first: libmicrohttpd uses it only for messages after the option is read. */
 	return MHD_start_daemon(
-	    flags, 0, NULL, NULL, on_request, g, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned)THREADS_PER_LISTENER,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE, MHD_OPTION_CONNECTION_LIMIT,
-	    cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip,
-	    MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-	    NULL, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    flags, 0, NULL, NULL, on_request, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
+	    (unsigned)THREADS_PER_LISTENER, MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
+	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, g, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 static struct generation *generation_new(struct http *h, struct web_config *web)
