@@ -18,30 +18,6 @@ static const char *const keys[] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct kv_field fields[NKEYS];
-	for (size_t i = 0; i < NKEYS; i++) {
-		fields[i].key = keys[i];
-		fields[i].value = 0xa5a5a5a5a5a5a5a5ull;
-		fields[i].found = i & 1;
-	}
-	const char *buf = (const char *)data;
-	int rc = parse_meminfo(buf, size, fields, NKEYS);
-	FUZZ_CHECK(rc == 0 || rc == -1, "returned %d", rc);
-
-	bool found[NKEYS];
-	uint64_t value[NKEYS];
-	bool any = ref_kv(buf, size, true, keys, NKEYS, found, value);
-	for (size_t i = 0; i < NKEYS; i++) {
-		FUZZ_CHECK(fields[i].key == keys[i], "the key pointer of %s was changed", keys[i]);
-		FUZZ_CHECK(fields[i].found == found[i], "%s: found=%d, reference says %d", keys[i],
-		           fields[i].found, found[i]);
-		FUZZ_CHECK(fields[i].value == value[i], "%s: %llu, reference says %llu", keys[i],
-		           (unsigned long long)fields[i].value, (unsigned long long)value[i]);
-	}
-	FUZZ_CHECK(rc == (any ? 0 : -1), "returned %d, reference says %d", rc, any ? 0 : -1);
-	if (rc == -1)
-		for (size_t i = 0; i < NKEYS; i++)
-			FUZZ_CHECK(!fields[i].found, "%s found although no line was valid",
-			           keys[i]);
+	fuzz_kv_check(parse_meminfo, true, keys, NKEYS, data, size);
 	return 0;
 }

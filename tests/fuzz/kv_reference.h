@@ -2,7 +2,8 @@
  * plainly and separately so that the fuzzers can compare the two on every input:
  * complete lines only; blank-separated tokens; meminfo "Key: N" or "Key: N kB" (times 1024),
  * vmstat "key N"; nothing else on the line; N plain decimal digits that fit in 64 bits; the
- * first valid line of a key wins; the call fails when no line at all is valid. */
+ * first valid line of a key wins; the call fails when no line at all is valid. fuzz_kv_check
+ * runs a parser and this reference side by side on one input. */
 #ifndef KOBS_FUZZ_KV_REFERENCE_H
 #define KOBS_FUZZ_KV_REFERENCE_H
 
@@ -10,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "procfs_parse.h"
+
+#include "fuzz_common.h"
 
 #define REF_MAX_TOKENS 4
 
@@ -102,6 +107,43 @@ static bool ref_kv(const char *buf, size_t len, bool meminfo, const char *const 
 		p = nl + 1;
 	}
 	return any;
+}
+
+/* The whole check of a key/value parser (parse_meminfo or parse_vmstat) on one input: fields
+ * filled with garbage first, then compared with ref_kv one by one, and the return code. */
+typedef int kv_parse_fn(const char *buf, size_t len, struct kv_field *fields, size_t n);
+
+#define KV_MAX_KEYS 32
+
+static void fuzz_kv_check(kv_parse_fn *parse, bool meminfo, const char *const *keys, size_t n,
+                          const uint8_t *data, size_t size)
+{
+	struct kv_field fields[KV_MAX_KEYS];
+	FUZZ_CHECK(n <= KV_MAX_KEYS, "%zu keys, at most %d", n, KV_MAX_KEYS);
+	for (size_t i = 0; i < n; i++) {
+		fields[i].key = keys[i];
+		fields[i].value = 0xa5a5a5a5a5a5a5a5ull;
+		fields[i].found = i & 1;
+	}
+	const char *buf = (const char *)data;
+	int rc = parse(buf, size, fields, n);
+	FUZZ_CHECK(rc == 0 || rc == -1, "returned %d", rc);
+
+	bool found[KV_MAX_KEYS];
+	uint64_t value[KV_MAX_KEYS];
+	bool any = ref_kv(buf, size, meminfo, keys, n, found, value);
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_CHECK(fields[i].key == keys[i], "the key pointer of %s was changed", keys[i]);
+		FUZZ_CHECK(fields[i].found == found[i], "%s: found=%d, reference says %d", keys[i],
+		           fields[i].found, found[i]);
+		FUZZ_CHECK(fields[i].value == value[i], "%s: %llu, reference says %llu", keys[i],
+		           (unsigned long long)fields[i].value, (unsigned long long)value[i]);
+	}
+	FUZZ_CHECK(rc == (any ? 0 : -1), "returned %d, reference says %d", rc, any ? 0 : -1);
+	if (rc == -1)
+		for (size_t i = 0; i < n; i++)
+			FUZZ_CHECK(!fields[i].found, "%s found although no line was valid",
+			           keys[i]);
 }
 
 #endif
