@@ -6,7 +6,9 @@
 #      scratch copy of the tree so that the first build stays as it is;
 #   3. the same suite on the development build once more, with the daemon in every integration
 #      test and every unit test under valgrind memcheck (KOBS_VALGRIND=1: tests/valgrind.sh,
-#      suppressions in tests/valgrind.supp); any error or leak fails the test that caused it.
+#      suppressions in tests/valgrind.supp); any error or leak fails the test that caused it;
+#   4. a build without libsystemd (--with-systemd=no) in a scratch copy, and the tests that show
+#      it still serves (the systemd ones skip there).
 # Prints how long each pass took, then one closing line "N passed, N failed, N skipped", and exits
 # non-zero on any failure.
 set -uo pipefail
@@ -25,7 +27,7 @@ tally() { # tally DIR: add up the automake test-suite.log counts
 	n=$(sed -n 's/^# SKIP: *//p' "$log"); skipped=$((skipped + ${n:-0}))
 }
 
-run_suite() { # run_suite DIR CONFIGURE-FLAGS...
+run_suite() { # run_suite DIR CONFIGURE-FLAGS...   (SUITE_TESTS="a b" runs only those tests)
 	local dir=$1
 	shift
 	(
@@ -33,7 +35,11 @@ run_suite() { # run_suite DIR CONFIGURE-FLAGS...
 		[ -x configure ] || ./autogen.sh || exit 1
 		[ -f Makefile ] || ./configure "$@" || exit 1
 		make -j"$jobs" || exit 1
-		make -j"$jobs" check
+		if [ -n "${SUITE_TESTS:-}" ]; then
+			make -j"$jobs" check TESTS="$SUITE_TESTS"
+		else
+			make -j"$jobs" check
+		fi
 	)
 	local status=$?
 	if [ $status -ne 0 ] && [ -f "$dir/test-suite.log" ]; then
@@ -72,6 +78,15 @@ echo "==== valgrind memcheck: the development build, all tests ===="
 export KOBS_VALGRIND=1
 timed "valgrind" run_suite "$top" --enable-werror || status=1
 unset KOBS_VALGRIND
+
+echo "==== without libsystemd: the daemon builds and serves, the systemd tests skip ===="
+nosd=$(mktemp -d "${TMPDIR:-/tmp}/kobsd-nosystemd.XXXXXX")
+cp -a "$top/." "$nosd/"
+(cd "$nosd" && { [ ! -f Makefile ] || make -s distclean >/dev/null 2>&1; })
+SUITE_TESTS="tests/integration/cli.sh tests/integration/http.sh tests/integration/exposition.sh
+	tests/integration/web_config.sh tests/integration/systemd_notify.sh" \
+	timed "without libsystemd" run_suite "$nosd" --with-systemd=no --enable-werror || status=1
+rm -rf "$nosd"
 
 echo "${timings%; }"
 

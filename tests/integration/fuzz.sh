@@ -2,11 +2,14 @@
 # The fuzzers: every parser harness in tests/fuzz/ builds with clang's libFuzzer and runs for a
 # bounded time (FUZZ_SECONDS each, tests/fuzz/run.sh's default unless set) without a crash, leak,
 # timeout, excess memory or broken property. Skipped when clang or libFuzzer's runtime is missing,
-# and in the sanitizer build, which would only run the same AddressSanitizer builds a second time.
+# and in the sanitizer build and the valgrind pass, which would only run the same AddressSanitizer
+# builds again.
 . "$(dirname "$0")/lib.sh"
 
 [ "${KOBS_SANITIZERS:-no}" = yes ] &&
 	skip "the fuzz harnesses are sanitizer builds already; they run in the development build"
+[ "${KOBS_VALGRIND:-0}" != 1 ] ||
+	skip "no daemon runs in this test; the harnesses ran in the development pass"
 
 status=0
 bash "$KOBS_SRCDIR/tests/fuzz/run.sh" >"$WORK/fuzz.log" 2>&1 || status=$?
