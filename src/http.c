@@ -63,17 +63,27 @@ static void add_configured_headers(const struct generation *g, struct MHD_Respon
 		MHD_add_response_header(r, g->web.headers[i].name, g->web.headers[i].value);
 }
 
+/* A response with its content type and the web config's headers; NULL when out of memory. */
+static struct MHD_Response *new_response(const struct generation *g, const void *body, size_t len,
+                                         enum MHD_ResponseMemoryMode mode, const char *content_type)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
+	if (!r)
+		return NULL;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+	add_configured_headers(g, r);
+	return r;
+}
+
 static handler_result queue_text(const struct generation *g, struct MHD_Connection *c,
                                  unsigned status, const char *body)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = new_response(g, body, strlen(body), MHD_RESPMEM_PERSISTENT,
+	                                      "text/plain; charset=utf-8");
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	add_configured_headers(g, r);
 	handler_result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -124,12 +134,10 @@ static handler_result serve_landing(const struct generation *g, struct MHD_Conne
 	buf_init(&page);
 	landing_render(&page, g->h->config.telemetry_path, status, n, atomic_load(&g->h->ready));
 	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(page.len, page.data, MHD_RESPMEM_MUST_COPY);
+	    new_response(g, page.data, page.len, MHD_RESPMEM_MUST_COPY, "text/html; charset=utf-8");
 	buf_free(&page);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
-	add_configured_headers(g, r);
 	handler_result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -201,12 +209,10 @@ static bool authorized(struct generation *g, struct MHD_Connection *c)
 static handler_result refuse_unauthorized(const struct generation *g, struct MHD_Connection *c)
 {
 	static const char body[] = "Unauthorized\n";
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = new_response(g, body, sizeof(body) - 1, MHD_RESPMEM_PERSISTENT,
+	                                      "text/plain; charset=utf-8");
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	add_configured_headers(g, r);
 	handler_result ret = MHD_queue_basic_auth_fail_response(c, AUTH_REALM, r);
 	MHD_destroy_response(r);
 	return ret;
