@@ -11,10 +11,7 @@ mkdir -p /run/systemd/journal
 "$PYTHON" "$KOBS_SRCDIR/tests/integration/notify_listener.py" "$SOCK" "$WORK/journal.log" 30 &
 EXTRA_PIDS+=($!)
 trap 'rm -f "$SOCK"; cleanup' EXIT
-for i in $(seq 1 100); do
-	grep -q LISTENING "$WORK/journal.log" 2>/dev/null && break
-	sleep 0.05
-done
+wait_grep LISTENING "$WORK/journal.log" || fail "journal socket listener did not start"
 
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 : >"$WORK/stderr"
@@ -23,11 +20,7 @@ JOURNAL_STREAM=$stream "${KOBSD_RUN[@]}" --web.listen-address="127.0.0.1:$port" 
 	--path.procfs="$WORK/nonexistent" 2>>"$WORK/stderr" &
 KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
-for i in $(seq 1 100); do
-	grep -q 'MESSAGE=kobsd .* ready' "$WORK/journal.log" && break
-	sleep 0.05
-done
-grep -q 'MESSAGE=kobsd .* ready' "$WORK/journal.log" || fail "no journal entry: $(cat "$WORK/journal.log")"
+wait_grep 'MESSAGE=kobsd .* ready' "$WORK/journal.log" || fail "no journal entry: $(cat "$WORK/journal.log")"
 grep -q 'SYSLOG_IDENTIFIER=kobsd' "$WORK/journal.log" || fail "no SYSLOG_IDENTIFIER"
 grep 'MESSAGE=kobsd .* ready' "$WORK/journal.log" | grep -q 'PRIORITY=6' || fail "ready not at info priority"
 pass "log lines become journal entries with priorities"
@@ -48,10 +41,7 @@ stop_kobsd || fail "exit status"
 : >"$WORK/stderr2"
 JOURNAL_STREAM=1:1 "${KOBSD_RUN[@]}" --web.listen-address="127.0.0.1:$port" 2>>"$WORK/stderr2" &
 KOBS_PID=$!
-for i in $(seq 1 100); do
-	grep -q 'ready' "$WORK/stderr2" && break
-	sleep 0.05
-done
+wait_grep 'ready' "$WORK/stderr2" || true
 grep -q 'level=info msg="kobsd .* ready"' "$WORK/stderr2" || fail "no logfmt lines on stderr"
 stop_kobsd || fail "exit status"
 pass "a JOURNAL_STREAM that is not our stderr keeps logfmt on stderr"

@@ -234,3 +234,14 @@ require_systemd() {
 	"$KOBSD" --version | grep -q '+systemd' ||
 		skip "kobsd was built without libsystemd (configure --with-systemd=yes needs libsystemd-dev)"
 }
+
+# wait_grep REGEX FILE [SECONDS]: wait (bounded, 5 s scaled by default) until a line of FILE
+# matches the basic regex; returns 1 when none does in time.
+wait_grep() {
+	local i
+	for i in $(seq 1 $(($(scaled "${3:-5}") * 20))); do
+		grep -q -- "$1" "$2" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}

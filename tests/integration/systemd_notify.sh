@@ -16,11 +16,7 @@ notify_start() {
 	"$PYTHON" "$KOBS_SRCDIR/tests/integration/notify_listener.py" "$WORK/notify.sock" \
 		"$WORK/notify.log" 60 &
 	EXTRA_PIDS+=($!)
-	for i in $(seq 1 100); do
-		grep -q LISTENING "$WORK/notify.log" && return 0
-		sleep 0.05
-	done
-	fail "notify listener did not start"
+	wait_grep LISTENING "$WORK/notify.log" || fail "notify listener did not start"
 }
 
 # wait_for PATTERN [SECONDS]: a notification matching the extended regex arrives in time.

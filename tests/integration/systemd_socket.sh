@@ -10,10 +10,7 @@ port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 "$ACTIVATE" -l "127.0.0.1:$port" "${KOBSD_RUN[@]}" --web.systemd-socket 2>"$WORK/kobsd.log" &
 KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
-for i in $(seq 1 100); do
-	grep -q 'Listening on' "$WORK/kobsd.log" && break
-	sleep 0.05
-done
+wait_grep 'Listening on' "$WORK/kobsd.log" || fail "systemd-socket-activate did not start listening"
 fetch /metrics -o "$WORK/body"
 grep -q '^kobs_build_info{' "$WORK/body" || fail "no metrics through the inherited socket"
 check_text "$WORK/body"
