@@ -10,9 +10,13 @@
 #include "read_errors.h"
 
 /* What collectors may use. Owned by the daemon; the pointers stay valid while it runs. */
+struct groups_config;
+
 struct collector_env {
 	const char *procfs;              /* --path.procfs, without a trailing slash */
 	struct read_errors *read_errors; /* files that could not be read, by reason */
+	struct groups_config *groups;    /* --config.file's process groups (or the built-in ones);
+	                                    used by the collecting thread only */
 };
 
 struct collector_ops {
@@ -25,6 +29,9 @@ struct collector_ops {
 	/* Append this scrape's samples to `out`. Return 0, or -1 when the collection failed
 	 * (whatever was appended stays valid exposition). Runs on one thread at a time. */
 	int (*collect)(void *state, const struct collector_env *env, struct expo *out);
+	/* A new configuration is in `env` (SIGHUP): forget what depended on the old one. Runs
+	 * between collections; may be NULL. */
+	void (*reconfigure)(void *state, const struct collector_env *env);
 	/* Release what init made; may be NULL. */
 	void (*destroy)(void *state);
 };

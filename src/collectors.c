@@ -3,10 +3,12 @@
 #include <string.h>
 
 extern const struct collector_ops collector_system;
+extern const struct collector_ops collector_processes;
 
 /* Adding a collector: write collector_NAME.c and add it here. */
 static const struct collector_ops *const registry[] = {
     &collector_system,
+    &collector_processes,
 };
 
 size_t collectors_count(void)

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "config_file.h"
+#include "groups_config.h"
 #include "http.h"
 #include "listen.h"
 #include "log.h"
@@ -91,14 +91,23 @@ static void warn_ignored(const struct web_config *web, const char *path)
 		log_warn("%s: accepted but without effect in kobsd: %s", path, web->ignored);
 }
 
-/* Both files are checked before either is applied, so a reload is all or nothing. */
-static int check_configs(const struct options *o, struct web_config *web, char *err, size_t errlen)
+/* Both files are read and checked before either is applied, so a reload is all or nothing.
+ * Without --config.file the process groups are the built-in ones. */
+static int check_configs(const struct options *o, struct web_config *web,
+                         struct groups_config **groups, char *err, size_t errlen)
 {
 	memset(web, 0, sizeof(*web));
-	if (o->config_file && config_check(o->config_file, err, errlen) < 0)
+	if (o->config_file) {
+		if (groups_config_load(o->config_file, groups, err, errlen) < 0)
+			return -1;
+	} else {
+		*groups = groups_config_default();
+	}
+	if (o->web_config_file && web_config_load(o->web_config_file, web, err, errlen) < 0) {
+		groups_config_free(*groups);
+		*groups = NULL;
 		return -1;
-	if (o->web_config_file && web_config_load(o->web_config_file, web, err, errlen) < 0)
-		return -1;
+	}
 	return 0;
 }
 
@@ -113,7 +122,8 @@ static void reload(struct daemon *d)
 	}
 	char err[512];
 	struct web_config web;
-	if (check_configs(&d->options, &web, err, sizeof(err)) < 0) {
+	struct groups_config *groups;
+	if (check_configs(&d->options, &web, &groups, err, sizeof(err)) < 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
@@ -121,10 +131,15 @@ static void reload(struct daemon *d)
 		warn_ignored(&web, d->options.web_config_file);
 		if (http_reload(d->http, &web, err, sizeof(err)) < 0) {
 			log_error("reload failed, keeping the running web configuration: %s", err);
+			groups_config_free(groups);
 			return;
 		}
 	}
-	log_info("reloaded the configuration");
+	if (scrape_reconfigure(d->scrape, groups))
+		log_info("reloaded the configuration; the process groups start again from the new "
+		         "file");
+	else
+		log_info("reloaded the configuration; the process groups are unchanged");
 }
 
 static void update_status(struct daemon *d, bool force)
@@ -241,7 +256,7 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static int run(struct daemon *d, struct web_config *web)
+static int run(struct daemon *d, struct web_config *web, struct groups_config *groups)
 {
 	sigset_t signals;
 	block_signals(&signals);
@@ -250,9 +265,10 @@ static int run(struct daemon *d, struct web_config *web)
 	if (rc != 0) {
 		close_listeners(d);
 		web_config_free(web);
+		groups_config_free(groups);
 		return rc;
 	}
-	d->scrape = scrape_new(d->options.procfs, d->options.toggles, d->options.ntoggles);
+	d->scrape = scrape_new(d->options.procfs, d->options.toggles, d->options.ntoggles, groups);
 
 	struct http_config hc = {
 	    .telemetry_path = d->options.telemetry_path,
@@ -313,7 +329,8 @@ int main(int argc, char **argv)
 	log_use_journal_if_connected();
 
 	struct web_config web;
-	if (check_configs(&d.options, &web, err, sizeof(err)) < 0) {
+	struct groups_config *groups;
+	if (check_configs(&d.options, &web, &groups, err, sizeof(err)) < 0) {
 		fprintf(stderr, "kobsd: bad configuration: %s\n", err);
 		return EXIT_CONFIG;
 	}
@@ -321,8 +338,9 @@ int main(int argc, char **argv)
 		warn_ignored(&web, d.options.web_config_file);
 	if (d.options.check_config) {
 		web_config_free(&web);
+		groups_config_free(groups);
 		printf("configuration is valid\n");
 		return EXIT_SUCCESS;
 	}
-	return run(&d, &web);
+	return run(&d, &web, groups);
 }

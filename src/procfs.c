@@ -5,20 +5,10 @@
 #include <stdio.h>
 #include <unistd.h>
 
-int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t limit)
+/* Read all of an open file into `out`; closes `fd`. */
+static int read_whole(int fd, struct buf *out, size_t limit)
 {
-	char path[4096];
-	int n = snprintf(path, sizeof(path), "%s/%s", procfs, relpath);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-
 	buf_reset(out);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return -1;
-
 	int ret = -1;
 	for (;;) {
 		if (out->len >= limit)
@@ -43,4 +33,28 @@ out:;
 	close(fd);
 	errno = saved;
 	return ret;
+}
+
+int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t limit)
+{
+	char path[4096];
+	int n = snprintf(path, sizeof(path), "%s/%s", procfs, relpath);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	buf_reset(out);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	return read_whole(fd, out, limit);
+}
+
+int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit)
+{
+	buf_reset(out);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	return read_whole(fd, out, limit);
 }

@@ -9,4 +9,7 @@
  * bytes are kept. Returns 0, or -1 with errno set. */
 int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t limit);
 
+/* The same for `name` relative to an open directory (a /proc/<pid> descriptor). */
+int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit);
+
 #endif

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "collectors.h"
+#include "groups_config.h"
 #include "gzip.h"
 #include "log.h"
 #include "read_errors.h"
@@ -103,12 +104,13 @@ static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
 }
 
 struct scrape *scrape_new(const char *procfs, const struct collector_toggle *toggles,
-                          size_t ntoggles)
+                          size_t ntoggles, struct groups_config *groups)
 {
 	struct scrape *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->finished, NULL);
 	s->env.procfs = procfs;
+	s->env.groups = groups;
 	s->env.read_errors = read_errors_new();
 	s->served = expo_new();
 	s->building = expo_new();
@@ -148,6 +150,7 @@ void scrape_free(struct scrape *s)
 	expo_free(s->building);
 	expo_free(s->served);
 	read_errors_free(s->env.read_errors);
+	groups_config_free(s->env.groups);
 	pthread_cond_destroy(&s->finished);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -280,6 +283,27 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+bool scrape_reconfigure(struct scrape *s, struct groups_config *groups)
+{
+	pthread_mutex_lock(&s->lock);
+	if (groups_config_same(s->env.groups, groups)) {
+		pthread_mutex_unlock(&s->lock);
+		groups_config_free(groups);
+		return false;
+	}
+	/* Collectors read the configuration without the lock while they collect. */
+	while (s->collecting)
+		pthread_cond_wait(&s->finished, &s->lock);
+	struct groups_config *old = s->env.groups;
+	s->env.groups = groups;
+	for (size_t i = 0; i < s->nslots; i++)
+		if (s->slots[i].status.state == COLLECTOR_ENABLED && s->slots[i].ops->reconfigure)
+			s->slots[i].ops->reconfigure(s->slots[i].state, &s->env);
+	pthread_mutex_unlock(&s->lock);
+	groups_config_free(old);
+	return true;
 }
 
 size_t scrape_status(struct scrape *s, struct collector_status *out, size_t max)

@@ -31,10 +31,15 @@ struct collector_status {
 
 struct scrape;
 
+struct groups_config;
+
 /* Set up every collector of the registry, enabled by default or by the toggles. Collectors that
- * fail to set up are logged and listed as failed; the others run. */
+ * fail to set up are logged and listed as failed; the others run. Takes ownership of `groups`. */
 struct scrape *scrape_new(const char *procfs, const struct collector_toggle *toggles,
-                          size_t ntoggles);
+                          size_t ntoggles, struct groups_config *groups);
+/* Put a new group configuration in force between two collections (SIGHUP). Takes ownership of
+ * `groups`. Returns false, and keeps the running one, when the new one is the same. */
+bool scrape_reconfigure(struct scrape *s, struct groups_config *groups);
 void scrape_free(struct scrape *s);
 
 /* Called with the rendered body while the scrape's lock is held: copy what you need. */

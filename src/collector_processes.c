@@ -1,0 +1,566 @@
+/* The "processes" collector: per-process figures from /proc/<pid>, summed into the process
+ * groups of --config.file (process_groups.c does the accounting).
+ *
+ * Each scrape lists every process with libproc2's pids API, which reads /proc/<pid>/stat (state,
+ * CPU ticks, page faults, threads, memory sizes, parent, start). A process seen for the first
+ * time is classified once for its life: its comm, cmdline and cgroup are read here byte for byte
+ * (libproc2 4.0.2 rewrites control characters in comm and splits cmdline at newlines, and
+ * process-exporter's configs match the raw bytes), its user and systemd unit come from
+ * libproc2. Then the files libproc2 lacks are read for every grouped process: status (context
+ * switches, VmHWM, VmSwap), schedstat, io (libproc2 would turn an unreadable io into zeros),
+ * limits, and the number of open fds.
+ *
+ * libproc2 reads /proc and cannot be pointed elsewhere, so this collector reads /proc whatever
+ * --path.procfs says: in a container, run with the host's pid namespace (hostPID), where /proc
+ * lists the host's processes. */
+#include "collector.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <libproc2/misc.h>
+#include <libproc2/pids.h>
+
+#include "buf.h"
+#include "groups_config.h"
+#include "log.h"
+#include "process_groups.h"
+#include "procfs.h"
+#include "procfs_pid_parse.h"
+#include "xalloc.h"
+
+#define PROC_ROOT "/proc"
+/* Command lines are matched on their first 128 KiB (a process-exporter regex beyond that would
+ * be unusual, and a hostile process can make its command line 2 MiB long). */
+#define CMDLINE_LIMIT (128u * 1024)
+#define SMALL_FILE    (16u * 1024)
+#define MAX_ARGS      4096
+
+/* What libproc2 reads for every process in every scrape: /proc/<pid>/stat only. */
+enum stat_item {
+	S_PID,
+	S_PPID,
+	S_BEGAN,
+	S_STATE,
+	S_UTIME,
+	S_STIME,
+	S_MAJFLT,
+	S_MINFLT,
+	S_THREADS,
+	S_VSIZE,
+	S_RSS,
+	S__COUNT,
+};
+
+/* What libproc2 reads once in a process's life, to classify it. */
+enum id_item {
+	I_PID,
+	I_BEGAN,
+	I_EUID,
+	I_EUSER,
+	I_UNIT,
+	I__COUNT,
+};
+
+/* libproc2's PIDS_VAL() takes an info argument it does not use. */
+#define STAT_VAL(stack, item, type) PIDS_VAL(item, type, stack, NULL)
+#define ID_VAL(stack, item, type)   PIDS_VAL(item, type, stack, NULL)
+
+/* A process new in this scrape, between being listed and being classified. */
+struct pending {
+	struct pg_process *proc;
+	uint64_t began; /* start, in clock ticks since boot */
+	char comm[16];
+	bool matched;
+};
+
+struct processes {
+	struct pids_info *stat_info;
+	struct pids_info *id_info;
+	struct process_groups *pg;
+	double ticks_per_second;
+	long page_size;
+	double boot_wall; /* when the system booted, in seconds since the epoch */
+	int proc_fd;      /* /proc */
+	bool fd_count_by_stat;
+	bool have_io;        /* the kernel has task I/O accounting (/proc/<pid>/io) */
+	bool have_schedstat; /* and scheduler statistics (/proc/<pid>/schedstat) */
+
+	struct buf file;
+	struct buf cmdline;
+	struct buf cgroup;
+	struct buf name;
+	const char **argv;          /* MAX_ARGS, pointing into `cmdline` */
+	struct pg_process **listed; /* per stack of this scrape's reap */
+	size_t listed_cap;
+	struct pending *pending;
+	unsigned *pending_pids;
+	size_t pending_cap;
+};
+
+static double clock_seconds(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Since Linux 6.2 stat() on /proc/<pid>/fd gives the number of open descriptors as its size
+ * (to anyone who may stat it, no read permission needed); before, the directory must be
+ * listed. This process has descriptors open, so a size of 0 means the older kernel. */
+static bool kernel_counts_fds(void)
+{
+	struct stat st;
+	return stat(PROC_ROOT "/self/fd", &st) == 0 && st.st_size > 0;
+}
+
+static int processes_init(void **state, const struct collector_env *env, char *why, size_t why_len)
+{
+	enum pids_item stat_items[S__COUNT] = {
+	    [S_PID] = PIDS_ID_PID,        [S_PPID] = PIDS_ID_PPID,    [S_BEGAN] = PIDS_TICS_BEGAN,
+	    [S_STATE] = PIDS_STATE,       [S_UTIME] = PIDS_TICS_USER, [S_STIME] = PIDS_TICS_SYSTEM,
+	    [S_MAJFLT] = PIDS_FLT_MAJ,    [S_MINFLT] = PIDS_FLT_MIN,  [S_THREADS] = PIDS_NLWP,
+	    [S_VSIZE] = PIDS_VSIZE_BYTES, [S_RSS] = PIDS_RSS,
+	};
+	enum pids_item id_items[I__COUNT] = {
+	    [I_PID] = PIDS_ID_PID,     [I_BEGAN] = PIDS_TICS_BEGAN, [I_EUID] = PIDS_ID_EUID,
+	    [I_EUSER] = PIDS_ID_EUSER, [I_UNIT] = PIDS_SD_UNIT,
+	};
+	struct processes *p = xcalloc(1, sizeof(*p));
+	int rc = procps_pids_new(&p->stat_info, stat_items, S__COUNT);
+	if (rc >= 0)
+		rc = procps_pids_new(&p->id_info, id_items, I__COUNT);
+	if (rc < 0) {
+		snprintf(why, why_len,
+		         "libproc2 could not be set up (%s); is " PROC_ROOT " mounted?",
+		         strerror(-rc));
+		procps_pids_unref(&p->stat_info);
+		free(p);
+		return -1;
+	}
+	if (strcmp(env->procfs, PROC_ROOT) != 0)
+		log_info("collector processes reads " PROC_ROOT " (libproc2 reads no other path), "
+		         "not --path.procfs=%s; in a container, share the host's pid namespace",
+		         env->procfs);
+	long hz = procps_hertz_get();
+	p->ticks_per_second = hz > 0 ? (double)hz : 100;
+	p->page_size = sysconf(_SC_PAGESIZE);
+	p->boot_wall = clock_seconds(CLOCK_REALTIME) - clock_seconds(CLOCK_BOOTTIME);
+	p->fd_count_by_stat = kernel_counts_fds();
+	p->have_io = access(PROC_ROOT "/self/io", F_OK) == 0;
+	p->have_schedstat = access(PROC_ROOT "/self/schedstat", F_OK) == 0;
+	p->proc_fd = open(PROC_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->proc_fd < 0) {
+		snprintf(why, why_len, PROC_ROOT ": %s", strerror(errno));
+		procps_pids_unref(&p->stat_info);
+		procps_pids_unref(&p->id_info);
+		free(p);
+		return -1;
+	}
+	p->pg = pg_new();
+	buf_init(&p->file);
+	buf_init(&p->cmdline);
+	buf_init(&p->cgroup);
+	buf_init(&p->name);
+	p->argv = xcalloc(MAX_ARGS, sizeof(*p->argv));
+	*state = p;
+	return 0;
+}
+
+static void processes_destroy(void *state)
+{
+	struct processes *p = state;
+	close(p->proc_fd);
+	procps_pids_unref(&p->stat_info);
+	procps_pids_unref(&p->id_info);
+	pg_free(p->pg);
+	buf_free(&p->file);
+	buf_free(&p->cmdline);
+	buf_free(&p->cgroup);
+	buf_free(&p->name);
+	free(p->argv);
+	free(p->listed);
+	free(p->pending);
+	free(p->pending_pids);
+	free(p);
+}
+
+static void processes_reconfigure(void *state, const struct collector_env *env)
+{
+	(void)env;
+	struct processes *p = state;
+	pg_reset(p->pg);
+}
+
+/* The process is gone (or going): its files report ENOENT or ESRCH. */
+static bool gone(int err)
+{
+	return err == ENOENT || err == ESRCH;
+}
+
+static void count_error(const struct collector_env *env, const char *file, int err)
+{
+	read_errors_count(env->read_errors, file, read_error_from_errno(err));
+}
+
+static int open_pid_dir(struct processes *p, int pid)
+{
+	char dir[16];
+	snprintf(dir, sizeof(dir), "%d", pid);
+	return openat(p->proc_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* ---- classification ---- */
+
+/* Split a command line at its NULs into `argv` (pointers into `cmdline`, which gets a final
+ * NUL). Returns argc. A process that rewrote its command line may leave no NUL at all: then it
+ * is one argument, as process-exporter sees it. */
+static size_t split_cmdline(struct buf *cmdline, const char **argv, size_t max)
+{
+	size_t len = cmdline->len;
+	if (len && cmdline->data[len - 1] == '\0')
+		len--;
+	if (len == 0)
+		return 0;
+	size_t argc = 0;
+	const char *arg = cmdline->data;
+	for (size_t i = 0; i <= len && argc < max; i++)
+		if (i == len || cmdline->data[i] == '\0') {
+			argv[argc++] = arg;
+			arg = cmdline->data + i + 1;
+		}
+	return argc;
+}
+
+/* Read what classification needs from /proc/<pid>; -1 with errno when a file could not be read. */
+static int read_identity(struct processes *p, int pid, char comm[16], const char **argv,
+                         size_t *argc, const char **cgroup)
+{
+	int pfd = open_pid_dir(p, pid);
+	if (pfd < 0)
+		return -1;
+	int rc = -1;
+	if (procfs_read_at(pfd, "comm", &p->file, SMALL_FILE) < 0)
+		goto out;
+	/* The kernel ends comm with one newline; a newline inside it is part of the name. */
+	size_t n = p->file.len;
+	if (n && p->file.data[n - 1] == '\n')
+		n--;
+	if (n > 15)
+		n = 15;
+	memcpy(comm, p->file.data, n);
+	comm[n] = '\0';
+	if (procfs_read_at(pfd, "cmdline", &p->cmdline, CMDLINE_LIMIT) < 0)
+		goto out;
+	*argc = split_cmdline(&p->cmdline, argv, MAX_ARGS);
+	*cgroup = NULL;
+	if (procfs_read_at(pfd, "cgroup", &p->cgroup, SMALL_FILE) == 0) {
+		const char *path;
+		size_t len;
+		if (parse_pid_cgroup(p->cgroup.data, p->cgroup.len, &path, &len) == 0) {
+			/* The path lies inside the buffer: move it to the front, a string. */
+			memmove(p->cgroup.data, path, len);
+			p->cgroup.data[len] = '\0';
+			*cgroup = p->cgroup.data;
+		}
+	} else if (gone(errno)) {
+		goto out;
+	}
+	rc = 0;
+out:;
+	int saved = errno;
+	close(pfd);
+	errno = saved;
+	return rc;
+}
+
+static void grow(struct processes *p, size_t listed)
+{
+	if (listed > p->listed_cap) {
+		p->listed = xreallocarray(p->listed, listed, sizeof(*p->listed));
+		p->listed_cap = listed;
+	}
+	if (listed > p->pending_cap) {
+		p->pending = xreallocarray(p->pending, listed, sizeof(*p->pending));
+		p->pending_pids = xreallocarray(p->pending_pids, listed, sizeof(*p->pending_pids));
+		p->pending_cap = listed;
+	}
+}
+
+/* libproc2's answer for `pid`, if the same life of it is still there. */
+static struct pids_stack *identity_stack(struct pids_fetch *f, size_t *next, int pid,
+                                         uint64_t began)
+{
+	int total = f ? f->counts->total : 0;
+	for (; *next < (size_t)total; (*next)++) {
+		struct pids_stack *st = f->stacks[*next];
+		int got = ID_VAL(st, I_PID, s_int);
+		if (got > pid)
+			break;
+		if (got == pid) {
+			(*next)++;
+			return ID_VAL(st, I_BEGAN, ull_int) == began ? st : NULL;
+		}
+	}
+	return NULL;
+}
+
+static void classify(struct processes *p, const struct collector_env *env, struct pending *np,
+                     struct pids_stack *st)
+{
+	const char **argv = p->argv;
+	int pid = pg_pid(np->proc);
+	struct proc_identity id = {.pid = pid};
+	if (!st || read_identity(p, pid, np->comm, argv, &id.argc, &id.cgroup) < 0) {
+		if (!st || gone(errno)) {
+			pg_vanished(p->pg, np->proc);
+			return;
+		}
+		count_error(env, "pid/cmdline", errno);
+		id.argc = 0;
+		id.cgroup = NULL;
+	}
+	id.start_time = p->boot_wall + (double)np->began / p->ticks_per_second;
+	id.comm = np->comm;
+	id.argv = id.argc ? argv : NULL;
+	const char *unit = ID_VAL(st, I_UNIT, str);
+	id.unit = unit && strcmp(unit, "-") != 0 ? unit : NULL;
+	id.user = ID_VAL(st, I_EUSER, str);
+	id.uid = ID_VAL(st, I_EUID, u_int);
+
+	struct group_match m;
+	np->matched = groups_config_match(env->groups, &id, &m, &p->name);
+	if (np->matched)
+		pg_classify(p->pg, np->proc, p->name.data, np->comm, m.per_process, m.children);
+}
+
+/* Classify the processes new in this scrape: first every one on its own matchers, then those
+ * without a match by their ancestry, since a parent may come later in pid order. */
+static void classify_new(struct processes *p, const struct collector_env *env, size_t n)
+{
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		p->pending_pids[i] = (unsigned)pg_pid(p->pending[i].proc);
+	struct pids_fetch *f =
+	    procps_pids_select(p->id_info, p->pending_pids, (int)n, PIDS_SELECT_PID);
+	size_t next = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct pending *np = &p->pending[i];
+		np->matched = false;
+		np->comm[0] = '\0';
+		int pid = pg_pid(np->proc);
+		classify(p, env, np, identity_stack(f, &next, pid, np->began));
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!p->pending[i].matched)
+			pg_inherit(p->pg, p->pending[i].proc, p->pending[i].comm);
+}
+
+/* ---- the figures of every scrape ---- */
+
+enum read_outcome {
+	READ_WHOLE,
+	READ_GONE,   /* the process exited */
+	READ_FAILED, /* a file that must be read was not; counted */
+};
+
+static enum read_outcome failed(const struct collector_env *env, const char *file, int err)
+{
+	if (gone(err))
+		return READ_GONE;
+	count_error(env, file, err);
+	return READ_FAILED;
+}
+
+/* Open descriptors, from the size of fd/ or by listing it. */
+static int count_fds(struct processes *p, int pfd, uint64_t *count)
+{
+	if (p->fd_count_by_stat) {
+		struct stat st;
+		if (fstatat(pfd, "fd", &st, 0) < 0)
+			return -1;
+		*count = (uint64_t)st.st_size;
+		return 0;
+	}
+	int fd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	uint64_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	*count = n;
+	return 0;
+}
+
+/* The files libproc2 does not read for us. */
+static enum read_outcome read_own_files(struct processes *p, const struct collector_env *env,
+                                        int pfd, struct pg_figures *f)
+{
+	struct pid_status status;
+	if (procfs_read_at(pfd, "status", &p->file, SMALL_FILE) < 0)
+		return failed(env, "pid/status", errno);
+	if (parse_pid_status(p->file.data, p->file.len, &status) < 0) {
+		read_errors_count(env->read_errors, "pid/status", READ_ERROR_PARSE);
+		return READ_FAILED;
+	}
+	f->counters[PGC_CTXT_VOLUNTARY] = status.voluntary_ctxt;
+	f->counters[PGC_CTXT_INVOLUNTARY] = status.nonvoluntary_ctxt;
+	f->peak_resident_bytes = status.hwm_bytes;
+	f->swap_bytes = status.swap_bytes;
+
+	if (p->have_schedstat) {
+		struct pid_schedstat sched;
+		if (procfs_read_at(pfd, "schedstat", &p->file, SMALL_FILE) < 0)
+			return failed(env, "pid/schedstat", errno);
+		if (parse_pid_schedstat(p->file.data, p->file.len, &sched) == 0)
+			f->counters[PGC_RUNQUEUE_WAIT] = sched.wait_ns;
+		else
+			read_errors_count(env->read_errors, "pid/schedstat", READ_ERROR_PARSE);
+	}
+
+	if (p->have_io) {
+		struct pid_io io;
+		if (procfs_read_at(pfd, "io", &p->file, SMALL_FILE) < 0) {
+			/* Another user's io needs CAP_SYS_PTRACE (and CAP_DAC_READ_SEARCH): left
+			 * out and counted, never served as zero. */
+			if (failed(env, "pid/io", errno) == READ_GONE)
+				return READ_GONE;
+		} else if (parse_pid_io(p->file.data, p->file.len, &io) == 0) {
+			f->counters[PGC_IO_RCHAR] = io.rchar;
+			f->counters[PGC_IO_WCHAR] = io.wchar;
+			f->counters[PGC_IO_SYSCR] = io.syscr;
+			f->counters[PGC_IO_SYSCW] = io.syscw;
+			f->counters[PGC_IO_READ_BYTES] = io.read_bytes;
+			f->counters[PGC_IO_WRITE_BYTES] = io.write_bytes;
+			f->io_known = true;
+		} else {
+			read_errors_count(env->read_errors, "pid/io", READ_ERROR_PARSE);
+		}
+	}
+
+	uint64_t limit = PID_LIMIT_UNLIMITED;
+	if (procfs_read_at(pfd, "limits", &p->file, SMALL_FILE) < 0) {
+		if (failed(env, "pid/limits", errno) == READ_GONE)
+			return READ_GONE;
+	} else if (parse_pid_limits_nofile(p->file.data, p->file.len, &limit) == 0) {
+		if (count_fds(p, pfd, &f->open_fds) == 0) {
+			f->fd_limit = limit;
+			f->fds_known = true;
+		} else if (failed(env, "pid/fd", errno) == READ_GONE) {
+			return READ_GONE;
+		}
+	} else {
+		read_errors_count(env->read_errors, "pid/limits", READ_ERROR_PARSE);
+	}
+	return READ_WHOLE;
+}
+
+static void read_process(struct processes *p, const struct collector_env *env,
+                         struct pg_process *proc, struct pids_stack *st)
+{
+	struct pg_figures f = {0};
+	f.state = pg_state_from_letter(STAT_VAL(st, S_STATE, s_ch));
+	f.counters[PGC_CPU_USER] = STAT_VAL(st, S_UTIME, ull_int);
+	f.counters[PGC_CPU_SYSTEM] = STAT_VAL(st, S_STIME, ull_int);
+	f.counters[PGC_FAULTS_MAJOR] = STAT_VAL(st, S_MAJFLT, ul_int);
+	f.counters[PGC_FAULTS_MINOR] = STAT_VAL(st, S_MINFLT, ul_int);
+	int threads = STAT_VAL(st, S_THREADS, s_int);
+	f.threads = threads > 0 ? (uint64_t)threads : 0;
+	f.virtual_bytes = STAT_VAL(st, S_VSIZE, ul_int);
+	f.resident_bytes = (uint64_t)STAT_VAL(st, S_RSS, ul_int) * (uint64_t)p->page_size;
+
+	int pfd = open_pid_dir(p, pg_pid(proc));
+	if (pfd < 0) {
+		if (gone(errno))
+			pg_vanished(p->pg, proc);
+		else
+			count_error(env, "pid", errno);
+		return;
+	}
+	enum read_outcome r = read_own_files(p, env, pfd, &f);
+	close(pfd);
+	if (r == READ_GONE)
+		pg_vanished(p->pg, proc);
+	else if (r == READ_WHOLE)
+		pg_update(p->pg, proc, &f);
+}
+
+static bool sorted_by_pid(struct pids_fetch *f)
+{
+	for (int i = 1; i < f->counts->total; i++)
+		if (STAT_VAL(f->stacks[i - 1], S_PID, s_int) >=
+		    STAT_VAL(f->stacks[i], S_PID, s_int))
+			return false;
+	return true;
+}
+
+static int processes_collect(void *state, const struct collector_env *env, struct expo *out)
+{
+	struct processes *p = state;
+	struct pids_fetch *f = procps_pids_reap(p->stat_info, PIDS_FETCH_TASKS_ONLY);
+	if (!f) {
+		read_errors_count(env->read_errors, "pid/stat", READ_ERROR_IO);
+		return -1;
+	}
+	size_t total = (size_t)f->counts->total;
+	/* /proc lists pids in ascending order, which the accounting relies on; make sure. */
+	if (!sorted_by_pid(f))
+		procps_pids_sort(p->stat_info, f->stacks, (int)total, PIDS_ID_PID,
+		                 PIDS_SORT_ASCEND);
+	grow(p, total);
+
+	const struct groups_settings *gs = groups_config_settings(env->groups);
+	struct pg_settings settings = {
+	    .per_process_limit = gs->per_process_limit,
+	    .group_limit = gs->group_limit,
+	    .group_expiry = gs->group_expiry_seconds,
+	    .ticks_per_second = p->ticks_per_second,
+	};
+	pg_begin(p->pg, &settings, clock_seconds(CLOCK_MONOTONIC), clock_seconds(CLOCK_REALTIME),
+	         total);
+	size_t npending = 0;
+	for (size_t i = 0; i < total; i++) {
+		struct pids_stack *st = f->stacks[i];
+		uint64_t began = STAT_VAL(st, S_BEGAN, ull_int);
+		bool is_new;
+		p->listed[i] =
+		    pg_observe(p->pg, STAT_VAL(st, S_PID, s_int), STAT_VAL(st, S_PPID, s_int),
+		               began, p->boot_wall + (double)began / p->ticks_per_second, &is_new);
+		if (p->listed[i] && is_new)
+			p->pending[npending++] =
+			    (struct pending){.proc = p->listed[i], .began = began};
+	}
+	classify_new(p, env, npending);
+	for (size_t i = 0; i < total; i++)
+		if (p->listed[i] && pg_grouped(p->listed[i]))
+			read_process(p, env, p->listed[i], f->stacks[i]);
+	pg_end(p->pg, out);
+	return 0;
+}
+
+const struct collector_ops collector_processes = {
+    .name = "processes",
+    .description = "process groups from /proc/<pid>: CPU, memory, I/O, fds, states",
+    .default_enabled = true,
+    .init = processes_init,
+    .collect = processes_collect,
+    .reconfigure = processes_reconfigure,
+    .destroy = processes_destroy,
+};

@@ -1,0 +1,816 @@
+#include "process_groups.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+
+/* pg_process.group when the process is in no group. */
+#define GROUP_NONE       (-1) /* matched nothing, and no grouped ancestor took it in */
+#define GROUP_OVER_LIMIT (-2) /* its group would have exceeded group_limit */
+#define GROUP_UNDECIDED  (-3) /* new in this scrape, not classified yet */
+
+struct pg_process {
+	int pid, ppid;
+	uint64_t start_ticks;
+	double start_time;
+	int group;
+	bool per_process; /* its entry asked for per-process series */
+	bool children;    /* its children without a match of their own join its group */
+	bool has_slot;    /* it has per-process series (within per_process_limit) */
+	bool is_new;      /* first listed in this scrape */
+	bool updated;     /* pg_update() in this scrape */
+	bool dead;        /* pg_vanished() in this scrape: already retired */
+	bool io_known;    /* counters[PGC_IO_*] hold a reading */
+	char comm[16];    /* the kernel's comm is at most 15 bytes */
+	uint64_t counters[PGC__COUNT];
+	struct pg_figures last; /* valid when `updated` */
+};
+
+struct group {
+	char *name; /* NULL: a free slot */
+	uint64_t hash;
+	uint64_t base[PGC__COUNT]; /* last counters of exited members */
+	double created;            /* wall clock, for `_created` */
+	double empty_since;        /* steady clock; < 0 while it has members */
+
+	/* This scrape's sums, over members not retired. */
+	unsigned members;
+	unsigned read; /* members read whole in this scrape */
+	unsigned states[PG_STATE__COUNT];
+	uint64_t live[PGC__COUNT];
+	uint64_t resident, virt, swap, peak, threads, fds;
+	double worst_fd_ratio;
+	bool have_fd_ratio;
+	double oldest_start;
+	unsigned io_unavailable, fds_unavailable;
+};
+
+struct process_groups {
+	struct pg_process *old, *cur; /* sorted by pid: last scrape's table and this one's */
+	size_t nold, ncur, cap;
+	size_t old_next; /* merge cursor in `old` */
+	int last_pid;    /* the last pid observed in this scrape */
+	double now, wall;
+	struct pg_settings settings; /* of this scrape */
+
+	struct group *groups;
+	size_t ngroups; /* slots, used or free */
+	size_t groups_in_use;
+	unsigned slots_used;
+
+	/* self */
+	uint64_t seen, vanished;
+	unsigned ungrouped, over_limit, capped;
+};
+
+static const char *const state_names[PG_STATE__COUNT] = {
+    [PG_RUNNING] = "running", [PG_SLEEPING] = "sleeping", [PG_DISK_SLEEP] = "disk_sleep",
+    [PG_ZOMBIE] = "zombie",   [PG_STOPPED] = "stopped",   [PG_IDLE] = "idle",
+    [PG_OTHER] = "other",
+};
+
+enum pg_state pg_state_from_letter(char letter)
+{
+	switch (letter) {
+	case 'R':
+		return PG_RUNNING;
+	case 'S':
+		return PG_SLEEPING;
+	case 'D':
+		return PG_DISK_SLEEP;
+	case 'Z':
+		return PG_ZOMBIE;
+	case 'T': /* stopped by a signal */
+	case 't': /* stopped by a tracer */
+		return PG_STOPPED;
+	case 'I':
+		return PG_IDLE;
+	default: /* X (dead), and the letters of older kernels: x, K, W, P */
+		return PG_OTHER;
+	}
+}
+
+struct process_groups *pg_new(void)
+{
+	return xcalloc(1, sizeof(struct process_groups));
+}
+
+static void free_groups(struct process_groups *pg)
+{
+	for (size_t i = 0; i < pg->ngroups; i++)
+		free(pg->groups[i].name);
+	free(pg->groups);
+	pg->groups = NULL;
+	pg->ngroups = pg->groups_in_use = 0;
+}
+
+void pg_reset(struct process_groups *pg)
+{
+	free_groups(pg);
+	pg->nold = pg->ncur = 0;
+	pg->slots_used = 0;
+}
+
+void pg_free(struct process_groups *pg)
+{
+	if (!pg)
+		return;
+	free_groups(pg);
+	free(pg->old);
+	free(pg->cur);
+	free(pg);
+}
+
+/* ---- groups ---- */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/* The group named `name`, created when new; GROUP_OVER_LIMIT when that would exceed `limit`. */
+static int group_get(struct process_groups *pg, const char *name, unsigned limit)
+{
+	uint64_t h = name_hash(name);
+	size_t free_slot = pg->ngroups;
+	for (size_t i = 0; i < pg->ngroups; i++) {
+		struct group *g = &pg->groups[i];
+		if (!g->name) {
+			free_slot = i;
+			continue;
+		}
+		if (g->hash == h && strcmp(g->name, name) == 0)
+			return (int)i;
+	}
+	if (pg->groups_in_use >= limit)
+		return GROUP_OVER_LIMIT;
+	if (free_slot == pg->ngroups) {
+		pg->groups = xreallocarray(pg->groups, pg->ngroups + 1, sizeof(*pg->groups));
+		pg->ngroups++;
+	}
+	struct group *g = &pg->groups[free_slot];
+	memset(g, 0, sizeof(*g));
+	g->name = xstrdup(name);
+	g->hash = h;
+	g->created = pg->wall;
+	g->empty_since = -1;
+	pg->groups_in_use++;
+	return (int)free_slot;
+}
+
+static void group_drop(struct process_groups *pg, struct group *g)
+{
+	free(g->name);
+	g->name = NULL;
+	pg->groups_in_use--;
+}
+
+/* ---- the process table ---- */
+
+/* A process leaves: its counters move into its group's base. */
+static void retire(struct process_groups *pg, struct pg_process *p)
+{
+	if (p->has_slot) {
+		pg->slots_used--;
+		p->has_slot = false;
+	}
+	if (p->group < 0)
+		return;
+	struct group *g = &pg->groups[p->group];
+	for (int c = 0; c < PGC__COUNT; c++)
+		if (c < PGC_IO_FIRST || p->io_known)
+			g->base[c] += p->counters[c];
+}
+
+void pg_begin(struct process_groups *pg, const struct pg_settings *settings, double now,
+              double wall, size_t listed)
+{
+	pg->settings = *settings;
+	struct pg_process *t = pg->old;
+	pg->old = pg->cur;
+	pg->nold = pg->ncur;
+	pg->cur = t;
+	pg->ncur = 0;
+	/* Room for every listed process, so that the pointers pg_observe() returns stay valid. */
+	if (listed > pg->cap || !pg->cur) {
+		size_t cap = listed > pg->cap ? listed : pg->cap;
+		free(pg->cur);
+		pg->cur = xreallocarray(NULL, cap ? cap : 1, sizeof(*pg->cur));
+		pg->old = xreallocarray(pg->old, cap ? cap : 1, sizeof(*pg->old));
+		pg->cap = cap;
+	}
+	pg->old_next = 0;
+	pg->last_pid = -1;
+	pg->now = now;
+	pg->wall = wall;
+}
+
+struct pg_process *pg_observe(struct process_groups *pg, int pid, int ppid, uint64_t start_ticks,
+                              double start_time, bool *is_new)
+{
+	if (pid <= pg->last_pid || pg->ncur >= pg->cap)
+		return NULL;
+	pg->last_pid = pid;
+	while (pg->old_next < pg->nold && pg->old[pg->old_next].pid < pid)
+		retire(pg, &pg->old[pg->old_next++]);
+
+	struct pg_process *p = &pg->cur[pg->ncur++];
+	if (pg->old_next < pg->nold && pg->old[pg->old_next].pid == pid) {
+		struct pg_process *was = &pg->old[pg->old_next++];
+		if (was->start_ticks == start_ticks) {
+			*p = *was;
+			p->ppid = ppid;
+			p->is_new = p->updated = p->dead = false;
+			*is_new = false;
+			return p;
+		}
+		retire(pg, was); /* the pid was reused */
+	}
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	p->ppid = ppid;
+	p->start_ticks = start_ticks;
+	p->start_time = start_time;
+	p->group = GROUP_UNDECIDED;
+	p->is_new = true;
+	pg->seen++;
+	*is_new = true;
+	return p;
+}
+
+static void copy_comm(struct pg_process *p, const char *comm)
+{
+	snprintf(p->comm, sizeof(p->comm), "%s", comm ? comm : "");
+}
+
+void pg_classify(struct process_groups *pg, struct pg_process *p, const char *name,
+                 const char *comm, bool per_process, bool children)
+{
+	p->group = group_get(pg, name, pg->settings.group_limit);
+	copy_comm(p, comm);
+	p->per_process = per_process;
+	p->children = children;
+}
+
+/* The tracked process with this pid in this scrape, NULL if none. */
+static struct pg_process *find(struct process_groups *pg, int pid)
+{
+	size_t lo = 0, hi = pg->ncur;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (pg->cur[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < pg->ncur && pg->cur[lo].pid == pid && !pg->cur[lo].dead ? &pg->cur[lo] : NULL;
+}
+
+/* Far deeper than any real process tree; only bounds the walk. */
+#define MAX_ANCESTRY 4096
+
+void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *comm)
+{
+	if (p->dead)
+		return;
+	copy_comm(p, comm);
+	p->group = GROUP_NONE;
+	const struct pg_process *a = p;
+	for (int depth = 0; depth < MAX_ANCESTRY && a->ppid > 0; depth++) {
+		a = find(pg, a->ppid);
+		if (!a || a == p)
+			return;
+		/* A new ancestor without a match of its own is decided by the same walk. */
+		if (a->group == GROUP_UNDECIDED)
+			continue;
+		if (a->group >= 0 && a->children) {
+			p->group = a->group;
+			p->per_process = a->per_process;
+			p->children = true;
+		}
+		return;
+	}
+}
+
+bool pg_grouped(const struct pg_process *p)
+{
+	return p->group >= 0;
+}
+
+int pg_pid(const struct pg_process *p)
+{
+	return p->pid;
+}
+
+bool pg_is_new(const struct pg_process *p)
+{
+	return p->is_new;
+}
+
+void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_figures *f)
+{
+	(void)pg;
+	/* The kernel's counters only grow; keeping the highest value seen makes sure a group's
+	 * sum cannot go back even if one reading were off. */
+	for (int c = 0; c < PGC__COUNT; c++) {
+		if (c >= PGC_IO_FIRST && !f->io_known)
+			continue;
+		if (f->counters[c] > p->counters[c] || (c >= PGC_IO_FIRST && !p->io_known))
+			p->counters[c] = f->counters[c];
+	}
+	if (f->io_known)
+		p->io_known = true;
+	p->last = *f;
+	p->updated = true;
+}
+
+void pg_vanished(struct process_groups *pg, struct pg_process *p)
+{
+	if (p->dead)
+		return;
+	if (p->group == GROUP_UNDECIDED)
+		p->group = GROUP_NONE;
+	retire(pg, p);
+	p->dead = true;
+	pg->vanished++;
+}
+
+/* ---- the end of a scrape: sums ---- */
+
+static void clear_sums(struct group *g)
+{
+	g->members = g->read = 0;
+	memset(g->states, 0, sizeof(g->states));
+	memset(g->live, 0, sizeof(g->live));
+	g->resident = g->virt = g->swap = g->peak = g->threads = g->fds = 0;
+	g->worst_fd_ratio = 0;
+	g->have_fd_ratio = false;
+	g->oldest_start = INFINITY;
+	g->io_unavailable = g->fds_unavailable = 0;
+}
+
+static double fd_ratio(const struct pg_figures *f)
+{
+	if (f->fd_limit == UINT64_MAX || f->fd_limit == 0)
+		return 0;
+	return (double)f->open_fds / (double)f->fd_limit;
+}
+
+static void add_to_group(struct group *g, const struct pg_process *p)
+{
+	g->members++;
+	for (int c = 0; c < PGC__COUNT; c++)
+		if (c < PGC_IO_FIRST || p->io_known)
+			g->live[c] += p->counters[c];
+	bool io_readable = p->updated ? p->last.io_known : p->io_known;
+	if (!io_readable)
+		g->io_unavailable++;
+	if (!p->updated) {
+		g->fds_unavailable++;
+		return;
+	}
+	const struct pg_figures *f = &p->last;
+	g->read++;
+	g->states[f->state < PG_STATE__COUNT ? f->state : PG_OTHER]++;
+	g->resident += f->resident_bytes;
+	g->virt += f->virtual_bytes;
+	g->swap += f->swap_bytes;
+	g->peak += f->peak_resident_bytes;
+	g->threads += f->threads;
+	if (f->fds_known) {
+		g->fds += f->open_fds;
+		double r = fd_ratio(f);
+		if (!g->have_fd_ratio || r > g->worst_fd_ratio)
+			g->worst_fd_ratio = r;
+		g->have_fd_ratio = true;
+	} else {
+		g->fds_unavailable++;
+	}
+	if (p->start_time < g->oldest_start)
+		g->oldest_start = p->start_time;
+}
+
+static void sum_up(struct process_groups *pg)
+{
+	for (size_t i = 0; i < pg->ngroups; i++)
+		if (pg->groups[i].name)
+			clear_sums(&pg->groups[i]);
+	pg->ungrouped = pg->over_limit = pg->capped = 0;
+	for (size_t i = 0; i < pg->ncur; i++) {
+		struct pg_process *p = &pg->cur[i];
+		if (p->group == GROUP_UNDECIDED)
+			p->group = GROUP_NONE;
+		if (p->group == GROUP_NONE)
+			pg->ungrouped++;
+		else if (p->group == GROUP_OVER_LIMIT)
+			pg->over_limit++;
+		if (p->group < 0)
+			continue;
+		add_to_group(&pg->groups[p->group], p);
+		if (p->per_process && !p->has_slot) {
+			if (pg->slots_used < pg->settings.per_process_limit) {
+				p->has_slot = true;
+				pg->slots_used++;
+			} else {
+				pg->capped++;
+			}
+		}
+	}
+}
+
+static void expire_groups(struct process_groups *pg)
+{
+	for (size_t i = 0; i < pg->ngroups; i++) {
+		struct group *g = &pg->groups[i];
+		if (!g->name)
+			continue;
+		if (g->members > 0) {
+			g->empty_since = -1;
+			continue;
+		}
+		if (g->empty_since < 0)
+			g->empty_since = pg->now;
+		if (pg->now - g->empty_since >= pg->settings.group_expiry)
+			group_drop(pg, g);
+	}
+}
+
+/* ---- the families ---- */
+
+enum scale {
+	SCALE_ONE,
+	SCALE_TICKS, /* clock ticks to seconds */
+	SCALE_NS,    /* nanoseconds to seconds */
+};
+
+struct counter_series {
+	const char *label[2], *value[2]; /* extra labels; NULL when fewer */
+	enum pg_counter counter;
+};
+
+struct counter_family {
+	const char *group_name, *process_name; /* without _total */
+	const char *unit;
+	const char *help; /* "... of the group's processes" / "... of the process" is added */
+	enum scale scale;
+	size_t nseries;
+	struct counter_series series[4];
+};
+
+static const struct counter_family counter_families[] = {
+    {"kobs_group_cpu_seconds",
+     "kobs_process_cpu_seconds",
+     "seconds",
+     "CPU time spent in user and kernel mode",
+     SCALE_TICKS,
+     2,
+     {{{"mode"}, {"user"}, PGC_CPU_USER}, {{"mode"}, {"system"}, PGC_CPU_SYSTEM}}},
+    {"kobs_group_context_switches",
+     "kobs_process_context_switches",
+     NULL,
+     "Context switches: voluntary (the task blocked) and involuntary (it was preempted)",
+     SCALE_ONE,
+     2,
+     {{{"type"}, {"voluntary"}, PGC_CTXT_VOLUNTARY},
+      {{"type"}, {"involuntary"}, PGC_CTXT_INVOLUNTARY}}},
+    {"kobs_group_page_faults",
+     "kobs_process_page_faults",
+     NULL,
+     "Page faults: major (served from storage) and minor",
+     SCALE_ONE,
+     2,
+     {{{"type"}, {"major"}, PGC_FAULTS_MAJOR}, {{"type"}, {"minor"}, PGC_FAULTS_MINOR}}},
+    {"kobs_group_io_bytes",
+     "kobs_process_io_bytes",
+     "bytes",
+     "Bytes read and written: layer=\"storage\" went to or came from the block layer "
+     "(read_bytes, write_bytes), layer=\"syscall\" passed through read and write system calls, "
+     "page cache hits included (rchar, wchar)",
+     SCALE_ONE,
+     4,
+     {{{"op", "layer"}, {"read", "storage"}, PGC_IO_READ_BYTES},
+      {{"op", "layer"}, {"write", "storage"}, PGC_IO_WRITE_BYTES},
+      {{"op", "layer"}, {"read", "syscall"}, PGC_IO_RCHAR},
+      {{"op", "layer"}, {"write", "syscall"}, PGC_IO_WCHAR}}},
+    {"kobs_group_io_syscalls",
+     "kobs_process_io_syscalls",
+     NULL,
+     "Read and write system calls (syscr, syscw)",
+     SCALE_ONE,
+     2,
+     {{{"op"}, {"read"}, PGC_IO_SYSCR}, {{"op"}, {"write"}, PGC_IO_SYSCW}}},
+    {"kobs_group_runqueue_wait_seconds",
+     "kobs_process_runqueue_wait_seconds",
+     "seconds",
+     "Time spent runnable but waiting for a CPU (schedstat), of each process's main thread",
+     SCALE_NS,
+     1,
+     {{{NULL}, {NULL}, PGC_RUNQUEUE_WAIT}}},
+};
+
+enum gauge {
+	G_RESIDENT,
+	G_VIRTUAL,
+	G_SWAP,
+	G_PEAK,
+	G_THREADS,
+	G_OPEN_FDS,
+	G_FD_RATIO,
+	G_START,
+};
+
+struct gauge_family {
+	const char *group_name, *process_name;
+	const char *unit;
+	const char *group_help, *process_help;
+	enum gauge gauge;
+};
+
+static const struct gauge_family gauge_families[] = {
+    {"kobs_group_resident_memory_bytes", "kobs_process_resident_memory_bytes", "bytes",
+     "Resident memory (RSS) summed over the group's processes.", "Resident memory (RSS).",
+     G_RESIDENT},
+    {"kobs_group_virtual_memory_bytes", "kobs_process_virtual_memory_bytes", "bytes",
+     "Virtual memory size summed over the group's processes.", "Virtual memory size.", G_VIRTUAL},
+    {"kobs_group_swap_bytes", "kobs_process_swap_bytes", "bytes",
+     "Memory swapped out, summed over the group's processes.", "Memory swapped out.", G_SWAP},
+    {"kobs_group_peak_resident_memory_bytes", "kobs_process_peak_resident_memory_bytes", "bytes",
+     "Peak resident memory (VmHWM) summed over the group's processes.",
+     "Peak resident memory (VmHWM).", G_PEAK},
+    {"kobs_group_threads", "kobs_process_threads", NULL, "Threads of the group's processes.",
+     "Threads of the process.", G_THREADS},
+    {"kobs_group_open_fds", "kobs_process_open_fds", NULL,
+     "Open file descriptors of the group's processes; absent while any of them cannot be "
+     "read (see kobs_group_unavailable_processes).",
+     "Open file descriptors.", G_OPEN_FDS},
+    {"kobs_group_max_fd_usage_ratio", "kobs_process_fd_usage_ratio", "ratio",
+     "The highest open file descriptors / soft RLIMIT_NOFILE among the group's processes "
+     "(0 when unlimited).",
+     "Open file descriptors / soft RLIMIT_NOFILE (0 when unlimited).", G_FD_RATIO},
+    {"kobs_group_oldest_start_time_seconds", "kobs_process_start_time_seconds", "seconds",
+     "Start time of the group's oldest process, in seconds since the epoch.",
+     "Start time, in seconds since the epoch.", G_START},
+};
+
+static double scaled(const struct process_groups *pg, enum scale s, uint64_t v)
+{
+	switch (s) {
+	case SCALE_TICKS:
+		return (double)v / pg->settings.ticks_per_second;
+	case SCALE_NS:
+		return (double)v / 1e9;
+	default:
+		return (double)v;
+	}
+}
+
+static bool io_family(const struct counter_family *f)
+{
+	return f->series[0].counter >= PGC_IO_FIRST;
+}
+
+/* `labels` holds the fixed labels in [0, nfixed); the series' extra labels follow. */
+static size_t with_extra(struct label *labels, size_t nfixed, const struct counter_series *s)
+{
+	size_t n = nfixed;
+	for (int i = 0; i < 2 && s->label[i]; i++)
+		labels[n++] = (struct label){s->label[i], s->value[i]};
+	return n;
+}
+
+static void expose_group_counters(struct process_groups *pg, const struct counter_family *f,
+                                  struct expo *out)
+{
+	char help[512];
+	snprintf(help, sizeof(help),
+	         "%s, summed over the group's processes, exited ones "
+	         "included.",
+	         f->help);
+	expo_family(out, f->group_name, METRIC_COUNTER, f->unit, help);
+	for (size_t i = 0; i < pg->ngroups; i++) {
+		const struct group *g = &pg->groups[i];
+		if (!g->name || (io_family(f) && g->io_unavailable))
+			continue;
+		for (size_t s = 0; s < f->nseries; s++) {
+			struct label labels[3] = {{"group", g->name}};
+			size_t n = with_extra(labels, 1, &f->series[s]);
+			enum pg_counter c = f->series[s].counter;
+			expo_counter_created(out, labels, n,
+			                     scaled(pg, f->scale, g->base[c] + g->live[c]),
+			                     g->created);
+		}
+	}
+}
+
+static bool group_gauge(const struct group *g, enum gauge which, double *v)
+{
+	switch (which) {
+	case G_RESIDENT:
+		*v = (double)g->resident;
+		return true;
+	case G_VIRTUAL:
+		*v = (double)g->virt;
+		return true;
+	case G_SWAP:
+		*v = (double)g->swap;
+		return true;
+	case G_PEAK:
+		*v = (double)g->peak;
+		return true;
+	case G_THREADS:
+		*v = (double)g->threads;
+		return true;
+	case G_OPEN_FDS:
+		*v = (double)g->fds;
+		return g->fds_unavailable == 0;
+	case G_FD_RATIO:
+		*v = g->worst_fd_ratio;
+		return g->fds_unavailable == 0 && g->have_fd_ratio;
+	case G_START:
+		*v = g->oldest_start;
+		return g->read > 0;
+	}
+	return false;
+}
+
+static void expose_group_gauges(struct process_groups *pg, const struct gauge_family *f,
+                                struct expo *out)
+{
+	expo_family(out, f->group_name, METRIC_GAUGE, f->unit, f->group_help);
+	for (size_t i = 0; i < pg->ngroups; i++) {
+		const struct group *g = &pg->groups[i];
+		double v;
+		if (g->name && group_gauge(g, f->gauge, &v)) {
+			struct label l = {"group", g->name};
+			expo_sample(out, &l, 1, v);
+		}
+	}
+}
+
+static void expose_groups(struct process_groups *pg, struct expo *out)
+{
+	expo_family(out, "kobs_group_processes", METRIC_GAUGE, NULL,
+	            "Processes of the group by state: running, sleeping, disk_sleep (D, "
+	            "uninterruptible), zombie, stopped, idle, other.");
+	for (size_t i = 0; i < pg->ngroups; i++) {
+		const struct group *g = &pg->groups[i];
+		if (!g->name)
+			continue;
+		for (int s = 0; s < PG_STATE__COUNT; s++) {
+			struct label l[2] = {{"group", g->name}, {"state", state_names[s]}};
+			expo_sample(out, l, 2, g->states[s]);
+		}
+	}
+	for (size_t i = 0; i < sizeof(counter_families) / sizeof(counter_families[0]); i++)
+		expose_group_counters(pg, &counter_families[i], out);
+	for (size_t i = 0; i < sizeof(gauge_families) / sizeof(gauge_families[0]); i++)
+		expose_group_gauges(pg, &gauge_families[i], out);
+	expo_family(out, "kobs_group_unavailable_processes", METRIC_GAUGE, NULL,
+	            "Processes of the group whose figure could not be read: figure=\"io\" "
+	            "(/proc/PID/io) or \"fds\" (/proc/PID/fd); while it is above 0 the group's "
+	            "series of that figure are left out rather than undercounted. Another user's "
+	            "processes need CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE (io) or "
+	            "CAP_DAC_READ_SEARCH (fds).");
+	for (size_t i = 0; i < pg->ngroups; i++) {
+		const struct group *g = &pg->groups[i];
+		if (!g->name)
+			continue;
+		struct label io[2] = {{"group", g->name}, {"figure", "io"}};
+		struct label fds[2] = {{"group", g->name}, {"figure", "fds"}};
+		expo_sample(out, io, 2, g->io_unavailable);
+		expo_sample(out, fds, 2, g->fds_unavailable);
+	}
+}
+
+/* ---- per-process series ---- */
+
+static bool process_gauge(const struct pg_process *p, enum gauge which, double *v)
+{
+	const struct pg_figures *f = &p->last;
+	switch (which) {
+	case G_RESIDENT:
+		*v = (double)f->resident_bytes;
+		return true;
+	case G_VIRTUAL:
+		*v = (double)f->virtual_bytes;
+		return true;
+	case G_SWAP:
+		*v = (double)f->swap_bytes;
+		return true;
+	case G_PEAK:
+		*v = (double)f->peak_resident_bytes;
+		return true;
+	case G_THREADS:
+		*v = (double)f->threads;
+		return true;
+	case G_OPEN_FDS:
+		*v = (double)f->open_fds;
+		return f->fds_known;
+	case G_FD_RATIO:
+		*v = fd_ratio(f);
+		return f->fds_known;
+	case G_START:
+		*v = p->start_time;
+		return true;
+	}
+	return false;
+}
+
+static size_t process_labels(const struct process_groups *pg, const struct pg_process *p,
+                             struct label *labels, char *pid, size_t pidlen)
+{
+	snprintf(pid, pidlen, "%d", p->pid);
+	labels[0] = (struct label){"group", pg->groups[p->group].name};
+	labels[1] = (struct label){"pid", pid};
+	labels[2] = (struct label){"comm", p->comm};
+	return 3;
+}
+
+static void expose_processes(struct process_groups *pg, struct expo *out)
+{
+	char pid[16];
+	for (size_t i = 0; i < sizeof(counter_families) / sizeof(counter_families[0]); i++) {
+		const struct counter_family *f = &counter_families[i];
+		char help[512];
+		snprintf(help, sizeof(help),
+		         "%s, of each process of a group with per_process: true.", f->help);
+		expo_family(out, f->process_name, METRIC_COUNTER, f->unit, help);
+		for (size_t k = 0; k < pg->ncur; k++) {
+			const struct pg_process *p = &pg->cur[k];
+			if (!p->has_slot || (io_family(f) && !(p->updated && p->last.io_known)))
+				continue;
+			for (size_t s = 0; s < f->nseries; s++) {
+				struct label labels[5];
+				size_t n = process_labels(pg, p, labels, pid, sizeof(pid));
+				n = with_extra(labels, n, &f->series[s]);
+				enum pg_counter c = f->series[s].counter;
+				expo_counter_created(out, labels, n,
+				                     scaled(pg, f->scale, p->counters[c]),
+				                     p->start_time);
+			}
+		}
+	}
+	for (size_t i = 0; i < sizeof(gauge_families) / sizeof(gauge_families[0]); i++) {
+		const struct gauge_family *f = &gauge_families[i];
+		expo_family(out, f->process_name, METRIC_GAUGE, f->unit, f->process_help);
+		for (size_t k = 0; k < pg->ncur; k++) {
+			const struct pg_process *p = &pg->cur[k];
+			double v;
+			if (!p->has_slot || !p->updated || !process_gauge(p, f->gauge, &v))
+				continue;
+			struct label labels[3];
+			size_t n = process_labels(pg, p, labels, pid, sizeof(pid));
+			expo_sample(out, labels, n, v);
+		}
+	}
+}
+
+static void expose_self(struct process_groups *pg, struct expo *out)
+{
+	expo_family(out, "kobs_processes_seen", METRIC_COUNTER, NULL,
+	            "Processes (pid and start time) seen since the daemon started.");
+	expo_sample(out, NULL, 0, (double)pg->seen);
+	expo_family(out, "kobs_processes_vanished", METRIC_COUNTER, NULL,
+	            "Processes that exited while being read; they were left out of that scrape "
+	            "rather than served half-read.");
+	expo_sample(out, NULL, 0, (double)pg->vanished);
+	expo_family(out, "kobs_processes_tracked", METRIC_GAUGE, NULL,
+	            "Processes listed in this scrape.");
+	expo_sample(out, NULL, 0, (double)pg->ncur);
+	expo_family(out, "kobs_processes_ungrouped", METRIC_GAUGE, NULL,
+	            "Processes that matched no process_names entry and have no grouped ancestor.");
+	expo_sample(out, NULL, 0, pg->ungrouped);
+	expo_family(out, "kobs_processes_over_group_limit", METRIC_GAUGE, NULL,
+	            "Processes left out because their group would have exceeded "
+	            "processes.group_limit.");
+	expo_sample(out, NULL, 0, pg->over_limit);
+	expo_family(out, "kobs_processes_per_process_capped", METRIC_GAUGE, NULL,
+	            "Processes of per_process entries without series of their own because "
+	            "processes.per_process_limit was reached.");
+	expo_sample(out, NULL, 0, pg->capped);
+	expo_family(out, "kobs_groups", METRIC_GAUGE, NULL, "Process groups served.");
+	expo_sample(out, NULL, 0, (double)pg->groups_in_use);
+}
+
+void pg_end(struct process_groups *pg, struct expo *out)
+{
+	while (pg->old_next < pg->nold)
+		retire(pg, &pg->old[pg->old_next++]);
+	size_t kept = 0;
+	for (size_t i = 0; i < pg->ncur; i++)
+		if (!pg->cur[i].dead)
+			pg->cur[kept++] = pg->cur[i];
+	pg->ncur = kept;
+
+	sum_up(pg);
+	expose_groups(pg, out);
+	expose_processes(pg, out);
+	expose_self(pg, out);
+	expire_groups(pg);
+}
