@@ -33,6 +33,7 @@ harnesses=(
 	"loadavg      procfs_parse.c"
 	"pressure     procfs_parse.c"
 	"softirqs     procfs_parse.c"
+	"pid_files    procfs_pid_parse.c"
 	"config       config_file.c -lyaml"
 	"web_config   web_config.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
