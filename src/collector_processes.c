@@ -246,7 +246,7 @@ static int read_identity(struct processes *p, int pid, char comm[16], const char
 	if (pfd < 0)
 		return -1;
 	int rc = -1;
-	if (procfs_read_at(pfd, "comm", &p->file, SMALL_FILE) < 0)
+	if (procfs_read_seq_at(pfd, "comm", &p->file, SMALL_FILE) < 0)
 		goto out;
 	/* The kernel ends comm with one newline; a newline inside it is part of the name. */
 	size_t n = p->file.len;
@@ -260,7 +260,7 @@ static int read_identity(struct processes *p, int pid, char comm[16], const char
 		goto out;
 	*argc = split_cmdline(&p->cmdline, argv, MAX_ARGS);
 	*cgroup = NULL;
-	if (procfs_read_at(pfd, "cgroup", &p->cgroup, SMALL_FILE) == 0) {
+	if (procfs_read_seq_at(pfd, "cgroup", &p->cgroup, SMALL_FILE) == 0) {
 		const char *path;
 		size_t len;
 		if (parse_pid_cgroup(p->cgroup.data, p->cgroup.len, &path, &len) == 0) {
@@ -409,12 +409,92 @@ static int count_fds(struct processes *p, int pfd, uint64_t *count)
 	return 0;
 }
 
-/* The files libproc2 does not read for us. */
-static enum read_outcome read_own_files(struct processes *p, const struct collector_env *env,
+/* Whether the process cannot have run since its last reading, so that its io and schedstat
+ * figures are still those of that reading: it is single-threaded (status counts the context
+ * switches of the main thread only), not running now, and has not been switched in or out since.
+ * I/O is accounted, and run-queue delay recorded, only in the task's own context. Most processes
+ * on a host sleep between scrapes; this saves two of their four file reads. */
+static bool idle_since(const struct pg_figures *last, const struct pg_figures *now)
+{
+	return last && now->threads == 1 && last->threads == 1 && now->state != PG_RUNNING &&
+	       last->state != PG_RUNNING &&
+	       now->counters[PGC_CTXT_VOLUNTARY] == last->counters[PGC_CTXT_VOLUNTARY] &&
+	       now->counters[PGC_CTXT_INVOLUNTARY] == last->counters[PGC_CTXT_INVOLUNTARY] &&
+	       now->counters[PGC_CPU_USER] == last->counters[PGC_CPU_USER] &&
+	       now->counters[PGC_CPU_SYSTEM] == last->counters[PGC_CPU_SYSTEM];
+}
+
+static enum read_outcome read_schedstat(struct processes *p, const struct collector_env *env,
                                         int pfd, struct pg_figures *f)
 {
+	struct pid_schedstat sched;
+	if (procfs_read_seq_at(pfd, "schedstat", &p->file, SMALL_FILE) < 0)
+		return failed(env, "pid/schedstat", errno);
+	if (parse_pid_schedstat(p->file.data, p->file.len, &sched) == 0)
+		f->counters[PGC_RUNQUEUE_WAIT] = sched.wait_ns;
+	else
+		read_errors_count(env->read_errors, "pid/schedstat", READ_ERROR_PARSE);
+	return READ_WHOLE;
+}
+
+static enum read_outcome read_io(struct processes *p, const struct collector_env *env, int pfd,
+                                 struct pg_figures *f)
+{
+	struct pid_io io;
+	if (procfs_read_seq_at(pfd, "io", &p->file, SMALL_FILE) < 0) {
+		/* Another user's io needs CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE: left out and
+		 * counted, never served as zero. */
+		return failed(env, "pid/io", errno) == READ_GONE ? READ_GONE : READ_WHOLE;
+	}
+	if (parse_pid_io(p->file.data, p->file.len, &io) < 0) {
+		read_errors_count(env->read_errors, "pid/io", READ_ERROR_PARSE);
+		return READ_WHOLE;
+	}
+	f->counters[PGC_IO_RCHAR] = io.rchar;
+	f->counters[PGC_IO_WCHAR] = io.wchar;
+	f->counters[PGC_IO_SYSCR] = io.syscr;
+	f->counters[PGC_IO_SYSCW] = io.syscw;
+	f->counters[PGC_IO_READ_BYTES] = io.read_bytes;
+	f->counters[PGC_IO_WRITE_BYTES] = io.write_bytes;
+	f->io_known = true;
+	return READ_WHOLE;
+}
+
+/* How long a process's open-files limit is reused before limits is read again: it changes only
+ * by setrlimit/prlimit, typically once at start. */
+#define LIMIT_REUSE_SECONDS 60.0
+
+static enum read_outcome read_fds(struct processes *p, const struct collector_env *env, int pfd,
+                                  const struct pg_figures *last, double now, struct pg_figures *f)
+{
+	if (last && last->fds_known && now - last->fd_limit_read < LIMIT_REUSE_SECONDS) {
+		f->fd_limit = last->fd_limit;
+		f->fd_limit_read = last->fd_limit_read;
+	} else {
+		uint64_t limit;
+		if (procfs_read_seq_at(pfd, "limits", &p->file, SMALL_FILE) < 0)
+			return failed(env, "pid/limits", errno) == READ_GONE ? READ_GONE
+			                                                     : READ_WHOLE;
+		if (parse_pid_limits_nofile(p->file.data, p->file.len, &limit) < 0) {
+			read_errors_count(env->read_errors, "pid/limits", READ_ERROR_PARSE);
+			return READ_WHOLE;
+		}
+		f->fd_limit = limit;
+		f->fd_limit_read = now;
+	}
+	if (count_fds(p, pfd, &f->open_fds) < 0)
+		return failed(env, "pid/fd", errno) == READ_GONE ? READ_GONE : READ_WHOLE;
+	f->fds_known = true;
+	return READ_WHOLE;
+}
+
+/* The files libproc2 does not read for us. `last` is the process's last whole reading, if any. */
+static enum read_outcome read_own_files(struct processes *p, const struct collector_env *env,
+                                        int pfd, const struct pg_figures *last, double now,
+                                        struct pg_figures *f)
+{
 	struct pid_status status;
-	if (procfs_read_at(pfd, "status", &p->file, SMALL_FILE) < 0)
+	if (procfs_read_seq_at(pfd, "status", &p->file, SMALL_FILE) < 0)
 		return failed(env, "pid/status", errno);
 	if (parse_pid_status(p->file.data, p->file.len, &status) < 0) {
 		read_errors_count(env->read_errors, "pid/status", READ_ERROR_PARSE);
@@ -425,55 +505,25 @@ static enum read_outcome read_own_files(struct processes *p, const struct collec
 	f->peak_resident_bytes = status.hwm_bytes;
 	f->swap_bytes = status.swap_bytes;
 
-	if (p->have_schedstat) {
-		struct pid_schedstat sched;
-		if (procfs_read_at(pfd, "schedstat", &p->file, SMALL_FILE) < 0)
-			return failed(env, "pid/schedstat", errno);
-		if (parse_pid_schedstat(p->file.data, p->file.len, &sched) == 0)
-			f->counters[PGC_RUNQUEUE_WAIT] = sched.wait_ns;
-		else
-			read_errors_count(env->read_errors, "pid/schedstat", READ_ERROR_PARSE);
-	}
-
-	if (p->have_io) {
-		struct pid_io io;
-		if (procfs_read_at(pfd, "io", &p->file, SMALL_FILE) < 0) {
-			/* Another user's io needs CAP_SYS_PTRACE (and CAP_DAC_READ_SEARCH): left
-			 * out and counted, never served as zero. */
-			if (failed(env, "pid/io", errno) == READ_GONE)
-				return READ_GONE;
-		} else if (parse_pid_io(p->file.data, p->file.len, &io) == 0) {
-			f->counters[PGC_IO_RCHAR] = io.rchar;
-			f->counters[PGC_IO_WCHAR] = io.wchar;
-			f->counters[PGC_IO_SYSCR] = io.syscr;
-			f->counters[PGC_IO_SYSCW] = io.syscw;
-			f->counters[PGC_IO_READ_BYTES] = io.read_bytes;
-			f->counters[PGC_IO_WRITE_BYTES] = io.write_bytes;
-			f->io_known = true;
-		} else {
-			read_errors_count(env->read_errors, "pid/io", READ_ERROR_PARSE);
-		}
-	}
-
-	uint64_t limit = PID_LIMIT_UNLIMITED;
-	if (procfs_read_at(pfd, "limits", &p->file, SMALL_FILE) < 0) {
-		if (failed(env, "pid/limits", errno) == READ_GONE)
-			return READ_GONE;
-	} else if (parse_pid_limits_nofile(p->file.data, p->file.len, &limit) == 0) {
-		if (count_fds(p, pfd, &f->open_fds) == 0) {
-			f->fd_limit = limit;
-			f->fds_known = true;
-		} else if (failed(env, "pid/fd", errno) == READ_GONE) {
-			return READ_GONE;
-		}
+	enum read_outcome r = READ_WHOLE;
+	if (idle_since(last, f)) {
+		f->counters[PGC_RUNQUEUE_WAIT] = last->counters[PGC_RUNQUEUE_WAIT];
+		for (int c = PGC_IO_FIRST; c < PGC__COUNT; c++)
+			f->counters[c] = last->counters[c];
+		f->io_known = last->io_known;
 	} else {
-		read_errors_count(env->read_errors, "pid/limits", READ_ERROR_PARSE);
+		if (p->have_schedstat)
+			r = read_schedstat(p, env, pfd, f);
+		if (r == READ_WHOLE && p->have_io)
+			r = read_io(p, env, pfd, f);
 	}
-	return READ_WHOLE;
+	if (r == READ_WHOLE)
+		r = read_fds(p, env, pfd, last, now, f);
+	return r;
 }
 
 static void read_process(struct processes *p, const struct collector_env *env,
-                         struct pg_process *proc, struct pids_stack *st)
+                         struct pg_process *proc, struct pids_stack *st, double now)
 {
 	struct pg_figures f = {0};
 	f.state = pg_state_from_letter(STAT_VAL(st, S_STATE, s_ch));
@@ -494,7 +544,7 @@ static void read_process(struct processes *p, const struct collector_env *env,
 			count_error(env, "pid", errno);
 		return;
 	}
-	enum read_outcome r = read_own_files(p, env, pfd, &f);
+	enum read_outcome r = read_own_files(p, env, pfd, pg_last(proc), now, &f);
 	close(pfd);
 	if (r == READ_GONE)
 		pg_vanished(p->pg, proc);
@@ -533,8 +583,8 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	    .group_expiry = gs->group_expiry_seconds,
 	    .ticks_per_second = p->ticks_per_second,
 	};
-	pg_begin(p->pg, &settings, clock_seconds(CLOCK_MONOTONIC), clock_seconds(CLOCK_REALTIME),
-	         total);
+	double now = clock_seconds(CLOCK_MONOTONIC);
+	pg_begin(p->pg, &settings, now, clock_seconds(CLOCK_REALTIME), total);
 	size_t npending = 0;
 	for (size_t i = 0; i < total; i++) {
 		struct pids_stack *st = f->stacks[i];
@@ -550,7 +600,7 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	classify_new(p, env, npending);
 	for (size_t i = 0; i < total; i++)
 		if (p->listed[i] && pg_grouped(p->listed[i]))
-			read_process(p, env, p->listed[i], f->stacks[i]);
+			read_process(p, env, p->listed[i], f->stacks[i], now);
 	pg_end(p->pg, out);
 	return 0;
 }

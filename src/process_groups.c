@@ -24,9 +24,10 @@ struct pg_process {
 	bool updated;     /* pg_update() in this scrape */
 	bool dead;        /* pg_vanished() in this scrape: already retired */
 	bool io_known;    /* counters[PGC_IO_*] hold a reading */
+	bool has_last;    /* `last` holds a whole reading */
 	char comm[16];    /* the kernel's comm is at most 15 bytes */
 	uint64_t counters[PGC__COUNT];
-	struct pg_figures last; /* valid when `updated` */
+	struct pg_figures last; /* valid when `has_last`; of this scrape when `updated` */
 };
 
 struct group {
@@ -313,6 +314,11 @@ bool pg_is_new(const struct pg_process *p)
 	return p->is_new;
 }
 
+const struct pg_figures *pg_last(const struct pg_process *p)
+{
+	return p->has_last && !p->updated ? &p->last : NULL;
+}
+
 void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_figures *f)
 {
 	(void)pg;
@@ -327,6 +333,7 @@ void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_
 	if (f->io_known)
 		p->io_known = true;
 	p->last = *f;
+	p->has_last = true;
 	p->updated = true;
 }
 

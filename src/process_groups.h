@@ -62,7 +62,8 @@ struct pg_figures {
 	uint64_t resident_bytes, virtual_bytes, swap_bytes, peak_resident_bytes;
 	uint64_t threads;
 	uint64_t open_fds;
-	uint64_t fd_limit; /* soft RLIMIT_NOFILE; UINT64_MAX when unlimited */
+	uint64_t fd_limit;    /* soft RLIMIT_NOFILE; UINT64_MAX when unlimited */
+	double fd_limit_read; /* when fd_limit was read (steady clock), so it may be reused */
 };
 
 struct pg_settings {
@@ -102,6 +103,8 @@ void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *com
 bool pg_grouped(const struct pg_process *p);
 int pg_pid(const struct pg_process *p);
 bool pg_is_new(const struct pg_process *p);
+/* The figures of the process's last whole reading, in an earlier scrape; NULL when none. */
+const struct pg_figures *pg_last(const struct pg_process *p);
 /* The figures read whole in this scrape. */
 void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_figures *f);
 /* The process exited while it was being read or classified: it is retired now, with the

@@ -2,11 +2,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <unistd.h>
 
-/* Read all of an open file into `out`; closes `fd`. */
-static int read_whole(int fd, struct buf *out, size_t limit)
+/* Read all of an open file into `out`; closes `fd`. With `short_is_end`, a read that returns
+ * less than asked is taken as the end, which saves the second read(2) that would return 0: true
+ * of /proc's seq_file files, which fill the buffer unless they reach their end. */
+static int read_whole(int fd, struct buf *out, size_t limit, bool short_is_end)
 {
 	buf_reset(out);
 	int ret = -1;
@@ -24,6 +27,8 @@ static int read_whole(int fd, struct buf *out, size_t limit)
 		if (got == 0)
 			break;
 		out->len += (size_t)got;
+		if (short_is_end && (size_t)got < want)
+			break;
 	}
 	buf_reserve(out, 0);
 	out->data[out->len] = '\0';
@@ -47,7 +52,7 @@ int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	return read_whole(fd, out, limit);
+	return read_whole(fd, out, limit, false);
 }
 
 int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit)
@@ -56,5 +61,14 @@ int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit)
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
-	return read_whole(fd, out, limit);
+	return read_whole(fd, out, limit, false);
+}
+
+int procfs_read_seq_at(int dirfd, const char *name, struct buf *out, size_t limit)
+{
+	buf_reset(out);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	return read_whole(fd, out, limit, true);
 }

@@ -11,5 +11,8 @@ int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t
 
 /* The same for `name` relative to an open directory (a /proc/<pid> descriptor). */
 int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit);
+/* The same for a seq_file-backed file (/proc/<pid>/status, io, schedstat, limits): a short read
+ * is its end, so a small file costs one read(2). */
+int procfs_read_seq_at(int dirfd, const char *name, struct buf *out, size_t limit);
 
 #endif
