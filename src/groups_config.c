@@ -419,7 +419,7 @@ static int parse_entry(struct parse *p, const yaml_node_t *map)
 	     pair < map->data.mapping.pairs.top; pair++) {
 		const char *k = pair_key(p, map, pair, "");
 		yaml_node_t *v = node_at(p, pair->value);
-		bool b;
+		bool b = false;
 		int rc;
 		if (!k)
 			return -1;
@@ -442,7 +442,7 @@ static int parse_entry(struct parse *p, const yaml_node_t *map)
 			rc = parse_bool(p, v, k, &e->per_process);
 		} else if (strcmp(k, "children") == 0) {
 			rc = parse_bool(p, v, k, &b);
-			e->children = b;
+			e->children = rc == 0 && b;
 		} else {
 			return fail_at(p, node_at(p, pair->key),
 			               "unknown key '%s' in a process_names entry (expected name, "
@@ -508,7 +508,7 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 static int parse_root(struct parse *p)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&p->doc);
-	const yaml_node_t *names = NULL;
+	bool names = false;
 	if (root && !is_null(root)) {
 		if (root->type != YAML_MAPPING_NODE)
 			return fail_at(p, root, "the top level must be a mapping of settings");
@@ -516,25 +516,29 @@ static int parse_root(struct parse *p)
 		     pair < root->data.mapping.pairs.top; pair++) {
 			const char *k = pair_key(p, root, pair, "");
 			yaml_node_t *v = node_at(p, pair->value);
+			int rc;
 			if (!k)
 				return -1;
-			if (strcmp(k, "process_names") == 0)
-				names = v;
-			else if (strcmp(k, "processes") == 0) {
-				if (parse_processes(p, v) < 0)
-					return -1;
-			} else
+			if (strcmp(k, "process_names") == 0) {
+				names = !is_null(v);
+				rc = names ? parse_process_names(p, v) : 0;
+			} else if (strcmp(k, "processes") == 0) {
+				rc = parse_processes(p, v);
+			} else {
 				return fail_at(p, node_at(p, pair->key),
 				               "unknown key '%s' (expected process_names or "
 				               "processes)",
 				               k);
+			}
+			if (rc < 0)
+				return -1;
 		}
 	}
-	/* No process_names (or an empty one): the built-in groups, one per command name. */
-	if (!names || is_null(names))
+	/* No process_names, or a null one: the built-in groups, one per command name. An empty list
+	 * ([]) is no groups at all. */
+	if (!names)
 		add_builtin_entry(p->c);
-	else if (parse_process_names(p, names) < 0)
-		return -1;
+	/* Last, because `processes` may come after `process_names`. */
 	for (size_t i = 0; i < p->c->n; i++)
 		if (p->c->entries[i].children < 0)
 			p->c->entries[i].children = p->c->settings.children;

@@ -453,6 +453,23 @@ static void an_empty_file_uses_the_default_groups(void **state)
 	assert_string_equal(group_of(&p), "bash");
 }
 
+static void a_null_process_names_uses_the_default_groups(void **state)
+{
+	(void)state;
+	load("process_names:\n  # every entry commented out\n");
+	struct proc p = bash();
+	assert_string_equal(group_of(&p), "bash");
+}
+
+static void an_empty_process_names_list_means_no_groups(void **state)
+{
+	(void)state;
+	load("process_names: []\n");
+	struct proc p = bash();
+	assert_int_equal(groups_config_entries(config), 0);
+	assert_null(group_of(&p));
+}
+
 static void settings_have_defaults(void **state)
 {
 	(void)state;
@@ -610,6 +627,13 @@ static void a_template_error_gives_position_message_and_offset(void **state)
 	assert_non_null(strstr(e, "(at offset 3 of the template)"));
 }
 
+static void errors_are_reported_in_file_order(void **state)
+{
+	(void)state;
+	const char *e = load_error("process_names:\n  - comm: x\nprocesses:\n  bad: 1\n");
+	assert_non_null(strstr(e, "t.yml:2:11: comm must be a list"));
+}
+
 static void a_boolean_must_be_true_or_false(void **state)
 {
 	(void)state;
@@ -760,6 +784,8 @@ int main(void)
 	    T(the_default_config_groups_every_process_by_comm),
 	    T(a_file_without_process_names_uses_the_default_groups),
 	    T(an_empty_file_uses_the_default_groups),
+	    T(a_null_process_names_uses_the_default_groups),
+	    T(an_empty_process_names_list_means_no_groups),
 	    T(settings_have_defaults),
 	    T(settings_are_read),
 	    T(group_expiry_takes_seconds_and_suffixes),
@@ -777,6 +803,7 @@ int main(void)
 	    T(a_regex_error_gives_position_message_and_offset),
 	    T(a_cgroup_regex_error_is_reported_too),
 	    T(a_template_error_gives_position_message_and_offset),
+	    T(errors_are_reported_in_file_order),
 	    T(a_boolean_must_be_true_or_false),
 	    T(group_limit_must_be_at_least_one),
 	    T(a_negative_limit_is_an_error),
