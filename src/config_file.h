@@ -1,6 +1,6 @@
-/* The configuration file (--config.file, YAML). This foundation checks that the file is
- * well-formed YAML whose top level is a mapping, and reports the file, line and column of what
- * is wrong; the collectors' sections are read by the collectors that own them. */
+/* The configuration file (--config.file, YAML) as main() checks it: for --check-config and on
+ * SIGHUP before anything changes. The check is the full one: the YAML limits (config_yaml.h) and
+ * every section's schema (groups_config.h), so a file that passes here also loads. */
 #ifndef KOBS_CONFIG_FILE_H
 #define KOBS_CONFIG_FILE_H
 

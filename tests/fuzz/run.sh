@@ -6,9 +6,9 @@
 #   tests/fuzz/run.sh                      every harness, FUZZ_SECONDS each
 #   FUZZ_ONLY="negotiate listen" FUZZ_SECONDS=600 tests/fuzz/run.sh      a longer local run
 #
-# Every parser of outside input in src/ has a harness here. A new parser (the process groups'
-# name template expander, for one) comes with tests/fuzz/fuzz_NAME.c, seeds from real input in
-# tests/fuzz/corpus/NAME/ and a line in the table below; tests/fuzz/README.md says more.
+# Every parser of outside input in src/ has a harness here. A new parser comes with
+# tests/fuzz/fuzz_NAME.c, seeds from real input in tests/fuzz/corpus/NAME/ and a line in the table
+# below; tests/fuzz/README.md says more.
 #
 # Environment: FUZZ_SECONDS per harness (default 10); FUZZ_ONLY, a list of harness names;
 # FUZZ_KEEP=1 keeps the scratch directory (it is always kept after a finding).
@@ -34,7 +34,8 @@ harnesses=(
 	"pressure     procfs_parse.c"
 	"softirqs     procfs_parse.c"
 	"pid_files    procfs_pid_parse.c"
-	"config       config_file.c -lyaml"
+	"config       config_file.c config_yaml.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
+	"name_template name_template.c buf.c xalloc.c"
 	"web_config   web_config.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
 	"listen       listen.c"
@@ -156,7 +157,7 @@ for name in "${order[@]}"; do
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
 	found=$(find "$artifacts" -type f | sort)
 	if [ $rc -eq 0 ] && [ -z "$found" ]; then
-		printf 'ok   %-12s %10s executions in %ss, corpus %s inputs\n' "$name" \
+		printf 'ok   %-13s %10s executions in %ss, corpus %s inputs\n' "$name" \
 			"${execs:-?}" "$seconds" "$(find "$corpus" -type f | wc -l)"
 		continue
 	fi
