@@ -101,7 +101,8 @@ scrape_n() {
 }
 
 kobsd_has_processes=0
-if curl -sf "$kurl" | grep -q '^kobs_group_processes'; then
+# (To a file first: grep -q stops reading early, and pipefail would count curl's SIGPIPE.)
+if curl -sf "$kurl" -o "$WORK/kobsd-first" && grep -q '^kobs_group_processes' "$WORK/kobsd-first"; then
 	kobsd_has_processes=1
 fi
 # Warm-up: the first scrape classifies every process and reads its command line.

@@ -340,23 +340,26 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 		pg_classify(p->pg, np->proc, p->name.data, np->comm, m.per_process, m.children);
 }
 
+/* libproc2's procps_pids_select() takes at most this many pids at once (its FILL_ID_MAX). */
+#define SELECT_BATCH 255
+
 /* Classify the processes new in this scrape: first every one on its own matchers, then those
  * without a match by their ancestry, since a parent may come later in pid order. */
 static void classify_new(struct processes *p, const struct collector_env *env, size_t n)
 {
-	if (n == 0)
-		return;
-	for (size_t i = 0; i < n; i++)
-		p->pending_pids[i] = (unsigned)pg_pid(p->pending[i].proc);
-	struct pids_fetch *f =
-	    procps_pids_select(p->id_info, p->pending_pids, (int)n, PIDS_SELECT_PID);
-	size_t next = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct pending *np = &p->pending[i];
-		np->matched = false;
-		np->comm[0] = '\0';
-		int pid = pg_pid(np->proc);
-		classify(p, env, np, identity_stack(f, &next, pid, np->began));
+	for (size_t from = 0; from < n; from += SELECT_BATCH) {
+		size_t count = n - from < SELECT_BATCH ? n - from : SELECT_BATCH;
+		for (size_t i = 0; i < count; i++)
+			p->pending_pids[i] = (unsigned)pg_pid(p->pending[from + i].proc);
+		struct pids_fetch *f =
+		    procps_pids_select(p->id_info, p->pending_pids, (int)count, PIDS_SELECT_PID);
+		size_t next = 0;
+		for (size_t i = from; i < from + count; i++) {
+			struct pending *np = &p->pending[i];
+			np->matched = false;
+			np->comm[0] = '\0';
+			classify(p, env, np, identity_stack(f, &next, pg_pid(np->proc), np->began));
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!p->pending[i].matched)

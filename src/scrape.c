@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +37,10 @@ struct rendering {
 struct scrape {
 	pthread_mutex_t lock;
 	pthread_cond_t finished;
+	pthread_cond_t wanted; /* wakes the collecting thread */
+	pthread_t collector;
+	bool collection_wanted;
+	bool stopping;
 	bool collecting;
 	unsigned long generation;
 	double started;       /* CLOCK_MONOTONIC seconds the collection under way began */
@@ -103,12 +108,15 @@ static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
 	log_info("collector %s enabled", slot->ops->name);
 }
 
+static void *collector_main(void *arg);
+
 struct scrape *scrape_new(const char *procfs, const struct collector_toggle *toggles,
                           size_t ntoggles, struct groups_config *groups)
 {
 	struct scrape *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->finished, NULL);
+	pthread_cond_init(&s->wanted, NULL);
 	s->env.procfs = procfs;
 	s->env.groups = groups;
 	s->env.read_errors = read_errors_new();
@@ -130,6 +138,11 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 		s->slots[i].ops = collectors_at(i);
 		setup_slot(s, &s->slots[i], wanted(s->slots[i].ops, toggles, ntoggles));
 	}
+	int rc = pthread_create(&s->collector, NULL, collector_main, s);
+	if (rc != 0) {
+		log_error("cannot start the collecting thread: %s", strerror(rc));
+		exit(EXIT_FAILURE);
+	}
 	return s;
 }
 
@@ -137,6 +150,11 @@ void scrape_free(struct scrape *s)
 {
 	if (!s)
 		return;
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_signal(&s->wanted);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->collector, NULL);
 	for (size_t i = 0; i < s->nslots; i++)
 		if (s->slots[i].status.state == COLLECTOR_ENABLED && s->slots[i].ops->destroy)
 			s->slots[i].ops->destroy(s->slots[i].state);
@@ -152,6 +170,7 @@ void scrape_free(struct scrape *s)
 	read_errors_free(s->env.read_errors);
 	groups_config_free(s->env.groups);
 	pthread_cond_destroy(&s->finished);
+	pthread_cond_destroy(&s->wanted);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -218,15 +237,23 @@ static void collect_all(struct scrape *s, uint64_t requests, uint64_t collection
 	self_collect(s->self, s->building);
 }
 
-/* Wait for the collection under way, or run one. Called and returns with the lock held. */
+/* Wait for the collection under way, or ask for one and wait for it. Called and returns with the
+ * lock held. */
 static void collect_or_join(struct scrape *s)
 {
-	if (s->collecting) {
-		unsigned long seen = s->generation;
-		while (s->generation == seen)
-			pthread_cond_wait(&s->finished, &s->lock);
-		return;
+	unsigned long seen = s->generation;
+	if (!s->collecting && !s->collection_wanted) {
+		s->collection_wanted = true;
+		pthread_cond_signal(&s->wanted);
 	}
+	while (s->generation == seen)
+		pthread_cond_wait(&s->finished, &s->lock);
+}
+
+/* Run one collection; the lock is held on entry and on return. */
+static void run_collection(struct scrape *s)
+{
+	s->collection_wanted = false;
 	s->collecting = true;
 	s->started = monotonic_seconds();
 	s->collections++;
@@ -252,6 +279,24 @@ static void collect_or_join(struct scrape *s)
 		s->rendered[f].have_gz = false;
 	}
 	pthread_cond_broadcast(&s->finished);
+}
+
+/* Every collection runs on this one thread, whichever HTTP thread asked for it: libproc2 keeps
+ * read buffers per thread (two of 128 KiB) and malloc an arena per thread, which a collection
+ * moving between the HTTP server's threads would multiply. */
+static void *collector_main(void *arg)
+{
+	struct scrape *s = arg;
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (!s->collection_wanted && !s->stopping)
+			pthread_cond_wait(&s->wanted, &s->lock);
+		if (s->stopping)
+			break;
+		run_collection(s);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }
 
 int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_consumer consume,

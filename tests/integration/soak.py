@@ -6,7 +6,9 @@
 Scrapes URL/metrics every `interval` seconds on one kept-alive connection, as Prometheus does,
 taking turns with text, OpenMetrics and gzip. Fails at once when a scrape fails or does not parse,
 or when a counter (a `_total` sample, a histogram's `_count` and `_bucket`, a summary's `_count`)
-is lower than in the previous scrape for the same series. Samples the daemon's resident memory and
+is lower than in the previous scrape for the same series (a series that disappears, such as an
+expired process group's, may come back from zero; the process groups that appear after the first
+scrape and those that vanish are reported). Samples the daemon's resident memory and
 open file descriptors after every scrape, and prints one JSON object with the figures at the
 end of the warm-up and at the end of the run.
 """
@@ -117,7 +119,8 @@ def main():
     last = {}  # series -> (value, scrape number)
     samples = []  # (seconds since start, rss KiB, fds)
     scrapes = 0
-    checked = 0
+    checked = vanished = 0
+    ever, groups_appeared, groups_vanished = set(), set(), set()
     first_forks = last_forks = None
     start = time.monotonic()
     next_at = start
@@ -136,6 +139,16 @@ def main():
                 die(f"counter went backwards between scrapes {last[key][1]} and {scrapes}: "
                     f"{key[0]}{dict(key[1])} {last[key][0]} -> {value}")
             last[key] = (value, scrapes)
+        # A series that is gone (an expired process group) may come back from zero.
+        for key in [k for k in last if k not in values]:
+            del last[key]
+            vanished += 1
+            if key[0].startswith("kobs_group_"):
+                groups_vanished.add(dict(key[1]).get("group"))
+        for key in values:
+            if key[0].startswith("kobs_group_") and key not in ever and scrapes > 1:
+                groups_appeared.add(dict(key[1]).get("group"))
+            ever.add(key)
         checked += len(values)
         forks = values.get(("kobs_forks_total", ()))
         if forks is not None:
@@ -156,6 +169,9 @@ def main():
         "scrapes": scrapes,
         "counter_samples_checked": checked,
         "series_watched": len(last),
+        "series_vanished": vanished,
+        "groups_appeared_late": len(groups_appeared - {None}),
+        "groups_vanished": sorted(g for g in groups_vanished if g),
         "forks_seen": int(last_forks - first_forks) if first_forks is not None else None,
         "reconnects": scraper.reconnects,
         "rss_kib_start": samples[0][1],

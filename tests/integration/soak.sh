@@ -46,16 +46,36 @@ churn() {
 	wait
 }
 
-start_kobsd
+# Process groups come and go too: churn_burst lives 1 s in every 4, so with a group expiry of
+# 2 s its group appears, empties, expires and comes back from zero.
+ln -s "$(command -v sleep)" "$WORK/bin/churn_burst"
+bursts() {
+	while [ ! -e "$WORK/churn.stop" ]; do
+		"$WORK/bin/churn_burst" 1
+		sleep 3
+	done
+}
+cat >"$WORK/groups.yml" <<'YML'
+process_names:
+  - name: "{{.Comm}}"
+    cmdline: ['.*']
+processes:
+  group_expiry: 2s
+YML
+
+start_kobsd --config.file="$WORK/groups.yml"
 churn &
 CHURN=$!
 EXTRA_PIDS+=($CHURN)
+bursts &
+EXTRA_PIDS+=($!)
 
 "$PYTHON" "$KOBS_SRCDIR/tests/integration/soak.py" "$KOBS_URL/metrics" "$KOBS_PID" \
 	--seconds "$SOAK" --warmup "$WARMUP" --interval 0.1 --timeout "$(scaled 10)" \
 	>"$WORK/soak.json" 2>"$WORK/soak.err" || fail "soak: $(cat "$WORK/soak.err")"
 touch "$WORK/churn.stop"
 wait "$CHURN" || fail "the churn generator failed"
+wait "${EXTRA_PIDS[-1]}" || true
 
 figure() {
 	"$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
@@ -71,6 +91,11 @@ echo "# $(cat "$WORK/soak.json")"
 [ "$forks" -gt 0 ] || fail "kobs_forks_total did not move: was there any churn?"
 pass "$scrapes scrapes in ${SOAK} s under churn ($forks forks on the host): none failed, no" \
 	"counter went backwards ($(figure series_watched) counter series)"
+
+vanished=$(figure groups_vanished)
+case "$vanished" in *churn_burst*) ;; *) fail "the churn_burst group never expired: $vanished" ;; esac
+[ "$(figure groups_appeared_late)" -gt 0 ] || fail "no process group appeared during the soak"
+pass "process groups appeared ($(figure groups_appeared_late)) and expired ($vanished) during the soak"
 
 [ "$fds_end" -le "$fds_warm" ] || fail "open fds grew from $fds_warm after the warm-up to $fds_end"
 pass "open fds flat: $fds_warm after the warm-up, $fds_end at the end"
