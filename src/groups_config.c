@@ -20,10 +20,16 @@
 #define DEFAULT_NAME_TEMPLATE "{{.ExeBase}}"
 
 /* Matching happens once per process lifetime, but a catastrophic regex on a long command line
- * must still not hang a scrape: past these limits a regex counts as not matching. */
+ * must still not hang a scrape: past these limits a regex counts as not matching. PCRE2's match
+ * limit applies to each starting position, and an unanchored regex such as (.*x)* tries every
+ * one, so a budget of steps (auto-callouts) bounds the whole search: a fixed part, plus some
+ * steps per byte so that linear regexes on long command lines (a Java class path) still finish.
+ * The same number bounds each starting position. */
 #define REGEX_MATCH_LIMIT    1000000
 #define REGEX_DEPTH_LIMIT    10000
 #define REGEX_HEAP_LIMIT_KIB 4096
+#define REGEX_STEPS          1000000
+#define REGEX_STEPS_PER_BYTE 16
 
 struct strlist {
 	char **items;
@@ -59,6 +65,7 @@ struct groups_config {
 	struct buf exe_base; /* {{.ExeBase}} */
 	struct name_match *matches;
 	size_t nmatches, matches_cap;
+	unsigned long steps, step_budget; /* of the regex being matched */
 };
 
 /* ---- building and freeing ---- */
@@ -77,6 +84,14 @@ static struct groups_config *config_new(void)
 }
 
 /* The scratch memory matching needs, sized for the regex with the most groups. */
+/* Called by PCRE2 before every item of a regex (PCRE2_AUTO_CALLOUT). */
+static int count_step(pcre2_callout_block *block, void *data)
+{
+	(void)block;
+	struct groups_config *c = data;
+	return ++c->steps > c->step_budget ? PCRE2_ERROR_MATCHLIMIT : 0;
+}
+
 static void config_prepare_matching(struct groups_config *c)
 {
 	uint32_t most = 0;
@@ -98,9 +113,9 @@ static void config_prepare_matching(struct groups_config *c)
 		fputs("kobsd: out of memory\n", stderr);
 		abort();
 	}
-	pcre2_set_match_limit(c->match_context, REGEX_MATCH_LIMIT);
 	pcre2_set_depth_limit(c->match_context, REGEX_DEPTH_LIMIT);
 	pcre2_set_heap_limit(c->match_context, REGEX_HEAP_LIMIT_KIB);
+	pcre2_set_callout(c->match_context, count_step, c);
 }
 
 static void strlist_free(struct strlist *l)
@@ -369,11 +384,13 @@ static int parse_regexes(struct parse *p, const yaml_node_t *node, const char *k
 		int code;
 		PCRE2_SIZE offset;
 		/* PCRE2_MATCH_INVALID_UTF: command lines are any bytes, and must still match.
-		 * PCRE2_DOLLAR_ENDONLY: $ means the end, as in Go, not "before a final newline". */
-		pcre2_code *re =
-		    pcre2_compile((PCRE2_SPTR)patterns.items[i], PCRE2_ZERO_TERMINATED,
-		                  PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY, &code,
-		                  &offset, NULL);
+		 * PCRE2_DOLLAR_ENDONLY: $ means the end, as in Go, not "before a final newline".
+		 * PCRE2_AUTO_CALLOUT: count_step bounds the whole search. No JIT: a unit with
+		 * MemoryDenyWriteExecute= forbids it, and each process is matched only once. */
+		const uint32_t options =
+		    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_AUTO_CALLOUT;
+		pcre2_code *re = pcre2_compile((PCRE2_SPTR)patterns.items[i], PCRE2_ZERO_TERMINATED,
+		                               options, &code, &offset, NULL);
 		if (!re) {
 			PCRE2_UCHAR msg[256];
 			pcre2_get_error_message(code, msg, sizeof(msg));
@@ -747,6 +764,10 @@ static void go_utf8(struct buf *out, const char *s, size_t len)
 static bool regex_matches(struct groups_config *c, const pcre2_code *re, const char *original,
                           size_t len)
 {
+	c->steps = 0;
+	c->step_budget = REGEX_STEPS + REGEX_STEPS_PER_BYTE * (unsigned long)len;
+	pcre2_set_match_limit(c->match_context,
+	                      c->step_budget < UINT32_MAX ? (uint32_t)c->step_budget : UINT32_MAX);
 	int rc = pcre2_match(re, (PCRE2_SPTR)c->subject.data, len, 0, 0, c->match_data,
 	                     c->match_context);
 	if (rc < 0)

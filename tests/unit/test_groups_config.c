@@ -711,6 +711,31 @@ static void a_catastrophic_regex_does_not_match_instead_of_hanging(void **state)
 	assert_null(group_of(&p));
 }
 
+/* Without a budget over all starting positions this takes half a minute, and then matches. */
+static void a_quadratic_regex_on_a_long_command_line_gives_up_and_does_not_match(void **state)
+{
+	(void)state;
+	static char arg[64 * 1024];
+	memset(arg, 'a', sizeof(arg) - 1);
+	load("process_names:\n  - name: slow\n    cmdline: ['(.*&)*z?$']\n");
+	struct proc p = process("a", arg, NULL, NULL);
+	assert_null(group_of(&p));
+}
+
+static void a_linear_regex_on_a_long_command_line_matches(void **state)
+{
+	(void)state;
+	static char arg[1024 * 1024];
+	memset(arg, 'a', sizeof(arg) - 1);
+	load("process_names:\n  - name: java\n    cmdline: ['^.*java.*-jar', '-cp a+ -jar$']\n");
+	struct proc p = process("java", "java", arg, "-jar");
+	p.argv[1] = "-cp";
+	p.argv[2] = arg;
+	p.argv[3] = "-jar";
+	p.id.argc = 4;
+	assert_string_equal(group_of(&p), "java");
+}
+
 static void a_file_larger_than_1_mib_is_an_error(void **state)
 {
 	(void)state;
@@ -814,6 +839,8 @@ int main(void)
 	    T(a_top_level_list_is_an_error),
 	    T(garbage_is_an_error_with_a_position),
 	    T(a_catastrophic_regex_does_not_match_instead_of_hanging),
+	    T(a_quadratic_regex_on_a_long_command_line_gives_up_and_does_not_match),
+	    T(a_linear_regex_on_a_long_command_line_matches),
 	    T(a_file_larger_than_1_mib_is_an_error),
 	    T(a_file_loads_like_its_text),
 	};
