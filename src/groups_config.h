@@ -67,8 +67,8 @@ struct groups_config;
  * typo does not silently change what is measured. */
 int groups_config_load(const char *path, struct groups_config **out, char *err, size_t errlen);
 /* The same for text already in memory; `name` stands for the file in messages. */
-int groups_config_parse(const char *name, const char *text, size_t len,
-                        struct groups_config **out, char *err, size_t errlen);
+int groups_config_parse(const char *name, const char *text, size_t len, struct groups_config **out,
+                        char *err, size_t errlen);
 /* The built-in configuration, used without --config.file: one group per command name
  * (`name: "{{.Comm}}"` matching every process), default settings. */
 struct groups_config *groups_config_default(void);

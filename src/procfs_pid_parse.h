@@ -29,9 +29,9 @@ int parse_pid_status(const char *buf, size_t len, struct pid_status *out);
 
 /* ---- /proc/<pid>/io ---- */
 struct pid_io {
-	uint64_t rchar, wchar;             /* bytes through read/write-like syscalls */
-	uint64_t syscr, syscw;             /* read/write-like syscalls */
-	uint64_t read_bytes, write_bytes;  /* bytes fetched from / sent to the storage layer */
+	uint64_t rchar, wchar;            /* bytes through read/write-like syscalls */
+	uint64_t syscr, syscw;            /* read/write-like syscalls */
+	uint64_t read_bytes, write_bytes; /* bytes fetched from / sent to the storage layer */
 };
 /* -1 unless all six fields are there. */
 int parse_pid_io(const char *buf, size_t len, struct pid_io *out);
