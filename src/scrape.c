@@ -1,5 +1,6 @@
 #include "scrape.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -294,6 +295,11 @@ static void *collector_main(void *arg)
 		if (s->stopping)
 			break;
 		run_collection(s);
+		/* A collection frees as much as it allocates (libproc2's results, classification
+		 * buffers); give the free pages back rather than keep the peak resident. */
+		pthread_mutex_unlock(&s->lock);
+		malloc_trim(0);
+		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
