@@ -18,84 +18,13 @@
  * - cgroup: the path is everything after the second ':' up to the newline, and must not be
  *   empty. The kernel does not escape cgroup names, so a name holding '\n' cuts the path short
  *   there; nothing in the file tells such a cut from a real path.
- * The span helpers repeat procfs_parse.c's, kept static so that each file stays self-contained. */
+ * The span helpers are shared with procfs_parse.c (span.h). */
 #include "procfs_pid_parse.h"
 
 #include <stdbool.h>
 #include <string.h>
 
-/* A piece of the input, [p, end). Never built from NULL, so pointer arithmetic stays defined. */
-struct span {
-	const char *p;
-	const char *end;
-};
-
-static struct span span_of(const char *buf, size_t len)
-{
-	if (!buf)
-		return (struct span){"", ""};
-	return (struct span){buf, buf + len};
-}
-
-static size_t span_len(struct span s)
-{
-	return (size_t)(s.end - s.p);
-}
-
-static bool span_empty(struct span s)
-{
-	return s.p == s.end;
-}
-
-static bool span_equals(struct span s, const char *literal)
-{
-	size_t n = strlen(literal);
-	return span_len(s) == n && memcmp(s.p, literal, n) == 0;
-}
-
-/* Take the next complete line (without its '\n') off the front of *rest. */
-static bool next_line(struct span *rest, struct span *line)
-{
-	if (span_empty(*rest))
-		return false;
-	const char *nl = memchr(rest->p, '\n', span_len(*rest));
-	if (!nl)
-		return false;
-	*line = (struct span){rest->p, nl};
-	rest->p = nl + 1;
-	return true;
-}
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* Take the next run of non-blank bytes off the front of *s; empty when none is left. */
-static struct span next_token(struct span *s)
-{
-	const char *p = s->p;
-	while (p < s->end && is_blank(*p))
-		p++;
-	const char *start = p;
-	while (p < s->end && !is_blank(*p))
-		p++;
-	s->p = p;
-	return (struct span){start, p};
-}
-
-/* Split *s at the first `sep`: *head gets what precedes it, *s keeps what follows. */
-static bool split_at(struct span *s, char sep, struct span *head)
-{
-	if (span_empty(*s))
-		return false;
-	const char *at = memchr(s->p, sep, span_len(*s));
-	if (!at)
-		return false;
-	*head = (struct span){s->p, at};
-	s->p = at + 1;
-	return true;
-}
+#include "span.h"
 
 /* The whole span must be a decimal number that fits in 64 bits. */
 static bool parse_u64(struct span s, uint64_t *out)
