@@ -106,3 +106,13 @@ char *config_yaml_read(const char *path, size_t *len, char *err, size_t errlen)
 	*len = n;
 	return text;
 }
+
+int config_yaml_error(char *err, size_t errlen, const char *name, const yaml_mark_t *mark,
+                      const char *fmt, va_list ap)
+{
+	int n = mark ? snprintf(err, errlen, "%s:%zu:%zu: ", name, mark->line + 1, mark->column + 1)
+	             : snprintf(err, errlen, "%s: ", name);
+	if (n >= 0 && (size_t)n < errlen)
+		vsnprintf(err + n, errlen - (size_t)n, fmt, ap);
+	return -1;
+}

@@ -4,7 +4,9 @@
 #ifndef KOBS_CONFIG_YAML_H
 #define KOBS_CONFIG_YAML_H
 
+#include <stdarg.h>
 #include <stddef.h>
+#include <yaml.h>
 
 /* Config files are small; anything bigger than this is a mistake (or hostile). */
 #define CONFIG_MAX_BYTES (1024 * 1024)
@@ -16,5 +18,10 @@
 char *config_yaml_read(const char *path, size_t *len, char *err, size_t errlen);
 /* Check `len` bytes of YAML against the limits above. Returns 0, or -1 with the message. */
 int config_yaml_check(const char *name, const char *text, size_t len, char *err, size_t errlen);
+
+/* Write "NAME:LINE:COLUMN: " (1-based, from `mark`; "NAME: " when it is NULL) and the formatted
+ * message into `err`. Returns -1, for `return config_yaml_error(...)`. */
+int config_yaml_error(char *err, size_t errlen, const char *name, const yaml_mark_t *mark,
+                      const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "config_yaml.h"
 #include "xalloc.h"
 
 #define WEB_CONFIG_MAX_BYTES (1024 * 1024)
@@ -30,14 +31,9 @@ static int fail_at(struct parse *p, const yaml_node_t *node, const char *fmt, ..
 
 static int fail_at(struct parse *p, const yaml_node_t *node, const char *fmt, ...)
 {
-	int n = node ? snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->name,
-	                        node->start_mark.line + 1, node->start_mark.column + 1)
-	             : snprintf(p->err, p->errlen, "%s: ", p->name);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	config_yaml_error(p->err, p->errlen, p->name, node ? &node->start_mark : NULL, fmt, ap);
 	va_end(ap);
 	return -1;
 }

@@ -36,7 +36,7 @@ harnesses=(
 	"pid_files    procfs_pid_parse.c"
 	"config       config_file.c config_yaml.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
 	"name_template name_template.c buf.c xalloc.c"
-	"web_config   web_config.c xalloc.c -lyaml -lcrypt"
+	"web_config   web_config.c config_yaml.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
 	"listen       listen.c"
 	"escape_label expo.c buf.c xalloc.c -lm"
