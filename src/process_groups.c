@@ -481,7 +481,8 @@ static const struct counter_family counter_families[] = {
     {"kobs_group_context_switches",
      "kobs_process_context_switches",
      NULL,
-     "Context switches: voluntary (the task blocked) and involuntary (it was preempted)",
+     "Context switches of each process's main thread: voluntary (it blocked) and involuntary "
+     "(it was preempted)",
      SCALE_ONE,
      2,
      {{{"type"}, {"voluntary"}, PGC_CTXT_VOLUNTARY},
