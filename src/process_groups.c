@@ -817,8 +817,11 @@ void pg_end(struct process_groups *pg, struct expo *out)
 	pg->ncur = kept;
 
 	sum_up(pg);
+	/* Before exposing: a group that expires is left out of this scrape, so that if it comes
+	 * back from zero in the next one, its series will have been absent in between (a reset,
+	 * not a counter going backwards). */
+	expire_groups(pg);
 	expose_groups(pg, out);
 	expose_processes(pg, out);
 	expose_self(pg, out);
-	expire_groups(pg);
 }

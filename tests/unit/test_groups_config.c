@@ -417,7 +417,7 @@ static void a_name_is_cut_at_255_bytes(void **state)
 static void a_cut_name_keeps_whole_utf8_characters(void **state)
 {
 	(void)state;
-	char arg[300] = "a";
+	char arg[320] = "a";
 	for (int i = 0; i < 100; i++)
 		strcat(arg, "\xe2\x82\xac"); /* 1 + 3 * 100 bytes: the cut falls inside a '€' */
 	load("process_names:\n  - name: '{{.ExeFull}}'\n    cmdline: ['.']\n");

@@ -169,12 +169,28 @@ static void test_an_empty_group_stays_until_it_expires(void **state)
 	assert_float_equal(value_of(f, CPU_A), 1.0, 1e-9);
 	assert_float_equal(value_of(f, "kobs_group_processes{group=\"a\",state=\"sleeping\"}"), 0,
 	                   0);
-	f->now = 12;
-	scrape(f, NULL, 0); /* served one last time as it expires */
-	f->now = 13;
+	f->now = 10.5;
 	scrape(f, NULL, 0);
+	assert_float_equal(value_of(f, CPU_A), 1.0, 1e-9);
+	f->now = 12;
+	scrape(f, NULL, 0); /* empty for 11 s, more than the expiry: gone from this scrape */
 	assert_true(isnan(value_of(f, CPU_A)));
 	assert_float_equal(value_of(f, "kobs_groups"), 0, 0);
+}
+
+static void test_a_group_back_after_expiry_starts_from_zero(void **state)
+{
+	struct fixture *f = *state;
+	f->settings.group_expiry = 0;
+	struct proc one[] = {{.pid = 10, .start = 1, .group = "a", .cpu_user = 100}};
+	scrape(f, one, 1);
+	f->now = 1;
+	scrape(f, NULL, 0);
+	assert_true(isnan(value_of(f, CPU_A)));
+	struct proc again[] = {{.pid = 20, .start = 5, .group = "a", .cpu_user = 7}};
+	f->now = 2;
+	scrape(f, again, 1);
+	assert_float_equal(value_of(f, CPU_A), 0.07, 1e-9);
 }
 
 static void test_a_group_that_comes_back_before_expiry_keeps_counting(void **state)
@@ -353,6 +369,8 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_a_group_that_comes_back_before_expiry_keeps_counting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_group_back_after_expiry_starts_from_zero, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_children_join_their_ancestors_group, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_child_listed_before_its_parent_still_joins,
