@@ -41,6 +41,8 @@
 #define CMDLINE_LIMIT (128u * 1024)
 #define SMALL_FILE    (16u * 1024)
 #define MAX_ARGS      4096
+/* libproc2's procps_pids_select() takes at most this many pids at once (its FILL_ID_MAX). */
+#define SELECT_BATCH 255
 
 /* What libproc2 reads for every process in every scrape: /proc/<pid>/stat only. */
 enum stat_item {
@@ -68,6 +70,18 @@ enum id_item {
 	I__COUNT,
 };
 
+static const enum pids_item stat_items[S__COUNT] = {
+    [S_PID] = PIDS_ID_PID,        [S_PPID] = PIDS_ID_PPID,    [S_BEGAN] = PIDS_TICS_BEGAN,
+    [S_STATE] = PIDS_STATE,       [S_UTIME] = PIDS_TICS_USER, [S_STIME] = PIDS_TICS_SYSTEM,
+    [S_MAJFLT] = PIDS_FLT_MAJ,    [S_MINFLT] = PIDS_FLT_MIN,  [S_THREADS] = PIDS_NLWP,
+    [S_VSIZE] = PIDS_VSIZE_BYTES, [S_RSS] = PIDS_RSS,
+};
+
+static const enum pids_item id_items[I__COUNT] = {
+    [I_PID] = PIDS_ID_PID,     [I_BEGAN] = PIDS_TICS_BEGAN, [I_EUID] = PIDS_ID_EUID,
+    [I_EUSER] = PIDS_ID_EUSER, [I_UNIT] = PIDS_SD_UNIT,
+};
+
 /* libproc2's PIDS_VAL() takes an info argument it does not use. */
 #define STAT_VAL(stack, item, type) PIDS_VAL(item, type, stack, NULL)
 #define ID_VAL(stack, item, type)   PIDS_VAL(item, type, stack, NULL)
@@ -81,6 +95,9 @@ struct pending {
 };
 
 struct processes {
+	/* libproc2's: made for one collection and dropped after it, with the results they hold
+	 * (about 0.5 MiB for 1,000 processes), so that nothing of them stays resident between
+	 * scrapes. */
 	struct pids_info *stat_info;
 	struct pids_info *id_info;
 	struct process_groups *pg;
@@ -96,12 +113,11 @@ struct processes {
 	struct buf cmdline;
 	struct buf cgroup;
 	struct buf name;
+	/* Scratch of one collection, freed at its end like libproc2's results. */
 	const char **argv;          /* MAX_ARGS, pointing into `cmdline` */
 	struct pg_process **listed; /* per stack of this scrape's reap */
-	size_t listed_cap;
 	struct pending *pending;
-	unsigned *pending_pids;
-	size_t pending_cap;
+	unsigned pending_pids[SELECT_BATCH];
 };
 
 static double clock_seconds(clockid_t clock)
@@ -122,25 +138,16 @@ static bool kernel_counts_fds(void)
 
 static int processes_init(void **state, const struct collector_env *env, char *why, size_t why_len)
 {
-	enum pids_item stat_items[S__COUNT] = {
-	    [S_PID] = PIDS_ID_PID,        [S_PPID] = PIDS_ID_PPID,    [S_BEGAN] = PIDS_TICS_BEGAN,
-	    [S_STATE] = PIDS_STATE,       [S_UTIME] = PIDS_TICS_USER, [S_STIME] = PIDS_TICS_SYSTEM,
-	    [S_MAJFLT] = PIDS_FLT_MAJ,    [S_MINFLT] = PIDS_FLT_MIN,  [S_THREADS] = PIDS_NLWP,
-	    [S_VSIZE] = PIDS_VSIZE_BYTES, [S_RSS] = PIDS_RSS,
-	};
-	enum pids_item id_items[I__COUNT] = {
-	    [I_PID] = PIDS_ID_PID,     [I_BEGAN] = PIDS_TICS_BEGAN, [I_EUID] = PIDS_ID_EUID,
-	    [I_EUSER] = PIDS_ID_EUSER, [I_UNIT] = PIDS_SD_UNIT,
-	};
 	struct processes *p = xcalloc(1, sizeof(*p));
-	int rc = procps_pids_new(&p->stat_info, stat_items, S__COUNT);
-	if (rc >= 0)
-		rc = procps_pids_new(&p->id_info, id_items, I__COUNT);
+	/* The pids_info are made for each collection (see processes_collect); make one now to
+	 * learn whether libproc2 works here at all. */
+	struct pids_info *probe = NULL;
+	int rc = procps_pids_new(&probe, (enum pids_item *)stat_items, S__COUNT);
+	procps_pids_unref(&probe);
 	if (rc < 0) {
 		snprintf(why, why_len,
 		         "libproc2 could not be set up (%s); is " PROC_ROOT " mounted?",
 		         strerror(-rc));
-		procps_pids_unref(&p->stat_info);
 		free(p);
 		return -1;
 	}
@@ -158,8 +165,6 @@ static int processes_init(void **state, const struct collector_env *env, char *w
 	p->proc_fd = open(PROC_ROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->proc_fd < 0) {
 		snprintf(why, why_len, PROC_ROOT ": %s", strerror(errno));
-		procps_pids_unref(&p->stat_info);
-		procps_pids_unref(&p->id_info);
 		free(p);
 		return -1;
 	}
@@ -168,7 +173,6 @@ static int processes_init(void **state, const struct collector_env *env, char *w
 	buf_init(&p->cmdline);
 	buf_init(&p->cgroup);
 	buf_init(&p->name);
-	p->argv = xcalloc(MAX_ARGS, sizeof(*p->argv));
 	*state = p;
 	return 0;
 }
@@ -177,17 +181,11 @@ static void processes_destroy(void *state)
 {
 	struct processes *p = state;
 	close(p->proc_fd);
-	procps_pids_unref(&p->stat_info);
-	procps_pids_unref(&p->id_info);
 	pg_free(p->pg);
 	buf_free(&p->file);
 	buf_free(&p->cmdline);
 	buf_free(&p->cgroup);
 	buf_free(&p->name);
-	free(p->argv);
-	free(p->listed);
-	free(p->pending);
-	free(p->pending_pids);
 	free(p);
 }
 
@@ -280,19 +278,6 @@ out:;
 	return rc;
 }
 
-static void grow(struct processes *p, size_t listed)
-{
-	if (listed > p->listed_cap) {
-		p->listed = xreallocarray(p->listed, listed, sizeof(*p->listed));
-		p->listed_cap = listed;
-	}
-	if (listed > p->pending_cap) {
-		p->pending = xreallocarray(p->pending, listed, sizeof(*p->pending));
-		p->pending_pids = xreallocarray(p->pending_pids, listed, sizeof(*p->pending_pids));
-		p->pending_cap = listed;
-	}
-}
-
 /* libproc2's answer for `pid`, if the same life of it is still there. */
 static struct pids_stack *identity_stack(struct pids_fetch *f, size_t *next, int pid,
                                          uint64_t began)
@@ -340,19 +325,23 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 		pg_classify(p->pg, np->proc, p->name.data, np->comm, m.per_process, m.children);
 }
 
-/* libproc2's procps_pids_select() takes at most this many pids at once (its FILL_ID_MAX). */
-#define SELECT_BATCH 255
-
 /* Classify the processes new in this scrape: first every one on its own matchers, then those
  * without a match by their ancestry, since a parent may come later in pid order. */
 static void classify_new(struct processes *p, const struct collector_env *env, size_t n)
 {
+	if (n == 0)
+		return;
+	/* Without libproc2 every new process is taken as vanished, and tried again next time. */
+	if (procps_pids_new(&p->id_info, (enum pids_item *)id_items, I__COUNT) < 0)
+		p->id_info = NULL;
+	p->argv = xcalloc(MAX_ARGS, sizeof(*p->argv));
 	for (size_t from = 0; from < n; from += SELECT_BATCH) {
 		size_t count = n - from < SELECT_BATCH ? n - from : SELECT_BATCH;
 		for (size_t i = 0; i < count; i++)
 			p->pending_pids[i] = (unsigned)pg_pid(p->pending[from + i].proc);
-		struct pids_fetch *f =
-		    procps_pids_select(p->id_info, p->pending_pids, (int)count, PIDS_SELECT_PID);
+		struct pids_fetch *f = p->id_info ? procps_pids_select(p->id_info, p->pending_pids,
+		                                                       (int)count, PIDS_SELECT_PID)
+		                                  : NULL;
 		size_t next = 0;
 		for (size_t i = from; i < from + count; i++) {
 			struct pending *np = &p->pending[i];
@@ -361,9 +350,15 @@ static void classify_new(struct processes *p, const struct collector_env *env, s
 			classify(p, env, np, identity_stack(f, &next, pg_pid(np->proc), np->began));
 		}
 	}
+	procps_pids_unref(&p->id_info);
 	for (size_t i = 0; i < n; i++)
 		if (!p->pending[i].matched)
 			pg_inherit(p->pg, p->pending[i].proc, p->pending[i].comm);
+	/* A long command line (a Java class path) must not keep its buffer resident. */
+	buf_free(&p->cmdline);
+	buf_free(&p->cgroup);
+	free(p->argv);
+	p->argv = NULL;
 }
 
 /* ---- the figures of every scrape ---- */
@@ -547,7 +542,9 @@ static void read_process(struct processes *p, const struct collector_env *env,
 			count_error(env, "pid", errno);
 		return;
 	}
-	enum read_outcome r = read_own_files(p, env, pfd, pg_last(proc), now, &f);
+	struct pg_figures last;
+	bool have_last = pg_last(proc, &last);
+	enum read_outcome r = read_own_files(p, env, pfd, have_last ? &last : NULL, now, &f);
 	close(pfd);
 	if (r == READ_GONE)
 		pg_vanished(p->pg, proc);
@@ -567,8 +564,11 @@ static bool sorted_by_pid(struct pids_fetch *f)
 static int processes_collect(void *state, const struct collector_env *env, struct expo *out)
 {
 	struct processes *p = state;
-	struct pids_fetch *f = procps_pids_reap(p->stat_info, PIDS_FETCH_TASKS_ONLY);
+	struct pids_fetch *f = NULL;
+	if (procps_pids_new(&p->stat_info, (enum pids_item *)stat_items, S__COUNT) >= 0)
+		f = procps_pids_reap(p->stat_info, PIDS_FETCH_TASKS_ONLY);
 	if (!f) {
+		procps_pids_unref(&p->stat_info);
 		read_errors_count(env->read_errors, "pid/stat", READ_ERROR_IO);
 		return -1;
 	}
@@ -577,7 +577,8 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	if (!sorted_by_pid(f))
 		procps_pids_sort(p->stat_info, f->stacks, (int)total, PIDS_ID_PID,
 		                 PIDS_SORT_ASCEND);
-	grow(p, total);
+	p->listed = xreallocarray(NULL, total ? total : 1, sizeof(*p->listed));
+	p->pending = xreallocarray(NULL, total ? total : 1, sizeof(*p->pending));
 
 	const struct groups_settings *gs = groups_config_settings(env->groups);
 	struct pg_settings settings = {
@@ -604,6 +605,11 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	for (size_t i = 0; i < total; i++)
 		if (p->listed[i] && pg_grouped(p->listed[i]))
 			read_process(p, env, p->listed[i], f->stacks[i], now);
+	procps_pids_unref(&p->stat_info);
+	free(p->listed);
+	free(p->pending);
+	p->listed = NULL;
+	p->pending = NULL;
 	pg_end(p->pg, out);
 	return 0;
 }

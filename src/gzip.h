@@ -1,4 +1,4 @@
-/* gzip compression of response bodies, reusing zlib's state between scrapes. */
+/* gzip compression of response bodies. */
 #ifndef KOBS_GZIP_H
 #define KOBS_GZIP_H
 
@@ -6,11 +6,9 @@
 
 #include "buf.h"
 
-struct gzipper;
-
-struct gzipper *gzipper_new(void);
-void gzipper_free(struct gzipper *g);
-/* Compress `len` bytes into `out` (reset first) as one gzip member. Returns 0 or -1. */
-int gzipper_compress(struct gzipper *g, const char *in, size_t len, struct buf *out);
+/* Compress `len` bytes into `out` (reset first) as one gzip member. Returns 0 or -1. zlib's
+ * state (about 160 KiB) lives only during the call, so that it is not resident between scrapes;
+ * setting it up costs far less than compressing an exposition. */
+int gzip_compress(const char *in, size_t len, struct buf *out);
 
 #endif

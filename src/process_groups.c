@@ -12,6 +12,16 @@
 #define GROUP_OVER_LIMIT (-2) /* its group would have exceeded group_limit */
 #define GROUP_UNDECIDED  (-3) /* new in this scrape, not classified yet */
 
+/* What a process keeps of its last reading beyond the counters, packed: with thousands of
+ * processes the table is most of the collector's memory. */
+struct pg_gauges {
+	uint64_t resident, virt, swap, peak, fd_limit;
+	double fd_limit_read;
+	uint32_t threads, open_fds;
+	uint8_t state;
+	bool io_known, fds_known;
+};
+
 struct pg_process {
 	int pid, ppid;
 	uint64_t start_ticks;
@@ -27,7 +37,7 @@ struct pg_process {
 	bool has_last;    /* `last` holds a whole reading */
 	char comm[16];    /* the kernel's comm is at most 15 bytes */
 	uint64_t counters[PGC__COUNT];
-	struct pg_figures last; /* valid when `has_last`; of this scrape when `updated` */
+	struct pg_gauges last; /* valid when `has_last`; of this scrape when `updated` */
 };
 
 struct group {
@@ -193,19 +203,15 @@ void pg_begin(struct process_groups *pg, const struct pg_settings *settings, dou
               double wall, size_t listed)
 {
 	pg->settings = *settings;
-	struct pg_process *t = pg->old;
+	/* Last scrape's table is read while this one is built, then freed in pg_end(): between
+	 * scrapes only one table is resident. Room for every listed process, so that the pointers
+	 * pg_observe() returns stay valid. */
+	free(pg->old);
 	pg->old = pg->cur;
 	pg->nold = pg->ncur;
-	pg->cur = t;
+	pg->cap = listed ? listed : 1;
+	pg->cur = xreallocarray(NULL, pg->cap, sizeof(*pg->cur));
 	pg->ncur = 0;
-	/* Room for every listed process, so that the pointers pg_observe() returns stay valid. */
-	if (listed > pg->cap || !pg->cur) {
-		size_t cap = listed > pg->cap ? listed : pg->cap;
-		free(pg->cur);
-		pg->cur = xreallocarray(NULL, cap ? cap : 1, sizeof(*pg->cur));
-		pg->old = xreallocarray(pg->old, cap ? cap : 1, sizeof(*pg->old));
-		pg->cap = cap;
-	}
 	pg->old_next = 0;
 	pg->last_pid = -1;
 	pg->now = now;
@@ -314,9 +320,33 @@ bool pg_is_new(const struct pg_process *p)
 	return p->is_new;
 }
 
-const struct pg_figures *pg_last(const struct pg_process *p)
+/* The last reading as pg_figures: its gauges, and the counters (which only grow, so their
+ * highest values are the last reading's). */
+static void unpack(const struct pg_process *p, struct pg_figures *f)
 {
-	return p->has_last && !p->updated ? &p->last : NULL;
+	const struct pg_gauges *g = &p->last;
+	*f = (struct pg_figures){
+	    .state = (enum pg_state)g->state,
+	    .io_known = g->io_known,
+	    .fds_known = g->fds_known,
+	    .resident_bytes = g->resident,
+	    .virtual_bytes = g->virt,
+	    .swap_bytes = g->swap,
+	    .peak_resident_bytes = g->peak,
+	    .threads = g->threads,
+	    .open_fds = g->open_fds,
+	    .fd_limit = g->fd_limit,
+	    .fd_limit_read = g->fd_limit_read,
+	};
+	memcpy(f->counters, p->counters, sizeof(f->counters));
+}
+
+bool pg_last(const struct pg_process *p, struct pg_figures *out)
+{
+	if (!p->has_last || p->updated)
+		return false;
+	unpack(p, out);
+	return true;
 }
 
 void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_figures *f)
@@ -332,7 +362,19 @@ void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_
 	}
 	if (f->io_known)
 		p->io_known = true;
-	p->last = *f;
+	p->last = (struct pg_gauges){
+	    .resident = f->resident_bytes,
+	    .virt = f->virtual_bytes,
+	    .swap = f->swap_bytes,
+	    .peak = f->peak_resident_bytes,
+	    .fd_limit = f->fd_limit,
+	    .fd_limit_read = f->fd_limit_read,
+	    .threads = f->threads > UINT32_MAX ? UINT32_MAX : (uint32_t)f->threads,
+	    .open_fds = f->open_fds > UINT32_MAX ? UINT32_MAX : (uint32_t)f->open_fds,
+	    .state = (uint8_t)(f->state < PG_STATE__COUNT ? f->state : PG_OTHER),
+	    .io_known = f->io_known,
+	    .fds_known = f->fds_known,
+	};
 	p->has_last = true;
 	p->updated = true;
 }
@@ -382,7 +424,9 @@ static void add_to_group(struct group *g, const struct pg_process *p)
 		g->fds_unavailable++;
 		return;
 	}
-	const struct pg_figures *f = &p->last;
+	struct pg_figures last;
+	unpack(p, &last);
+	const struct pg_figures *f = &last;
 	g->read++;
 	g->states[f->state < PG_STATE__COUNT ? f->state : PG_OTHER]++;
 	g->resident += f->resident_bytes;
@@ -700,7 +744,9 @@ static void expose_groups(struct process_groups *pg, struct expo *out)
 
 static bool process_gauge(const struct pg_process *p, enum gauge which, double *v)
 {
-	const struct pg_figures *f = &p->last;
+	struct pg_figures last;
+	unpack(p, &last);
+	const struct pg_figures *f = &last;
 	switch (which) {
 	case G_RESIDENT:
 		*v = (double)f->resident_bytes;
@@ -810,6 +856,9 @@ void pg_end(struct process_groups *pg, struct expo *out)
 {
 	while (pg->old_next < pg->nold)
 		retire(pg, &pg->old[pg->old_next++]);
+	free(pg->old);
+	pg->old = NULL;
+	pg->nold = 0;
 	size_t kept = 0;
 	for (size_t i = 0; i < pg->ncur; i++)
 		if (!pg->cur[i].dead)

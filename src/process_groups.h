@@ -103,8 +103,9 @@ void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *com
 bool pg_grouped(const struct pg_process *p);
 int pg_pid(const struct pg_process *p);
 bool pg_is_new(const struct pg_process *p);
-/* The figures of the process's last whole reading, in an earlier scrape; NULL when none. */
-const struct pg_figures *pg_last(const struct pg_process *p);
+/* The figures of the process's last whole reading, in an earlier scrape, into `out`; false when
+ * there is none. */
+bool pg_last(const struct pg_process *p, struct pg_figures *out);
 /* The figures read whole in this scrape. */
 void pg_update(struct process_groups *pg, struct pg_process *p, const struct pg_figures *f);
 /* The process exited while it was being read or classified: it is retired now, with the

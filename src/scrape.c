@@ -55,7 +55,6 @@ struct scrape {
 	struct slot *slots;
 	size_t nslots;
 	struct self *self;
-	struct gzipper *gzipper;
 
 	/* Two models: the collecting thread fills `building` without the lock, and publishes it
 	 * as `served` under the lock when done; requests render `served` under the lock. One model
@@ -123,7 +122,6 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 	s->env.read_errors = read_errors_new();
 	s->served = expo_new();
 	s->building = expo_new();
-	s->gzipper = gzipper_new();
 	s->self = self_new();
 	if (!s->self)
 		log_warn("libproc2 could not be set up; the daemon's own process_* metrics are "
@@ -165,7 +163,6 @@ void scrape_free(struct scrape *s)
 		buf_free(&s->rendered[f].gz);
 	}
 	self_free(s->self);
-	gzipper_free(s->gzipper);
 	expo_free(s->building);
 	expo_free(s->served);
 	read_errors_free(s->env.read_errors);
@@ -320,8 +317,7 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 		r->have_body = true;
 	}
 	if (gzip && !r->have_gz) {
-		if (!s->gzipper ||
-		    gzipper_compress(s->gzipper, r->body.data, r->body.len, &r->gz) < 0) {
+		if (gzip_compress(r->body.data, r->body.len, &r->gz) < 0) {
 			rc = -1;
 			goto out;
 		}

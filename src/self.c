@@ -36,24 +36,27 @@ enum self_item {
 	SELF__COUNT,
 };
 
+static const enum pids_item self_items[SELF__COUNT] = {
+    [SELF_TICS_ALL] = PIDS_TICS_ALL, [SELF_TIME_START] = PIDS_TIME_START,
+    [SELF_VM_RSS] = PIDS_VM_RSS,     [SELF_VSIZE] = PIDS_VSIZE_BYTES,
+    [SELF_NLWP] = PIDS_NLWP,
+};
+
+/* libproc2's pids_info is made for each collection and dropped after it (about 0.1 MiB that
+ * would otherwise stay resident between scrapes). */
 struct self {
-	struct pids_info *info;
 	long hertz;
 	unsigned pid;
 };
 
 struct self *self_new(void)
 {
-	enum pids_item items[SELF__COUNT] = {
-	    [SELF_TICS_ALL] = PIDS_TICS_ALL, [SELF_TIME_START] = PIDS_TIME_START,
-	    [SELF_VM_RSS] = PIDS_VM_RSS,     [SELF_VSIZE] = PIDS_VSIZE_BYTES,
-	    [SELF_NLWP] = PIDS_NLWP,
-	};
-	struct self *s = xcalloc(1, sizeof(*s));
-	if (procps_pids_new(&s->info, items, SELF__COUNT) < 0) {
-		free(s);
+	struct pids_info *probe = NULL;
+	int rc = procps_pids_new(&probe, (enum pids_item *)self_items, SELF__COUNT);
+	procps_pids_unref(&probe);
+	if (rc < 0)
 		return NULL;
-	}
+	struct self *s = xcalloc(1, sizeof(*s));
 	s->hertz = procps_hertz_get();
 	if (s->hertz <= 0)
 		s->hertz = 100;
@@ -63,9 +66,6 @@ struct self *self_new(void)
 
 void self_free(struct self *s)
 {
-	if (!s)
-		return;
-	procps_pids_unref(&s->info);
 	free(s);
 }
 
@@ -91,6 +91,34 @@ static void gauge(struct expo *out, const char *name, const char *unit, const ch
 	expo_sample(out, NULL, 0, value);
 }
 
+/* libproc2's PIDS_VAL() takes an info argument it does not use. */
+#define SELF_VAL(stack, item, type) PIDS_VAL(item, type, stack, NULL)
+
+static void expose_self(const struct self *s, struct pids_stack *st, struct expo *out)
+{
+	expo_family(out, "process_cpu_seconds", METRIC_COUNTER, "seconds",
+	            "Total user and system CPU time spent in seconds.");
+	expo_sample(out, NULL, 0, (double)SELF_VAL(st, SELF_TICS_ALL, ull_int) / (double)s->hertz);
+	gauge(out, "process_resident_memory_bytes", "bytes", "Resident memory size in bytes.",
+	      (double)SELF_VAL(st, SELF_VM_RSS, ul_int) * 1024.0);
+	gauge(out, "process_virtual_memory_bytes", "bytes", "Virtual memory size in bytes.",
+	      (double)SELF_VAL(st, SELF_VSIZE, ul_int));
+	gauge(out, "process_threads", NULL, "Number of OS threads in the process.",
+	      SELF_VAL(st, SELF_NLWP, s_int));
+
+	/* Start time since boot, moved onto the wall clock through the current uptime. */
+	double uptime;
+	if (procps_uptime(&uptime, NULL) >= 0) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		double boot = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - uptime;
+		double start = boot + SELF_VAL(st, SELF_TIME_START, real);
+		gauge(out, "process_start_time_seconds", "seconds",
+		      "Start time of the process since unix epoch in seconds.",
+		      (double)(long long)start);
+	}
+}
+
 void self_collect(struct self *s, struct expo *out)
 {
 	int fds = count_open_fds();
@@ -103,33 +131,13 @@ void self_collect(struct self *s, struct expo *out)
 
 	if (!s)
 		return;
-	struct pids_fetch *f = procps_pids_select(s->info, &s->pid, 1, PIDS_SELECT_PID);
-	if (!f || !f->counts || f->counts->total < 1)
+	struct pids_info *info = NULL;
+	if (procps_pids_new(&info, (enum pids_item *)self_items, SELF__COUNT) < 0)
 		return;
-	struct pids_stack *st = f->stacks[0];
-
-	expo_family(out, "process_cpu_seconds", METRIC_COUNTER, "seconds",
-	            "Total user and system CPU time spent in seconds.");
-	expo_sample(out, NULL, 0,
-	            (double)PIDS_VAL(SELF_TICS_ALL, ull_int, st, s->info) / (double)s->hertz);
-	gauge(out, "process_resident_memory_bytes", "bytes", "Resident memory size in bytes.",
-	      (double)PIDS_VAL(SELF_VM_RSS, ul_int, st, s->info) * 1024.0);
-	gauge(out, "process_virtual_memory_bytes", "bytes", "Virtual memory size in bytes.",
-	      (double)PIDS_VAL(SELF_VSIZE, ul_int, st, s->info));
-	gauge(out, "process_threads", NULL, "Number of OS threads in the process.",
-	      PIDS_VAL(SELF_NLWP, s_int, st, s->info));
-
-	/* Start time since boot, moved onto the wall clock through the current uptime. */
-	double uptime;
-	if (procps_uptime(&uptime, NULL) >= 0) {
-		struct timespec now;
-		clock_gettime(CLOCK_REALTIME, &now);
-		double boot = (double)now.tv_sec + (double)now.tv_nsec / 1e9 - uptime;
-		double start = boot + PIDS_VAL(SELF_TIME_START, real, st, s->info);
-		gauge(out, "process_start_time_seconds", "seconds",
-		      "Start time of the process since unix epoch in seconds.",
-		      (double)(long long)start);
-	}
+	struct pids_fetch *f = procps_pids_select(info, &s->pid, 1, PIDS_SELECT_PID);
+	if (f && f->counts && f->counts->total >= 1)
+		expose_self(s, f->stacks[0], out);
+	procps_pids_unref(&info);
 }
 
 void self_build_info(struct expo *out)
