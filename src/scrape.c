@@ -49,6 +49,7 @@ struct scrape {
 	double last_duration;
 	size_t last_series;
 	uint64_t requests;    /* scrape_serve calls */
+	unsigned in_flight;   /* scrape_serve calls not yet returned */
 	uint64_t collections; /* of them, those that ran a collection instead of sharing one */
 
 	struct collector_env env;
@@ -302,12 +303,28 @@ static void *collector_main(void *arg)
 	return NULL;
 }
 
+/* Every request has had its answer: the served model and its renderings will not be read again
+ * (a new request waits for a new collection), so they need not stay resident until the next
+ * scrape, typically 15 to 60 s away. Called with the lock held. */
+static void release_served(struct scrape *s)
+{
+	expo_free(s->served);
+	s->served = expo_new();
+	for (int f = 0; f < FORMATS; f++) {
+		buf_free(&s->rendered[f].body);
+		buf_free(&s->rendered[f].gz);
+		s->rendered[f].have_body = false;
+		s->rendered[f].have_gz = false;
+	}
+}
+
 int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_consumer consume,
                  void *arg)
 {
 	int rc = 0;
 	pthread_mutex_lock(&s->lock);
 	s->requests++;
+	s->in_flight++;
 	collect_or_join(s);
 
 	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
@@ -328,6 +345,8 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 	else
 		consume(r->body.data, r->body.len, arg);
 out:
+	if (--s->in_flight == 0)
+		release_served(s);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
