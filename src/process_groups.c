@@ -52,7 +52,7 @@ struct group {
 	unsigned read; /* members read whole in this scrape */
 	unsigned states[PG_STATE__COUNT];
 	uint64_t live[PGC__COUNT];
-	uint64_t resident, virt, swap, peak, threads, fds;
+	struct pg_figures sum; /* of the memory, threads and open fds of the members read */
 	double worst_fd_ratio;
 	bool have_fd_ratio;
 	double oldest_start;
@@ -397,7 +397,7 @@ static void clear_sums(struct group *g)
 	g->members = g->read = 0;
 	memset(g->states, 0, sizeof(g->states));
 	memset(g->live, 0, sizeof(g->live));
-	g->resident = g->virt = g->swap = g->peak = g->threads = g->fds = 0;
+	memset(&g->sum, 0, sizeof(g->sum));
 	g->worst_fd_ratio = 0;
 	g->have_fd_ratio = false;
 	g->oldest_start = INFINITY;
@@ -429,13 +429,13 @@ static void add_to_group(struct group *g, const struct pg_process *p)
 	const struct pg_figures *f = &last;
 	g->read++;
 	g->states[f->state < PG_STATE__COUNT ? f->state : PG_OTHER]++;
-	g->resident += f->resident_bytes;
-	g->virt += f->virtual_bytes;
-	g->swap += f->swap_bytes;
-	g->peak += f->peak_resident_bytes;
-	g->threads += f->threads;
+	g->sum.resident_bytes += f->resident_bytes;
+	g->sum.virtual_bytes += f->virtual_bytes;
+	g->sum.swap_bytes += f->swap_bytes;
+	g->sum.peak_resident_bytes += f->peak_resident_bytes;
+	g->sum.threads += f->threads;
 	if (f->fds_known) {
-		g->fds += f->open_fds;
+		g->sum.open_fds += f->open_fds;
 		double r = fd_ratio(f);
 		if (!g->have_fd_ratio || r > g->worst_fd_ratio)
 			g->worst_fd_ratio = r;
@@ -660,35 +660,47 @@ static void expose_group_counters(struct process_groups *pg, const struct counte
 	}
 }
 
-static bool group_gauge(const struct group *g, enum gauge which, double *v)
+/* The gauges a process and a group have alike: memory, threads, open fds. */
+static bool figure_gauge(const struct pg_figures *f, enum gauge which, double *v)
 {
 	switch (which) {
 	case G_RESIDENT:
-		*v = (double)g->resident;
+		*v = (double)f->resident_bytes;
 		return true;
 	case G_VIRTUAL:
-		*v = (double)g->virt;
+		*v = (double)f->virtual_bytes;
 		return true;
 	case G_SWAP:
-		*v = (double)g->swap;
+		*v = (double)f->swap_bytes;
 		return true;
 	case G_PEAK:
-		*v = (double)g->peak;
+		*v = (double)f->peak_resident_bytes;
 		return true;
 	case G_THREADS:
-		*v = (double)g->threads;
+		*v = (double)f->threads;
 		return true;
 	case G_OPEN_FDS:
-		*v = (double)g->fds;
-		return g->fds_unavailable == 0;
+		*v = (double)f->open_fds;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool group_gauge(const struct group *g, enum gauge which, double *v)
+{
+	switch (which) {
+	case G_OPEN_FDS:
+		return g->fds_unavailable == 0 && figure_gauge(&g->sum, which, v);
 	case G_FD_RATIO:
 		*v = g->worst_fd_ratio;
 		return g->fds_unavailable == 0 && g->have_fd_ratio;
 	case G_START:
 		*v = g->oldest_start;
 		return g->read > 0;
+	default:
+		return figure_gauge(&g->sum, which, v);
 	}
-	return false;
 }
 
 static void expose_group_gauges(struct process_groups *pg, const struct gauge_family *f,
@@ -744,36 +756,20 @@ static void expose_groups(struct process_groups *pg, struct expo *out)
 
 static bool process_gauge(const struct pg_process *p, enum gauge which, double *v)
 {
-	struct pg_figures last;
-	unpack(p, &last);
-	const struct pg_figures *f = &last;
+	struct pg_figures f;
+	unpack(p, &f);
 	switch (which) {
-	case G_RESIDENT:
-		*v = (double)f->resident_bytes;
-		return true;
-	case G_VIRTUAL:
-		*v = (double)f->virtual_bytes;
-		return true;
-	case G_SWAP:
-		*v = (double)f->swap_bytes;
-		return true;
-	case G_PEAK:
-		*v = (double)f->peak_resident_bytes;
-		return true;
-	case G_THREADS:
-		*v = (double)f->threads;
-		return true;
 	case G_OPEN_FDS:
-		*v = (double)f->open_fds;
-		return f->fds_known;
+		return f.fds_known && figure_gauge(&f, which, v);
 	case G_FD_RATIO:
-		*v = fd_ratio(f);
-		return f->fds_known;
+		*v = fd_ratio(&f);
+		return f.fds_known;
 	case G_START:
 		*v = p->start_time;
 		return true;
+	default:
+		return figure_gauge(&f, which, v);
 	}
-	return false;
 }
 
 static size_t process_labels(const struct process_groups *pg, const struct pg_process *p,
