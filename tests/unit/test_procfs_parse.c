@@ -15,35 +15,7 @@
 
 #include "procfs_parse.h"
 
-struct bytes {
-	char *data;
-	size_t len;
-};
-
-/* An exact-size copy: malloc(0) may return NULL, so empty input gets a one-byte block. */
-static struct bytes copy_bytes(const char *data, size_t len)
-{
-	struct bytes b = {malloc(len ? len : 1), len};
-	assert_non_null(b.data);
-	if (len)
-		memcpy(b.data, data, len);
-	return b;
-}
-
-static struct bytes fixture(const char *relpath)
-{
-	const char *dir = getenv("KOBS_FIXTURES");
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", dir && *dir ? dir : "tests/fixtures", relpath);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open fixture %s (set KOBS_FIXTURES)", path);
-	char chunk[65536];
-	size_t len = fread(chunk, 1, sizeof(chunk), f);
-	assert_true(feof(f));
-	fclose(f);
-	return copy_bytes(chunk, len);
-}
+#include "test_bytes.h"
 
 /* ---- one wrapper per parser, taking a C string as an unterminated buffer ---- */
 
