@@ -4,6 +4,7 @@
 #ifndef KOBS_TEST_BYTES_H
 #define KOBS_TEST_BYTES_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,32 @@ static struct bytes fixture(const char *relpath)
 	assert_true(feof(f));
 	fclose(f);
 	return copy_bytes(chunk, len);
+}
+
+/* A small deterministic generator, so that a failing garbage input can be reproduced. */
+static uint32_t next_random(uint32_t *seed)
+{
+	*seed = *seed * 1664525u + 1013904223u;
+	return *seed >> 8;
+}
+
+/* 20,000 random inputs of up to 511 bytes, each in its own exact-size block, passed to `each`:
+ * mostly bytes of `alphabet` (what makes a parser go deep), one in eight any byte at all. */
+static void for_each_garbage_input(const char *alphabet, uint32_t seed,
+                                   void (*each)(const struct bytes *b))
+{
+	size_t nalpha = strlen(alphabet);
+	char raw[512];
+	for (int round = 0; round < 20000; round++) {
+		size_t len = next_random(&seed) % sizeof(raw);
+		for (size_t i = 0; i < len; i++) {
+			uint32_t r = next_random(&seed);
+			raw[i] = r % 8 ? alphabet[r % nalpha] : (char)(r >> 4);
+		}
+		struct bytes b = copy_bytes(raw, len);
+		each(&b);
+		free(b.data);
+	}
 }
 
 #endif

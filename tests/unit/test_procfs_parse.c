@@ -719,29 +719,12 @@ static void parse_all_and_check_invariants(const struct bytes *b)
 		assert_true(strlen(t[i].name) < SOFTIRQ_NAME_MAX);
 }
 
-static uint32_t next_random(uint32_t *seed)
-{
-	*seed = *seed * 1664525u + 1013904223u;
-	return *seed >> 8;
-}
-
 static void garbage_bytes_never_crash_a_parser(void **state)
 {
 	(void)state;
 	/* Mostly bytes that make the parsers go deep (digits, separators), plus any byte at all. */
-	static const char alphabet[] = "0123456789 \t\n:./=-cpuCPUkBsomefullavgtotal";
-	uint32_t seed = 42;
-	char raw[512];
-	for (int round = 0; round < 20000; round++) {
-		size_t len = next_random(&seed) % sizeof(raw);
-		for (size_t i = 0; i < len; i++) {
-			uint32_t r = next_random(&seed);
-			raw[i] = r % 8 ? alphabet[r % (sizeof(alphabet) - 1)] : (char)(r >> 4);
-		}
-		struct bytes b = copy_bytes(raw, len);
-		parse_all_and_check_invariants(&b);
-		free(b.data);
-	}
+	for_each_garbage_input("0123456789 \t\n:./=-cpuCPUkBsomefullavgtotal", 42,
+	                       parse_all_and_check_invariants);
 }
 
 static void mutated_fixtures_never_crash_a_parser(void **state)

@@ -465,12 +465,6 @@ static void cgroup_rejects_input_without_a_valid_line(void **state)
 
 /* ---- every parser, on input no kernel writes ---- */
 
-static uint32_t next_random(uint32_t *state)
-{
-	*state = *state * 1103515245u + 12345u;
-	return *state >> 1;
-}
-
 /* Run all five parsers on `b`; each must return 0 or -1 and, for cgroup, point within `b`. */
 static void parse_all(const struct bytes *b)
 {
@@ -500,19 +494,8 @@ static void parse_all(const struct bytes *b)
 static void every_parser_survives_garbage_bytes(void **state)
 {
 	(void)state;
-	static const char alphabet[] = "0123456789 \t\n:kBVmRSSHWMrcharunlimitedMax open files";
-	uint32_t seed = 4242;
-	char raw[512];
-	for (int round = 0; round < 20000; round++) {
-		size_t len = next_random(&seed) % sizeof(raw);
-		for (size_t i = 0; i < len; i++) {
-			uint32_t r = next_random(&seed);
-			raw[i] = r % 8 ? alphabet[r % (sizeof(alphabet) - 1)] : (char)(r >> 4);
-		}
-		struct bytes b = copy_bytes(raw, len);
-		parse_all(&b);
-		free(b.data);
-	}
+	for_each_garbage_input("0123456789 \t\n:kBVmRSSHWMrcharunlimitedMax open files", 4242,
+	                       parse_all);
 }
 
 /* Every prefix of every fixture, in its own exact-size block: a parse that succeeds on a prefix
