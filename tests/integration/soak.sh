@@ -55,10 +55,14 @@ bursts() {
 		sleep 3
 	done
 }
+# Only the churn is grouped: the groups, and so the size of each answer, must not depend on
+# whatever else runs on the host (make -j runs compilers and fuzzers beside this test), or the
+# resident memory check below would measure the host instead of the daemon. Every process is
+# still listed and tracked.
 cat >"$WORK/groups.yml" <<'YML'
 process_names:
   - name: "{{.Comm}}"
-    cmdline: ['.*']
+    comm: [churn_short, churn_long, churn_burst]
 processes:
   group_expiry: 2s
 YML
