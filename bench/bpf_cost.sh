@@ -144,6 +144,14 @@ for p in json.load(open(sys.argv[1])):
 EOF
 }
 
+# The other processes holding BPF programs, by name, one a line: another kobsd (a test suite's,
+# say) attached during the baseline would make it no baseline.
+other_bpf_holders() {
+	{ find /proc/[0-9]*/fdinfo -type f -exec grep -ls '^prog_id:' {} + 2>/dev/null || true; } |
+		awk -F/ -v me="$KPID" '$3 != me {print $3}' | sort -u |
+		while read -r pid; do cat /proc/"$pid"/comm 2>/dev/null || true; done
+}
+
 # One timing: start the daemon with the given flags, run the workloads, stop it. Appends
 # "condition ns_per_round_trip hackbench_seconds" to results, and for the attached condition the
 # deltas of the BPF stats across the workloads to deltas (and bpftool's to bpftool_deltas).
@@ -164,6 +172,7 @@ run_once() {
 		[ -z "$BPFTOOL" ] || bpftool_stats >"$WORK/tool_before"
 	fi
 	start_scraper
+	other_bpf_holders >>"$WORK/others"
 	[ -z "$CPU" ] || pin=(-c "$CPU")
 	timeout 300 "$WORK/ctxswitch" -n "$ROUND_TRIPS" "${pin[@]}" >"$WORK/ctx.out"
 	if [ -n "$HACKBENCH" ]; then
@@ -181,7 +190,8 @@ run_once() {
 		fi
 	fi
 	stop_kobsd
-	echo "$condition $(sed -n 's/.*ns_per_round_trip=\([0-9.]*\).*/\1/p' "$WORK/ctx.out") ${hack:--}" >>"$WORK/results"
+	echo "$condition $(sed -n 's/.*ns_per_round_trip=\([0-9.]*\).*/\1/p' "$WORK/ctx.out") ${hack:--}" \
+		"$(cut -d' ' -f1 /proc/loadavg)" >>"$WORK/results"
 }
 
 cc -O2 -o "$WORK/ctxswitch" bench/ctxswitch.c
@@ -190,6 +200,7 @@ sysctl -qw kernel.bpf_stats_enabled="$BPF_STATS"
 : >"$WORK/results"
 : >"$WORK/deltas"
 : >"$WORK/bpftool_deltas"
+: >"$WORK/others"
 "$WORK/ctxswitch" -n "$ROUND_TRIPS" >/dev/null # warm-up: page cache, CPU frequency
 
 for round in $(seq 1 "$ROUNDS"); do
@@ -206,7 +217,8 @@ echo >&2
 report() {
 	awk -v rounds="$ROUNDS" -v trips="$ROUND_TRIPS" -v cpu="${CPU:-unpinned}" \
 		-v hackargs="${HACKBENCH:+$HACKBENCH_ARGS}" -v stats="$BPF_STATS" -v results="$WORK/results" \
-		-v deltas="$WORK/deltas" -v attached="$WORK/attached" -v tool="$WORK/bpftool_deltas" '
+		-v deltas="$WORK/deltas" -v attached="$WORK/attached" -v tool="$WORK/bpftool_deltas" \
+		-v others="$(sort -u "$WORK/others" | tr '\n' ' ' | sed 's/ $//')" '
 	function median(a, n,   i, j, t) {
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -253,6 +265,16 @@ report() {
 		slow_ok = 1
 		slowdown(2, "ping-pong", "%11.0f ns")
 		if (hackargs != "") slowdown(3, "hackbench", "%12.3f s")
+		lmin = 1e9; lmax = 0
+		while ((getline line < results) > 0) {
+			split(line, f, " ")
+			if (f[4] < lmin) lmin = f[4]
+			if (f[4] > lmax) lmax = f[4]
+		}
+		close(results)
+		printf "load average (1 min) at the timings: %.2f to %.2f\n", lmin, lmax
+		if (others != "")
+			print "warning: other processes held BPF programs during some timings, the baseline included: " others
 
 		while ((getline line < attached) > 0)
 			if (line ~ / 0$/) {
