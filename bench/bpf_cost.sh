@@ -14,7 +14,7 @@
 # While a workload runs, /metrics is scraped every second, so that the daemon does its usual work.
 #
 # The workload is bench/ctxswitch.c, a pipe ping-pong like `perf bench sched pipe`: ROUND_TRIPS
-# round trips (default 100000) of one byte between two processes pinned to one CPU (CPU=N picks
+# round trips (default 50000) of one byte between two processes pinned to one CPU (CPU=N picks
 # it, default the last one; CPU= leaves them unpinned). Each round trip is two context switches,
 # two wakeups and four read/write syscalls, every one of which a kobsd program hooks. When
 # rt-tests' hackbench is installed it runs too (HACKBENCH_ARGS, default "-p -g 4 -l 200").
@@ -33,7 +33,7 @@ set -euo pipefail
 export LC_ALL=C # join needs sort's order, and awk a decimal point
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-15}
-ROUND_TRIPS=${2:-100000}
+ROUND_TRIPS=${2:-50000}
 KOBSD=${KOBSD:-./src/kobsd}
 CPU=${CPU-$(($(nproc) - 1))}
 HACKBENCH_ARGS=${HACKBENCH_ARGS:--p -g 4 -l 200}
