@@ -11,12 +11,14 @@
 
 /* What collectors may use. Owned by the daemon; the pointers stay valid while it runs. */
 struct groups_config;
+struct group_link;
 
 struct collector_env {
 	const char *procfs;              /* --path.procfs, without a trailing slash */
 	struct read_errors *read_errors; /* files that could not be read, by reason */
 	struct groups_config *groups;    /* --config.file's process groups (or the built-in ones);
 	                                    used by the collecting thread only */
+	struct group_link *link;         /* the process groups as the bpf collector sees them */
 };
 
 struct collector_ops {

@@ -28,6 +28,7 @@
 #include <libproc2/pids.h>
 
 #include "buf.h"
+#include "group_link.h"
 #include "groups_config.h"
 #include "log.h"
 #include "process_groups.h"
@@ -191,9 +192,20 @@ static void processes_destroy(void *state)
 
 static void processes_reconfigure(void *state, const struct collector_env *env)
 {
-	(void)env;
 	struct processes *p = state;
 	pg_reset(p->pg);
+	group_link_reset(env->link);
+}
+
+/* Tell the bpf collector the names of the group ids. */
+static void publish_groups(struct processes *p, const struct collector_env *env, double listed)
+{
+	size_t n = pg_group_slots(p->pg);
+	const char **names = xreallocarray(NULL, n ? n : 1, sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		names[i] = pg_group_name(p->pg, i);
+	group_link_publish(env->link, names, n, listed);
+	free(names);
 }
 
 /* The process is gone (or going): its files report ENOENT or ESRCH. */
@@ -219,22 +231,6 @@ static int open_pid_dir(struct processes *p, int pid)
 /* Split a command line at its NULs into `argv` (pointers into `cmdline`, which gets a final
  * NUL). Returns argc. A process that rewrote its command line may leave no NUL at all: then it
  * is one argument, as process-exporter sees it. */
-static size_t split_cmdline(struct buf *cmdline, const char **argv, size_t max)
-{
-	size_t len = cmdline->len;
-	if (len && cmdline->data[len - 1] == '\0')
-		len--;
-	if (len == 0)
-		return 0;
-	size_t argc = 0;
-	const char *arg = cmdline->data;
-	for (size_t i = 0; i <= len && argc < max; i++)
-		if (i == len || cmdline->data[i] == '\0') {
-			argv[argc++] = arg;
-			arg = cmdline->data + i + 1;
-		}
-	return argc;
-}
 
 /* Read what classification needs from /proc/<pid>; -1 with errno when a file could not be read. */
 static int read_identity(struct processes *p, int pid, char comm[16], const char **argv,
@@ -256,7 +252,7 @@ static int read_identity(struct processes *p, int pid, char comm[16], const char
 	comm[n] = '\0';
 	if (procfs_read_at(pfd, "cmdline", &p->cmdline, CMDLINE_LIMIT) < 0)
 		goto out;
-	*argc = split_cmdline(&p->cmdline, argv, MAX_ARGS);
+	*argc = split_pid_cmdline(p->cmdline.data, p->cmdline.len, argv, MAX_ARGS);
 	*cgroup = NULL;
 	if (procfs_read_seq_at(pfd, "cgroup", &p->cgroup, SMALL_FILE) == 0) {
 		const char *path;
@@ -320,7 +316,7 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 	id.uid = ID_VAL(st, I_EUID, u_int);
 
 	struct group_match m;
-	np->matched = groups_config_match(env->groups, &id, &m, &p->name);
+	np->matched = group_link_match(env->link, &id, &m, &p->name);
 	if (np->matched)
 		pg_classify(p->pg, np->proc, p->name.data, np->comm, m.per_process, m.children);
 }
@@ -354,6 +350,10 @@ static void classify_new(struct processes *p, const struct collector_env *env, s
 	for (size_t i = 0; i < n; i++)
 		if (!p->pending[i].matched)
 			pg_inherit(p->pg, p->pending[i].proc, p->pending[i].comm);
+	/* The kernel's programs count the new processes in these groups from now on. */
+	for (size_t i = 0; i < n; i++)
+		group_link_set(env->link, pg_pid(p->pending[i].proc),
+		               pg_group_id(p->pending[i].proc));
 	/* A long command line (a Java class path) must not keep its buffer resident. */
 	buf_free(&p->cmdline);
 	buf_free(&p->cgroup);
@@ -565,6 +565,7 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 {
 	struct processes *p = state;
 	struct pids_fetch *f = NULL;
+	double listed = clock_seconds(CLOCK_BOOTTIME);
 	if (procps_pids_new(&p->stat_info, (enum pids_item *)stat_items, S__COUNT) >= 0)
 		f = procps_pids_reap(p->stat_info, PIDS_FETCH_TASKS_ONLY);
 	if (!f) {
@@ -611,6 +612,7 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	p->listed = NULL;
 	p->pending = NULL;
 	pg_end(p->pg, out);
+	publish_groups(p, env, listed);
 	return 0;
 }
 

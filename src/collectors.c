@@ -1,14 +1,23 @@
 #include "collectors.h"
 
+#include "config.h"
+
 #include <string.h>
 
 extern const struct collector_ops collector_system;
 extern const struct collector_ops collector_processes;
+#ifdef HAVE_BPF
+extern const struct collector_ops collector_bpf;
+#endif
 
 /* Adding a collector: write collector_NAME.c and add it here. */
 static const struct collector_ops *const registry[] = {
     &collector_system,
     &collector_processes,
+#ifdef HAVE_BPF
+    /* After processes: it serves the groups that collector has just published. */
+    &collector_bpf,
+#endif
 };
 
 size_t collectors_count(void)

@@ -56,6 +56,8 @@ struct groups_config {
 	struct entry *entries;
 	size_t n;
 	struct groups_settings settings;
+	struct groups_bpf bpf;
+	char *bpf_strings[GROUPS_BPF_SYSCALLS + 1]; /* what `bpf` points to */
 
 	/* Scratch memory for groups_config_match. */
 	pcre2_match_context *match_context;
@@ -77,6 +79,17 @@ static struct groups_config *config_new(void)
 	                                       .group_limit = 1000,
 	                                       .group_expiry_seconds = 300,
 	                                       .children = true};
+	c->bpf.programs = (1u << GROUPS_BPF_PROGRAMS) - 1;
+	static const char *const default_syscalls[] = {"read",      "write",   "fsync",
+	                                               "fdatasync", "connect", "accept4"};
+	for (size_t i = 0; i < sizeof(default_syscalls) / sizeof(default_syscalls[0]); i++) {
+		int nr = groups_syscall_number(default_syscalls[i]);
+		if (nr >= 0) {
+			c->bpf.syscalls[c->bpf.nsyscalls] = default_syscalls[i];
+			c->bpf.syscall_nrs[c->bpf.nsyscalls++] = nr;
+		}
+	}
+	c->bpf.ungrouped = "ungrouped";
 	buf_init(&c->cmdline);
 	buf_init(&c->subject);
 	buf_init(&c->exe_base);
@@ -157,6 +170,8 @@ void groups_config_free(struct groups_config *c)
 	buf_free(&c->subject);
 	buf_free(&c->exe_base);
 	free(c->matches);
+	for (size_t i = 0; i < sizeof(c->bpf_strings) / sizeof(c->bpf_strings[0]); i++)
+		free(c->bpf_strings[i]);
 	free(c);
 }
 
@@ -517,6 +532,142 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 	return 0;
 }
 
+const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS] = {
+    "runqueue",  "offcpu",          "block_io",     "syscalls",
+    "oom_kills", "tcp_retransmits", "packet_drops", "process_events",
+};
+
+/* Syscall numbers of the architecture the daemon was built for (generated from <sys/syscall.h>),
+ * sorted by name. */
+struct syscall_name {
+	const char *name;
+	int nr;
+};
+static const struct syscall_name syscall_table[] = {
+#include "syscall_names.h"
+};
+
+static int by_syscall_name(const void *key, const void *item)
+{
+	return strcmp(key, ((const struct syscall_name *)item)->name);
+}
+
+int groups_syscall_number(const char *name)
+{
+	const struct syscall_name *s =
+	    bsearch(name, syscall_table, sizeof(syscall_table) / sizeof(syscall_table[0]),
+	            sizeof(syscall_table[0]), by_syscall_name);
+	return s ? s->nr : -1;
+}
+
+static int parse_bpf_programs(struct parse *p, const yaml_node_t *node)
+{
+	struct strlist l = {0};
+	int rc = parse_strings(p, node, "bpf.programs", &l);
+	unsigned mask = 0;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		size_t k = 0;
+		while (k < GROUPS_BPF_PROGRAMS &&
+		       strcmp(l.items[i], groups_bpf_program_names[k]) != 0)
+			k++;
+		if (k == GROUPS_BPF_PROGRAMS)
+			rc = fail_at(
+			    p, node_at(p, node->data.sequence.items.start[i]),
+			    "unknown bpf program '%s' (expected runqueue, offcpu, block_io, "
+			    "syscalls, oom_kills, tcp_retransmits, packet_drops or "
+			    "process_events)",
+			    l.items[i]);
+		mask |= 1u << k;
+	}
+	strlist_free(&l);
+	if (rc == 0)
+		p->c->bpf.programs = mask;
+	return rc;
+}
+
+static int parse_bpf_syscalls(struct parse *p, const yaml_node_t *node)
+{
+	struct strlist l = {0};
+	if (parse_strings(p, node, "bpf.syscalls", &l) < 0) {
+		strlist_free(&l);
+		return -1;
+	}
+	struct groups_bpf *b = &p->c->bpf;
+	int rc = 0;
+	if (l.n > GROUPS_BPF_SYSCALLS)
+		rc = fail_at(p, node, "bpf.syscalls lists %zu syscalls; at most %d can be timed",
+		             l.n, GROUPS_BPF_SYSCALLS);
+	b->nsyscalls = 0;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		const yaml_node_t *item = node_at(p, node->data.sequence.items.start[i]);
+		int nr = groups_syscall_number(l.items[i]);
+		if (nr < 0 || nr >= 1024) {
+			rc = fail_at(p, item, "unknown syscall '%s' on this architecture",
+			             l.items[i]);
+			break;
+		}
+		for (size_t j = 0; j < b->nsyscalls; j++)
+			if (b->syscall_nrs[j] == nr)
+				rc = fail_at(p, item, "syscall '%s' is listed twice", l.items[i]);
+		p->c->bpf_strings[i] = xstrdup(l.items[i]);
+		b->syscalls[b->nsyscalls] = p->c->bpf_strings[i];
+		b->syscall_nrs[b->nsyscalls++] = nr;
+	}
+	strlist_free(&l);
+	return rc;
+}
+
+/* A group name, or false. */
+static int parse_ungrouped(struct parse *p, const yaml_node_t *node)
+{
+	const char *s = scalar(node);
+	if (s && (strcmp(s, "false") == 0 || strcmp(s, "False") == 0)) {
+		p->c->bpf.ungrouped = NULL;
+		return 0;
+	}
+	if (want_text(p, node, "bpf.ungrouped", &s) < 0)
+		return -1;
+	if (!*s)
+		return fail_at(p, node,
+		               "bpf.ungrouped must be a group name, or false to leave out "
+		               "the processes outside every group");
+	char **kept = &p->c->bpf_strings[GROUPS_BPF_SYSCALLS];
+	free(*kept);
+	*kept = xstrdup(s);
+	p->c->bpf.ungrouped = *kept;
+	return 0;
+}
+
+static int parse_bpf(struct parse *p, const yaml_node_t *map)
+{
+	if (is_null(map))
+		return 0;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail_at(p, map, "bpf must be a mapping of settings");
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		const char *k = pair_key(p, map, pair, "bpf.");
+		yaml_node_t *v = node_at(p, pair->value);
+		int rc;
+		if (!k)
+			return -1;
+		if (strcmp(k, "programs") == 0) {
+			rc = parse_bpf_programs(p, v);
+		} else if (strcmp(k, "syscalls") == 0) {
+			rc = parse_bpf_syscalls(p, v);
+		} else if (strcmp(k, "ungrouped") == 0) {
+			rc = parse_ungrouped(p, v);
+		} else {
+			return fail_at(
+			    p, node_at(p, pair->key),
+			    "unknown key bpf.%s (expected programs, syscalls or ungrouped)", k);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_root(struct parse *p)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&p->doc);
@@ -536,11 +687,14 @@ static int parse_root(struct parse *p)
 				rc = names ? parse_process_names(p, v) : 0;
 			} else if (strcmp(k, "processes") == 0) {
 				rc = parse_processes(p, v);
+			} else if (strcmp(k, "bpf") == 0) {
+				rc = parse_bpf(p, v);
 			} else {
-				return fail_at(p, node_at(p, pair->key),
-				               "unknown key '%s' (expected process_names or "
-				               "processes)",
-				               k);
+				return fail_at(
+				    p, node_at(p, pair->key),
+				    "unknown key '%s' (expected process_names, processes "
+				    "or bpf)",
+				    k);
 			}
 			if (rc < 0)
 				return -1;
@@ -616,6 +770,11 @@ bool groups_config_same(const struct groups_config *a, const struct groups_confi
 const struct groups_settings *groups_config_settings(const struct groups_config *c)
 {
 	return &c->settings;
+}
+
+const struct groups_bpf *groups_config_bpf(const struct groups_config *c)
+{
+	return &c->bpf;
 }
 
 size_t groups_config_entries(const struct groups_config *c)

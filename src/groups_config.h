@@ -53,6 +53,21 @@ struct groups_settings {
 	bool children;                 /* children: the default of the entries' `children` (true) */
 };
 
+/* The `bpf` mapping: what the eBPF collector runs. Every key is optional. */
+#define GROUPS_BPF_PROGRAMS 8
+#define GROUPS_BPF_SYSCALLS 16
+/* The programs' names, in the order of the bits of `programs`. */
+extern const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS];
+
+struct groups_bpf {
+	unsigned programs; /* programs: bit i for program i (all by default) */
+	const char *syscalls[GROUPS_BPF_SYSCALLS]; /* syscalls: the names timed */
+	int syscall_nrs[GROUPS_BPF_SYSCALLS];      /* and their numbers on this architecture */
+	size_t nsyscalls;
+	const char *ungrouped; /* ungrouped: the group label of processes outside every group
+	                          ("ungrouped"), or NULL (`false`) to leave them out */
+};
+
 /* What a match says about the process. */
 struct group_match {
 	size_t entry;     /* index of the matching process_names entry */
@@ -78,6 +93,9 @@ void groups_config_free(struct groups_config *c);
 bool groups_config_same(const struct groups_config *a, const struct groups_config *b);
 const struct groups_settings *groups_config_settings(const struct groups_config *c);
 size_t groups_config_entries(const struct groups_config *c);
+const struct groups_bpf *groups_config_bpf(const struct groups_config *c);
+/* The number of syscall `name` on this architecture, or -1. */
+int groups_syscall_number(const char *name);
 
 /* Find the first entry that matches `p`. On a match, fill `m`, write the expanded group name to
  * `name` (reset first; any bytes; never empty: an empty expansion names the group "unnamed";

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "caps.h"
 #include "groups_config.h"
 #include "http.h"
 #include "listen.h"
@@ -257,6 +258,24 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* With the bpf collector on, the privileged part of the start is over once it has attached its
+ * programs: give up every capability before any thread starts (each thread has its own). */
+static void drop_privileges(struct daemon *d)
+{
+	struct collector_status st[16];
+	size_t n = scrape_status(d->scrape, st, 16);
+	bool bpf = false;
+	for (size_t i = 0; i < n; i++)
+		bpf |= strcmp(st[i].name, "bpf") == 0 && st[i].state != COLLECTOR_DISABLED;
+	if (!bpf || !caps_any())
+		return;
+	char why[256];
+	if (caps_drop_all(why, sizeof(why)) == 0)
+		log_info("dropped every capability");
+	else
+		log_warn("dropping capabilities: %s", why);
+}
+
 static int run(struct daemon *d, struct web_config *web, struct groups_config *groups)
 {
 	sigset_t signals;
@@ -270,6 +289,8 @@ static int run(struct daemon *d, struct web_config *web, struct groups_config *g
 		return rc;
 	}
 	d->scrape = scrape_new(d->options.procfs, d->options.toggles, d->options.ntoggles, groups);
+	drop_privileges(d);
+	scrape_start(d->scrape);
 
 	struct http_config hc = {
 	    .telemetry_path = d->options.telemetry_path,

@@ -310,6 +310,21 @@ bool pg_grouped(const struct pg_process *p)
 	return p->group >= 0;
 }
 
+unsigned pg_group_id(const struct pg_process *p)
+{
+	return p->group < 0 ? 0 : (unsigned)p->group + 1;
+}
+
+size_t pg_group_slots(const struct process_groups *pg)
+{
+	return pg->ngroups;
+}
+
+const char *pg_group_name(const struct process_groups *pg, size_t slot)
+{
+	return slot < pg->ngroups ? pg->groups[slot].name : NULL;
+}
+
 int pg_pid(const struct pg_process *p)
 {
 	return p->pid;

@@ -258,3 +258,19 @@ int parse_pid_cgroup(const char *buf, size_t len, const char **path, size_t *pat
 	*path_len = span_len(chosen);
 	return 0;
 }
+
+size_t split_pid_cmdline(const char *buf, size_t len, const char **argv, size_t max)
+{
+	if (len && buf[len - 1] == '\0')
+		len--;
+	if (len == 0)
+		return 0;
+	size_t argc = 0;
+	const char *arg = buf;
+	for (size_t i = 0; i <= len && argc < max; i++)
+		if (i == len || buf[i] == '\0') {
+			argv[argc++] = arg;
+			arg = buf + i + 1;
+		}
+	return argc;
+}

@@ -52,6 +52,10 @@ int parse_pid_limits_nofile(const char *buf, size_t len, uint64_t *soft);
 /* Point `*path`/`*path_len` at the path of the "0::PATH" line (the unified hierarchy); on a
  * cgroup v1 only system, at the path of the first line with a "name=systemd" or empty
  * controller list, else of the first line. -1 when no line has the "ID:CONTROLLERS:PATH" form. */
+/* Split /proc/<pid>/cmdline at its NULs into at most `max` arguments pointing into `buf`; the
+ * trailing NUL ends the last one. Returns the number of arguments (0 for an empty one). */
+size_t split_pid_cmdline(const char *buf, size_t len, const char **argv, size_t max);
+
 int parse_pid_cgroup(const char *buf, size_t len, const char **path, size_t *path_len);
 
 #endif

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "collectors.h"
+#include "group_link.h"
 #include "groups_config.h"
 #include "gzip.h"
 #include "log.h"
@@ -42,6 +43,7 @@ struct scrape {
 	pthread_t collector;
 	bool collection_wanted;
 	bool stopping;
+	bool running; /* the collecting thread was started */
 	bool collecting;
 	unsigned long generation;
 	double started;       /* CLOCK_MONOTONIC seconds the collection under way began */
@@ -120,6 +122,8 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 	pthread_cond_init(&s->wanted, NULL);
 	s->env.procfs = procfs;
 	s->env.groups = groups;
+	s->env.link = group_link_new();
+	group_link_set_config(s->env.link, groups);
 	s->env.read_errors = read_errors_new();
 	s->served = expo_new();
 	s->building = expo_new();
@@ -138,12 +142,17 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 		s->slots[i].ops = collectors_at(i);
 		setup_slot(s, &s->slots[i], wanted(s->slots[i].ops, toggles, ntoggles));
 	}
+	return s;
+}
+
+void scrape_start(struct scrape *s)
+{
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {
 		log_error("cannot start the collecting thread: %s", strerror(rc));
 		exit(EXIT_FAILURE);
 	}
-	return s;
+	s->running = true;
 }
 
 void scrape_free(struct scrape *s)
@@ -154,7 +163,8 @@ void scrape_free(struct scrape *s)
 	s->stopping = true;
 	pthread_cond_signal(&s->wanted);
 	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->collector, NULL);
+	if (s->running)
+		pthread_join(s->collector, NULL);
 	for (size_t i = 0; i < s->nslots; i++)
 		if (s->slots[i].status.state == COLLECTOR_ENABLED && s->slots[i].ops->destroy)
 			s->slots[i].ops->destroy(s->slots[i].state);
@@ -167,6 +177,7 @@ void scrape_free(struct scrape *s)
 	expo_free(s->building);
 	expo_free(s->served);
 	read_errors_free(s->env.read_errors);
+	group_link_free(s->env.link);
 	groups_config_free(s->env.groups);
 	pthread_cond_destroy(&s->finished);
 	pthread_cond_destroy(&s->wanted);
@@ -364,6 +375,7 @@ bool scrape_reconfigure(struct scrape *s, struct groups_config *groups)
 		pthread_cond_wait(&s->finished, &s->lock);
 	struct groups_config *old = s->env.groups;
 	s->env.groups = groups;
+	group_link_set_config(s->env.link, groups);
 	for (size_t i = 0; i < s->nslots; i++)
 		if (s->slots[i].status.state == COLLECTOR_ENABLED && s->slots[i].ops->reconfigure)
 			s->slots[i].ops->reconfigure(s->slots[i].state, &s->env);

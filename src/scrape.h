@@ -40,6 +40,9 @@ struct scrape *scrape_new(const char *procfs, const struct collector_toggle *tog
 /* Put a new group configuration in force between two collections (SIGHUP). Takes ownership of
  * `groups`. Returns false, and keeps the running one, when the new one is the same. */
 bool scrape_reconfigure(struct scrape *s, struct groups_config *groups);
+/* Start collecting, on a thread of its own; scrape_serve() waits until then. Threads are started
+ * after the collectors are set up, so that the daemon can give up its privileges in between. */
+void scrape_start(struct scrape *s);
 void scrape_free(struct scrape *s);
 
 /* Called with the rendered body while the scrape's lock is held: copy what you need. */

@@ -1,0 +1,61 @@
+/* What the BPF programs (bpf/NAME.bpf.c) and the daemon (src/collector_bpf.c) share: the layout of
+ * the maps they both read and write, the settings the daemon writes into each object's read-only
+ * data before loading it, and the records of the ring buffer.
+ *
+ * Histograms are rows of KOBS_HIST_WORDS 64-bit words in array maps the daemon maps into its
+ * memory: KOBS_HIST_BUCKETS counts, then the sum of the observations in nanoseconds. An
+ * observation of v ns goes to the first bucket whose bound 2^(KOBS_HIST_FIRST + b) ns is >= v
+ * (ceil-style log2, so each bucket is served with le = its own bound); anything above the last
+ * finite bound goes to the overflow bucket, served only in +Inf. */
+#ifndef KOBS_BPF_H
+#define KOBS_BPF_H
+
+#define KOBS_HIST_FIRST   9                      /* the first bucket: <= 2^9 ns = 512 ns */
+#define KOBS_HIST_FINITE  27                     /* the last finite bound: 2^35 ns, about 34 s */
+#define KOBS_HIST_BUCKETS (KOBS_HIST_FINITE + 1) /* and the overflow bucket */
+#define KOBS_HIST_SUM     KOBS_HIST_BUCKETS      /* the word after the buckets: sum in ns */
+#define KOBS_HIST_WORDS   (KOBS_HIST_BUCKETS + 1)
+
+/* The pid -> group map: an array of 64-bit words, each holding the 16-bit group ids of four
+ * consecutive pids (pid p is bits 16*(p%4) .. 16*(p%4)+15 of word p/4). Group id 0 stands for
+ * the processes outside every group; id g > 0 is the processes collector's group g. */
+#define KOBS_PIDS_PER_WORD 4
+#define KOBS_GROUP_BITS    16
+#define KOBS_MAX_GROUPS    65535 /* ids 1..65535 */
+
+#define KOBS_MAX_SYSCALLS 16   /* most syscalls timed at once */
+#define KOBS_SYSCALL_NRS  1024 /* syscall numbers the selection map covers */
+#define KOBS_DROP_REASONS 512  /* drop reasons counted one by one; the last counts the rest */
+
+/* Written by the daemon into each object's .rodata before it is loaded. Every program reads
+ * what it needs; the verifier drops the branches the values rule out. */
+struct kobs_settings {
+	unsigned int nr_groups;   /* rows of the per-group maps: ids 0 .. nr_groups-1 */
+	unsigned int pid_words;   /* words of the pid -> group map */
+	unsigned int nr_syscalls; /* syscalls timed: rows per group of the syscall histograms */
+	unsigned char
+	    count_ungrouped; /* count processes outside every group (id 0), or skip them */
+	/* The kernel's tracepoint shapes, read from its BTF by the daemon. */
+	unsigned char switch_has_state; /* sched_switch passes prev_state (Linux >= 5.18) */
+	unsigned char issue_has_queue;  /* block_rq_issue passes (q, rq) (Linux < 5.11) */
+	unsigned char victim_is_task;  /* mark_victim passes the task, not its pid (Linux >= 6.7) */
+	unsigned char drop_has_reason; /* kfree_skb passes a drop reason (Linux >= 5.17) */
+};
+
+/* A ring buffer record: a process (thread group) called execve(). */
+struct kobs_exec_event {
+	unsigned int pid;
+};
+
+/* The key of the block I/O histograms: the disk (major << 20 | minor, as the kernel's dev_t)
+ * and the operation (REQ_OP_*). */
+struct kobs_bio_key {
+	unsigned int dev;
+	unsigned int op;
+};
+
+struct kobs_hist {
+	unsigned long long words[KOBS_HIST_WORDS];
+};
+
+#endif

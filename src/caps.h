@@ -1,0 +1,17 @@
+/* Giving up privileges once the privileged work of the start is done. */
+#ifndef KOBS_CAPS_H
+#define KOBS_CAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Whether this thread has any capability in its effective, permitted or bounding set. */
+bool caps_any(void);
+
+/* Drop every capability: the bounding set (while CAP_SETPCAP allows), the ambient set, then the
+ * effective, permitted and inheritable sets; and forbid gaining any through execve. Capabilities
+ * belong to each thread: call it before the process starts its threads. Returns 0, or -1 with
+ * what is left in `why`. */
+int caps_drop_all(char *why, size_t why_len);
+
+#endif

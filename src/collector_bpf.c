@@ -1,0 +1,1114 @@
+/* The "bpf" collector: kernel latency histograms and event counters from the libbpf CO-RE
+ * programs of bpf/, labelled with the process groups of the processes collector.
+ *
+ * At start each program (one BPF object: bpf/NAME.bpf.c, embedded as its bpftool skeleton) is
+ * checked against the kernel's BTF, loaded and attached on its own; one that fails is reported
+ * (log, landing page, kobs_bpf_program_attached 0) and the others run. They all share one
+ * pid -> group map, which the processes collector fills through group_link.h; exec events from
+ * the kernel let this collector classify a new process at once. The daemon then drops every
+ * capability (main.c): the maps stay readable through their mappings and descriptors.
+ *
+ * Counts live in the kernel: a scrape reads the maps (mostly mapped arrays, no syscalls) and
+ * serves them as they are, so they are cumulative for as long as the daemon runs. A group's rows
+ * are zeroed when its id is given to another group, or when a reload makes all ids new. */
+#include "collector.h"
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#ifdef HAVE_SYSTEMD
+#include <systemd/sd-login.h>
+#endif
+
+/* The skeletons use the settings' type. */
+#include "kobs_bpf.h"
+
+#include "block_io.skel.h"
+#include "offcpu.skel.h"
+#include "oom_kills.skel.h"
+#include "packet_drops.skel.h"
+#include "process_events.skel.h"
+#include "runqueue.skel.h"
+#include "syscalls.skel.h"
+#include "tcp_retransmits.skel.h"
+
+#include "buf.h"
+#include "group_link.h"
+#include "groups_config.h"
+#include "log.h"
+#include "procfs.h"
+#include "procfs_pid_parse.h"
+#include "xalloc.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+enum program_id {
+	P_RUNQUEUE,
+	P_OFFCPU,
+	P_BLOCK_IO,
+	P_SYSCALLS,
+	P_OOM_KILLS,
+	P_TCP_RETRANSMITS,
+	P_PACKET_DROPS,
+	P_PROCESS_EVENTS,
+	P__COUNT,
+};
+
+/* How the rows of a program's "hist" map are laid out. */
+enum rows {
+	ROWS_NONE,
+	ROWS_GROUPS,          /* one histogram per group id */
+	ROWS_GROUPS_SYSCALLS, /* one per group id and timed syscall */
+};
+
+struct program_def {
+	const void *(*elf)(size_t *size);
+	const char *tracepoints[4]; /* what it attaches to, NULL-terminated */
+	enum rows rows;
+};
+
+/* In the order of groups_bpf_program_names. */
+static const struct program_def programs[P__COUNT] = {
+    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes,
+                    {"sched_wakeup", "sched_wakeup_new", "sched_switch"},
+                    ROWS_GROUPS},
+    [P_OFFCPU] = {offcpu_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
+    [P_BLOCK_IO] = {block_io_bpf__elf_bytes, {"block_rq_issue", "block_rq_complete"}, ROWS_NONE},
+    [P_SYSCALLS] = {syscalls_bpf__elf_bytes, {"sys_enter", "sys_exit"}, ROWS_GROUPS_SYSCALLS},
+    [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, ROWS_NONE},
+    [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes, {"tcp_retransmit_skb"}, ROWS_NONE},
+    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, ROWS_NONE},
+    [P_PROCESS_EVENTS] = {process_events_bpf__elf_bytes,
+                          {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
+                          ROWS_NONE},
+};
+
+/* A mapped array map. */
+struct mapping {
+	uint64_t *words;
+	size_t len; /* bytes */
+};
+
+struct program {
+	struct bpf_object *obj;
+	struct bpf_link *links[4];
+	size_t nlinks;
+	bool attached;
+	char why[200];        /* why it is not attached */
+	struct mapping hist;  /* ROWS_GROUPS*: the histograms; P_OOM_KILLS: kills; ... */
+	struct mapping extra; /* P_PROCESS_EVENTS: lost events */
+};
+
+/* Names of the values of a kernel enum (drop reasons, block operations), by value. */
+struct enum_names {
+	char **names;
+	size_t n;
+};
+
+struct device {
+	unsigned dev;
+	char name[64];
+};
+
+struct bpf_collector {
+	struct program progs[P__COUNT];
+	int pid_map_fd;
+	struct mapping pids;
+	unsigned nr_groups;
+	struct kobs_settings settings;
+	const char *syscalls[GROUPS_BPF_SYSCALLS];
+	char *ungrouped; /* the group label of id 0, NULL when those processes are left out */
+
+	struct enum_names drop_reasons, block_ops;
+	struct device *devices;
+	size_t ndevices;
+
+	/* What each id was called when last served, to notice an id given to another group. */
+	char **served_names;
+	unsigned epoch;
+
+	/* Exec events. */
+	struct ring_buffer *events;
+	pthread_t exec_thread;
+	bool exec_running;
+	volatile int stopping;
+	struct group_link *link;
+	struct buf file, cmdline, cgroup, name;
+	const char **argv;
+};
+
+#define MAX_ARGS      4096
+#define CMDLINE_LIMIT (128u * 1024)
+
+/* ---- the kernel's BTF: which tracepoints exist and what they pass ---- */
+
+static const struct btf_type *skip_modifiers(const struct btf *btf, __u32 id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+	while (t &&
+	       (btf_is_typedef(t) || btf_is_const(t) || btf_is_volatile(t) || btf_is_restrict(t)))
+		t = btf__type_by_id(btf, t->type);
+	return t;
+}
+
+/* The prototype of a raw tracepoint's programs (its first parameter is the tracepoint's own
+ * data pointer), or NULL when the kernel has no such tracepoint. */
+static const struct btf_type *tracepoint_proto(const struct btf *btf, const char *tp)
+{
+	char name[128];
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return NULL;
+	const struct btf_type *t = skip_modifiers(btf, (__u32)id);
+	if (t && btf_is_ptr(t))
+		t = skip_modifiers(btf, t->type);
+	return t && btf_is_func_proto(t) ? t : NULL;
+}
+
+static int tracepoint_args(const struct btf *btf, const char *tp)
+{
+	const struct btf_type *t = tracepoint_proto(btf, tp);
+	return t ? (int)btf_vlen(t) - 1 : -1;
+}
+
+static bool tracepoint_arg_is_pointer(const struct btf *btf, const char *tp, int arg)
+{
+	const struct btf_type *t = tracepoint_proto(btf, tp);
+	if (!t || arg + 1 >= (int)btf_vlen(t))
+		return false;
+	const struct btf_type *a = skip_modifiers(btf, btf_params(t)[arg + 1].type);
+	return a && btf_is_ptr(a);
+}
+
+/* The values of enum `name` as label values: without `prefix`, in lower case. */
+static void read_enum(const struct btf *btf, const char *name, const char *prefix, size_t max,
+                      struct enum_names *out)
+{
+	int id = btf__find_by_name_kind(btf, name, BTF_KIND_ENUM);
+	if (id < 0)
+		return;
+	const struct btf_type *t = btf__type_by_id(btf, (__u32)id);
+	const struct btf_enum *e = btf_enum(t);
+	out->n = max;
+	out->names = xcalloc(max, sizeof(*out->names));
+	for (unsigned i = 0; i < btf_vlen(t); i++) {
+		if (e[i].val < 0 || (size_t)e[i].val >= max || out->names[e[i].val])
+			continue;
+		const char *s = btf__name_by_offset(btf, e[i].name_off);
+		if (!s)
+			continue;
+		if (strncmp(s, prefix, strlen(prefix)) == 0)
+			s += strlen(prefix);
+		char *lower = xstrdup(s);
+		for (char *c = lower; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		out->names[e[i].val] = lower;
+	}
+}
+
+static void free_enum(struct enum_names *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->names[i]);
+	free(e->names);
+}
+
+/* ---- privileges ---- */
+
+static bool capable_of(const struct __user_cap_data_struct *d, int cap)
+{
+	return d[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Which capabilities loading needs and this process lacks, or "" when it has them. */
+static const char *missing_capabilities(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {0};
+	if (syscall(SYS_capget, &h, d) != 0)
+		return "CAP_BPF and CAP_PERFMON";
+	if (capable_of(d, CAP_SYS_ADMIN) || (capable_of(d, CAP_BPF) && capable_of(d, CAP_PERFMON)))
+		return "";
+	if (capable_of(d, CAP_BPF))
+		return "CAP_PERFMON";
+	if (capable_of(d, CAP_PERFMON))
+		return "CAP_BPF";
+	return "CAP_BPF and CAP_PERFMON";
+}
+
+/* ---- loading ---- */
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* The verifier's log of a refused program runs to thousands of lines: debug only. */
+	if (level == LIBBPF_DEBUG || !log_enabled(LOG_LEVEL_DEBUG))
+		return 0;
+	char line[1024];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	size_t n = strlen(line);
+	if (n && line[n - 1] == '\n')
+		line[n - 1] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+static int map_words(int fd, size_t entries, struct mapping *m)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	m->len = (entries * sizeof(uint64_t) + (size_t)page - 1) / (size_t)page * (size_t)page;
+	void *p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		m->words = NULL;
+		return -1;
+	}
+	m->words = p;
+	return 0;
+}
+
+static void unmap(struct mapping *m)
+{
+	if (m->words)
+		munmap(m->words, m->len);
+	m->words = NULL;
+}
+
+/* Write the settings into the object's `kobs` variable of .rodata, found through its BTF. */
+static int set_settings(struct bpf_object *obj, const struct kobs_settings *s)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	int id = btf ? btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC) : -1;
+	if (id < 0)
+		return -1;
+	const struct btf_type *sec = btf__type_by_id(btf, (__u32)id);
+	const struct btf_var_secinfo *v = btf_var_secinfos(sec);
+	for (unsigned i = 0; i < btf_vlen(sec); i++) {
+		const struct btf_type *var = btf__type_by_id(btf, v[i].type);
+		const char *name = var ? btf__name_by_offset(btf, var->name_off) : NULL;
+		if (!name || strcmp(name, "kobs") != 0 || v[i].size != sizeof(*s))
+			continue;
+		struct bpf_map *m;
+		bpf_object__for_each_map(m, obj)
+		{
+			size_t size;
+			char *data;
+			if (!bpf_map__is_internal(m) || !strstr(bpf_map__name(m), ".rodata"))
+				continue;
+			data = (char *)bpf_map__initial_value(m, &size);
+			if (!data || v[i].offset + sizeof(*s) > size)
+				return -1;
+			memcpy(data + v[i].offset, s, sizeof(*s));
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static size_t hist_rows(const struct bpf_collector *b, enum program_id id)
+{
+	switch (programs[id].rows) {
+	case ROWS_GROUPS:
+		return b->nr_groups;
+	case ROWS_GROUPS_SYSCALLS:
+		return (size_t)b->nr_groups * b->settings.nr_syscalls;
+	case ROWS_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Size the object's maps, hand it the shared pid map and its settings. */
+static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_object *obj)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, "pid_groups");
+	if (!m || bpf_map__set_max_entries(m, (__u32)(b->pids.len / sizeof(uint64_t))) ||
+	    bpf_map__reuse_fd(m, b->pid_map_fd))
+		return -1;
+	if (programs[id].rows != ROWS_NONE) {
+		m = bpf_object__find_map_by_name(obj, "hist");
+		if (!m || bpf_map__set_max_entries(m, (__u32)(hist_rows(b, id) * KOBS_HIST_WORDS)))
+			return -1;
+	}
+	if (id == P_OOM_KILLS) {
+		m = bpf_object__find_map_by_name(obj, "kills");
+		if (!m || bpf_map__set_max_entries(m, b->nr_groups))
+			return -1;
+	}
+	return set_settings(obj, &b->settings);
+}
+
+/* After loading: map what the scrapes read, fill what the programs read. */
+static int finish(struct bpf_collector *b, enum program_id id, struct program *p)
+{
+	static const char *const mapped[P__COUNT] = {
+	    [P_RUNQUEUE] = "hist",
+	    [P_OFFCPU] = "hist",
+	    [P_SYSCALLS] = "hist",
+	    [P_OOM_KILLS] = "kills",
+	    [P_TCP_RETRANSMITS] = "retransmits",
+	    [P_PACKET_DROPS] = "drops",
+	    [P_PROCESS_EVENTS] = "lost",
+	};
+	if (mapped[id]) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, mapped[id]);
+		struct mapping *into = id == P_PROCESS_EVENTS ? &p->extra : &p->hist;
+		if (!m || map_words(bpf_map__fd(m), bpf_map__max_entries(m), into) < 0)
+			return -1;
+	}
+	if (id == P_SYSCALLS) {
+		int fd = bpf_map__fd(bpf_object__find_map_by_name(p->obj, "timed"));
+		for (__u32 i = 0; i < b->settings.nr_syscalls; i++) {
+			__u32 nr = (__u32)groups_syscall_number(b->syscalls[i]), index = i + 1;
+			if (bpf_map_update_elem(fd, &nr, &index, BPF_ANY) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static void unload(struct program *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		bpf_link__destroy(p->links[i]);
+	p->nlinks = 0;
+	unmap(&p->hist);
+	unmap(&p->extra);
+	bpf_object__close(p->obj);
+	p->obj = NULL;
+	p->attached = false;
+}
+
+static void load(struct bpf_collector *b, enum program_id id, const struct btf *kernel)
+{
+	struct program *p = &b->progs[id];
+	const struct program_def *def = &programs[id];
+	for (size_t i = 0; def->tracepoints[i]; i++)
+		if (tracepoint_args(kernel, def->tracepoints[i]) < 0) {
+			snprintf(p->why, sizeof(p->why), "the kernel has no tracepoint %s",
+			         def->tracepoints[i]);
+			return;
+		}
+	size_t size;
+	const void *elf = def->elf(&size);
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = groups_bpf_program_names[id]);
+	p->obj = bpf_object__open_mem(elf, size, &opts);
+	if (!p->obj) {
+		snprintf(p->why, sizeof(p->why), "cannot open: %s", strerror(errno));
+		return;
+	}
+	int err = prepare(b, id, p->obj);
+	if (err) {
+		snprintf(p->why, sizeof(p->why), "cannot prepare its maps");
+		goto fail;
+	}
+	err = bpf_object__load(p->obj);
+	if (err) {
+		snprintf(p->why, sizeof(p->why),
+		         "the kernel refused to load it: %s (run with --log.level=debug for the "
+		         "verifier's log)",
+		         strerror(-err));
+		goto fail;
+	}
+	if (finish(b, id, p) < 0) {
+		snprintf(p->why, sizeof(p->why), "cannot map or fill its maps: %s",
+		         strerror(errno));
+		goto fail;
+	}
+	struct bpf_program *prog;
+	bpf_object__for_each_program(prog, p->obj)
+	{
+		struct bpf_link *link = bpf_program__attach(prog);
+		if (!link) {
+			snprintf(p->why, sizeof(p->why), "cannot attach to %s: %s",
+			         bpf_program__section_name(prog), strerror(errno));
+			goto fail;
+		}
+		if (p->nlinks < sizeof(p->links) / sizeof(p->links[0]))
+			p->links[p->nlinks++] = link;
+	}
+	p->attached = true;
+	return;
+fail:
+	unload(p);
+}
+
+/* ---- exec events: classify a new process the moment it has its final name ---- */
+
+/* The fields of /proc/<pid>/stat an exec needs: comm and the start in clock ticks. */
+static int parse_stat(const char *s, size_t len, char comm[16], unsigned long long *start)
+{
+	const char *open = memchr(s, '(', len);
+	const char *close = NULL;
+	for (const char *c = s + len; c > s; c--)
+		if (c[-1] == ')') {
+			close = c - 1;
+			break;
+		}
+	if (!open || !close || close < open)
+		return -1;
+	size_t n = (size_t)(close - open - 1);
+	if (n > 15)
+		n = 15;
+	memcpy(comm, open + 1, n);
+	comm[n] = '\0';
+	/* After ") ": state is field 3, starttime field 22. */
+	const char *f = close + 1, *end = s + len;
+	for (int field = 2; field < 22; field++) {
+		while (f < end && *f != ' ')
+			f++;
+		while (f < end && *f == ' ')
+			f++;
+	}
+	if (f >= end)
+		return -1;
+	char *stop;
+	errno = 0;
+	*start = strtoull(f, &stop, 10);
+	return errno || stop == f ? -1 : 0;
+}
+
+static int effective_uid(const char *s, size_t len, unsigned *uid)
+{
+	const char *line = memmem(s, len, "\nUid:", 5);
+	if (!line)
+		return -1;
+	unsigned real, eff;
+	if (sscanf(line + 5, "%u %u", &real, &eff) != 2)
+		return -1;
+	*uid = eff;
+	return 0;
+}
+
+static void classify_exec(struct bpf_collector *b, int pid)
+{
+	static long hz;
+	if (!hz)
+		hz = sysconf(_SC_CLK_TCK) > 0 ? sysconf(_SC_CLK_TCK) : 100;
+	char dir[32];
+	snprintf(dir, sizeof(dir), "/proc/%d", pid);
+	int pfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return;
+	char comm[16];
+	unsigned long long start;
+	struct proc_identity id = {.pid = pid, .comm = comm};
+	if (procfs_read_seq_at(pfd, "stat", &b->file, 4096) < 0 ||
+	    parse_stat(b->file.data, b->file.len, comm, &start) < 0)
+		goto out;
+	/* A process the processes collector has classified keeps the group it gave it; one that
+	 * started after its listing has not been seen yet. */
+	group_link_lock(b->link);
+	double listed = group_link_listed_boot(b->link);
+	group_link_unlock(b->link);
+	if ((double)start / (double)hz <= listed)
+		goto out;
+	if (procfs_read_seq_at(pfd, "status", &b->file, 16384) < 0 ||
+	    effective_uid(b->file.data, b->file.len, &id.uid) < 0)
+		goto out;
+	if (procfs_read_at(pfd, "cmdline", &b->cmdline, CMDLINE_LIMIT) < 0)
+		goto out;
+	id.argc = split_pid_cmdline(b->cmdline.data, b->cmdline.len, b->argv, MAX_ARGS);
+	id.argv = id.argc ? b->argv : NULL;
+	const char *path;
+	size_t plen;
+	if (procfs_read_seq_at(pfd, "cgroup", &b->cgroup, 16384) == 0 &&
+	    parse_pid_cgroup(b->cgroup.data, b->cgroup.len, &path, &plen) == 0) {
+		memmove(b->cgroup.data, path, plen);
+		b->cgroup.data[plen] = '\0';
+		id.cgroup = b->cgroup.data;
+	}
+	struct passwd pw, *found = NULL;
+	char pwbuf[1024];
+	if (getpwuid_r(id.uid, &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found)
+		id.user = found->pw_name;
+	char *unit = NULL;
+#ifdef HAVE_SYSTEMD
+	if (sd_pid_get_unit(pid, &unit) >= 0)
+		id.unit = unit;
+#endif
+	id.start_time = (double)time(NULL); /* it just started */
+	struct group_match m;
+	if (group_link_match(b->link, &id, &m, &b->name)) {
+		group_link_lock(b->link);
+		unsigned gid = group_link_find(b->link, b->name.data);
+		group_link_unlock(b->link);
+		/* A group that does not exist yet is made by the next collection; until then the
+		 * process counts in its parent's group, which it got at fork. */
+		if (gid)
+			group_link_set(b->link, pid, gid);
+	}
+	free(unit);
+out:
+	close(pfd);
+}
+
+static int on_exec(void *ctx, void *data, size_t size)
+{
+	if (size >= sizeof(struct kobs_exec_event))
+		classify_exec(ctx, (int)((const struct kobs_exec_event *)data)->pid);
+	return 0;
+}
+
+static void *exec_main(void *arg)
+{
+	struct bpf_collector *b = arg;
+	while (!b->stopping) {
+		int rc = ring_buffer__poll(b->events, 250);
+		if (rc < 0 && rc != -EINTR) {
+			log_warn(
+			    "bpf: reading exec events failed (%s); new processes are classified "
+			    "at the next scrape only",
+			    strerror(-rc));
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void start_exec_events(struct bpf_collector *b)
+{
+	struct program *p = &b->progs[P_PROCESS_EVENTS];
+	struct bpf_map *m = bpf_object__find_map_by_name(p->obj, "events");
+	b->events = m ? ring_buffer__new(bpf_map__fd(m), on_exec, b, NULL) : NULL;
+	if (!b->events) {
+		b->progs[P_PROCESS_EVENTS].attached = false; /* not tried again */
+		snprintf(b->progs[P_PROCESS_EVENTS].why, sizeof(b->progs[P_PROCESS_EVENTS].why),
+		         "no ring buffer");
+		log_warn(
+		    "bpf: no exec events (%s); new processes are classified at the next scrape "
+		    "only",
+		    strerror(errno));
+		return;
+	}
+	b->argv = xcalloc(MAX_ARGS, sizeof(*b->argv));
+	int rc = pthread_create(&b->exec_thread, NULL, exec_main, b);
+	if (rc != 0) {
+		log_warn("bpf: cannot start the exec event thread: %s", strerror(rc));
+		return;
+	}
+	b->exec_running = true;
+}
+
+/* ---- set up and tear down ---- */
+
+static unsigned read_pid_max(void)
+{
+	struct buf f;
+	buf_init(&f);
+	unsigned long v = 0;
+	if (procfs_read("/proc", "sys/kernel/pid_max", &f, 64) == 0)
+		v = strtoul(f.data, NULL, 10);
+	buf_free(&f);
+	/* PID_MAX_LIMIT is 4194304 (2^22). */
+	return v >= 301 && v <= (1ul << 22) ? (unsigned)v : 1u << 22;
+}
+
+static void bpf_destroy(void *state)
+{
+	struct bpf_collector *b = state;
+	if (b->exec_running) {
+		b->stopping = 1;
+		pthread_join(b->exec_thread, NULL);
+	}
+	ring_buffer__free(b->events);
+	group_link_attach(b->link, NULL, 0, 0);
+	for (int i = 0; i < P__COUNT; i++)
+		unload(&b->progs[i]);
+	unmap(&b->pids);
+	if (b->pid_map_fd >= 0)
+		close(b->pid_map_fd);
+	free_enum(&b->drop_reasons);
+	free_enum(&b->block_ops);
+	free(b->devices);
+	if (b->served_names)
+		for (unsigned i = 0; i < b->nr_groups; i++)
+			free(b->served_names[i]);
+	free(b->served_names);
+	free(b->ungrouped);
+	free(b->argv);
+	buf_free(&b->file);
+	buf_free(&b->cmdline);
+	buf_free(&b->cgroup);
+	buf_free(&b->name);
+	free(b);
+}
+
+static int bpf_init(void **state, const struct collector_env *env, char *why, size_t why_len)
+{
+	const char *missing = missing_capabilities();
+	if (*missing) {
+		snprintf(why, why_len,
+		         "off: %s missing (run as root, or grant them with "
+		         "systemd/kobsd-bpf.conf); serving the /proc metrics only",
+		         missing);
+		return -1;
+	}
+	libbpf_set_print(libbpf_log);
+	struct btf *kernel = btf__load_vmlinux_btf();
+	if (!kernel) {
+		snprintf(why, why_len,
+		         "off: the kernel has no BTF (/sys/kernel/btf/vmlinux: %s), which CO-RE "
+		         "needs (CONFIG_DEBUG_INFO_BTF=y)",
+		         strerror(errno));
+		return -1;
+	}
+	struct bpf_collector *b = xcalloc(1, sizeof(*b));
+	b->pid_map_fd = -1;
+	b->link = env->link;
+	buf_init(&b->file);
+	buf_init(&b->cmdline);
+	buf_init(&b->cgroup);
+	buf_init(&b->name);
+	const struct groups_bpf *cfg = groups_config_bpf(env->groups);
+	unsigned limit = groups_config_settings(env->groups)->group_limit;
+	b->nr_groups = (limit < KOBS_MAX_GROUPS ? limit : KOBS_MAX_GROUPS) + 1;
+	b->ungrouped = cfg->ungrouped ? xstrdup(cfg->ungrouped) : NULL;
+	b->settings = (struct kobs_settings){
+	    .nr_groups = b->nr_groups,
+	    .nr_syscalls = (unsigned)cfg->nsyscalls,
+	    .count_ungrouped = cfg->ungrouped != NULL,
+	    .switch_has_state = tracepoint_args(kernel, "sched_switch") >= 4,
+	    .issue_has_queue = tracepoint_args(kernel, "block_rq_issue") >= 2,
+	    .victim_is_task = tracepoint_arg_is_pointer(kernel, "mark_victim", 0),
+	    .drop_has_reason = tracepoint_args(kernel, "kfree_skb") >= 3,
+	};
+	for (size_t i = 0; i < cfg->nsyscalls; i++)
+		b->syscalls[i] = cfg->syscalls[i];
+	read_enum(kernel, "skb_drop_reason", "SKB_DROP_REASON_", KOBS_DROP_REASONS - 1,
+	          &b->drop_reasons);
+	read_enum(kernel, "req_op", "REQ_OP_", 256, &b->block_ops);
+	if (!b->block_ops.names)
+		read_enum(kernel, "req_opf", "REQ_OP_", 256, &b->block_ops);
+
+	unsigned pid_max = read_pid_max();
+	size_t words = (pid_max + KOBS_PIDS_PER_WORD - 1) / KOBS_PIDS_PER_WORD;
+	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_MMAPABLE);
+	b->pid_map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "kobs_pid_groups", sizeof(__u32),
+	                               sizeof(__u64), (__u32)words, &mopts);
+	if (b->pid_map_fd < 0 || map_words(b->pid_map_fd, words, &b->pids) < 0) {
+		snprintf(why, why_len, "off: cannot make the pid map (%zu entries): %s", words,
+		         strerror(errno));
+		btf__free(kernel);
+		bpf_destroy(b);
+		return -1;
+	}
+	b->pids.len =
+	    words * sizeof(uint64_t) > b->pids.len ? b->pids.len : words * sizeof(uint64_t);
+
+	size_t attached = 0;
+	for (int i = 0; i < P__COUNT; i++) {
+		if (!(cfg->programs & (1u << i))) {
+			snprintf(b->progs[i].why, sizeof(b->progs[i].why), "not in bpf.programs");
+			continue;
+		}
+		if (programs[i].rows == ROWS_GROUPS_SYSCALLS && cfg->nsyscalls == 0) {
+			snprintf(b->progs[i].why, sizeof(b->progs[i].why), "bpf.syscalls is empty");
+			continue;
+		}
+		load(b, (enum program_id)i, kernel);
+		if (b->progs[i].attached) {
+			attached++;
+		} else {
+			struct log_field fields[] = {{"PROGRAM", groups_bpf_program_names[i]},
+			                             {"REASON", b->progs[i].why}};
+			log_event(LOG_LEVEL_WARN, NULL, fields, 2, "bpf program %s is off: %s",
+			          groups_bpf_program_names[i], b->progs[i].why);
+		}
+	}
+	btf__free(kernel);
+	if (attached == 0) {
+		snprintf(why, why_len, "off: no program could be attached (see the log)");
+		bpf_destroy(b);
+		return -1;
+	}
+	b->served_names = xcalloc(b->nr_groups, sizeof(*b->served_names));
+	group_link_attach(b->link, b->pids.words, pid_max, b->nr_groups);
+	log_info("bpf: %zu of %d programs attached", attached, P__COUNT);
+	*state = b;
+	return 0;
+}
+
+static void bpf_reconfigure(void *state, const struct collector_env *env)
+{
+	struct bpf_collector *b = state;
+	const struct groups_bpf *cfg = groups_config_bpf(env->groups);
+	/* What the loaded programs were built with stays until a restart. */
+	bool same = cfg->nsyscalls == b->settings.nr_syscalls &&
+	            (cfg->ungrouped != NULL) == (b->settings.count_ungrouped != 0);
+	for (size_t i = 0; same && i < cfg->nsyscalls; i++)
+		same = strcmp(cfg->syscalls[i], b->syscalls[i]) == 0;
+	for (int i = 0; same && i < P__COUNT; i++)
+		same =
+		    ((cfg->programs >> i) & 1) ==
+		    (b->progs[i].attached || strcmp(b->progs[i].why, "not in bpf.programs") != 0);
+	if (!same)
+		log_warn(
+		    "bpf: changes to bpf.programs, bpf.syscalls or turning bpf.ungrouped on or "
+		    "off take effect when kobsd restarts (the programs are loaded at start, "
+		    "before it drops its capabilities)");
+	if (cfg->ungrouped && b->ungrouped && strcmp(cfg->ungrouped, b->ungrouped) != 0) {
+		free(b->ungrouped);
+		b->ungrouped = xstrdup(cfg->ungrouped);
+	}
+}
+
+/* ---- collecting ---- */
+
+static double bounds[KOBS_HIST_FINITE];
+
+static void init_bounds(void)
+{
+	if (bounds[0] != 0)
+		return;
+	for (int i = 0; i < KOBS_HIST_FINITE; i++)
+		bounds[i] = (double)(1ull << (KOBS_HIST_FIRST + i)) / 1e9;
+}
+
+/* One histogram sample from KOBS_HIST_WORDS words; nothing when it has no observations. */
+static void expose_hist(struct expo *out, const struct label *labels, size_t nlabels,
+                        const uint64_t *w)
+{
+	uint64_t cumulative[KOBS_HIST_FINITE], count = 0;
+	for (int i = 0; i < KOBS_HIST_FINITE; i++) {
+		count += __atomic_load_n(&w[i], __ATOMIC_RELAXED);
+		cumulative[i] = count;
+	}
+	count += __atomic_load_n(&w[KOBS_HIST_FINITE], __ATOMIC_RELAXED);
+	if (count == 0)
+		return;
+	double sum = (double)__atomic_load_n(&w[KOBS_HIST_SUM], __ATOMIC_RELAXED) / 1e9;
+	expo_histogram(out, labels, nlabels, bounds, cumulative, KOBS_HIST_FINITE, sum, count);
+}
+
+/* The group label of each id this scrape (NULL: not served), after zeroing the rows of ids whose
+ * group changed since the last scrape. */
+static const char **group_labels(struct bpf_collector *b)
+{
+	const char **labels = xcalloc(b->nr_groups, sizeof(*labels));
+	group_link_lock(b->link);
+	bool renumbered = group_link_epoch(b->link) != b->epoch;
+	b->epoch = group_link_epoch(b->link);
+	for (unsigned id = 0; id < b->nr_groups; id++) {
+		const char *now = id == 0 ? b->ungrouped : group_link_name(b->link, id);
+		char *was = b->served_names[id];
+		if (id > 0 && (renumbered || (was && (!now || strcmp(was, now) != 0)))) {
+			/* The id's group expired, or the id is someone else's now. */
+			for (int p = 0; p < P__COUNT; p++) {
+				struct mapping *m = &b->progs[p].hist;
+				if (!b->progs[p].attached || !m->words)
+					continue;
+				if (programs[p].rows != ROWS_NONE) {
+					size_t per = programs[p].rows == ROWS_GROUPS_SYSCALLS
+					                 ? b->settings.nr_syscalls
+					                 : 1;
+					memset(m->words + (size_t)id * per * KOBS_HIST_WORDS, 0,
+					       per * KOBS_HIST_WORDS * sizeof(uint64_t));
+				} else if (p == P_OOM_KILLS) {
+					m->words[id] = 0;
+				}
+			}
+		}
+		if (!was || !now || strcmp(was, now) != 0) {
+			free(was);
+			b->served_names[id] = now ? xstrdup(now) : NULL;
+		}
+		labels[id] = b->served_names[id];
+	}
+	group_link_unlock(b->link);
+	return labels;
+}
+
+/* Ids in the order of their labels, so that two ids with the same label (a group named like the
+ * ungrouped label) are served as one series. */
+struct ordered {
+	const char *label;
+	unsigned id;
+};
+
+static int by_label(const void *a, const void *b)
+{
+	const struct ordered *x = a, *y = b;
+	int c = strcmp(x->label, y->label);
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+static size_t order_ids(const struct bpf_collector *b, const char **labels, struct ordered *out)
+{
+	size_t n = 0;
+	for (unsigned id = 0; id < b->nr_groups; id++)
+		if (labels[id])
+			out[n++] = (struct ordered){labels[id], id};
+	qsort(out, n, sizeof(*out), by_label);
+	return n;
+}
+
+/* Histograms by group (and syscall): rows of the same label summed. */
+static void expose_group_hists(struct bpf_collector *b, enum program_id id, struct expo *out,
+                               const struct ordered *ids, size_t n)
+{
+	const struct mapping *m = &b->progs[id].hist;
+	size_t per = programs[id].rows == ROWS_GROUPS_SYSCALLS ? b->settings.nr_syscalls : 1;
+	for (size_t s = 0; s < per; s++) {
+		for (size_t i = 0; i < n;) {
+			uint64_t sum[KOBS_HIST_WORDS] = {0};
+			size_t j = i;
+			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++) {
+				const uint64_t *w =
+				    m->words + ((size_t)ids[j].id * per + s) * KOBS_HIST_WORDS;
+				for (int k = 0; k < KOBS_HIST_WORDS; k++)
+					sum[k] += __atomic_load_n(&w[k], __ATOMIC_RELAXED);
+			}
+			struct label labels[] = {{"group", ids[i].label},
+			                         {"syscall", b->syscalls[s]}};
+			expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum);
+			i = j;
+		}
+	}
+}
+
+static const char *device_name(struct bpf_collector *b, unsigned dev)
+{
+	for (size_t i = 0; i < b->ndevices; i++)
+		if (b->devices[i].dev == dev)
+			return b->devices[i].name;
+	b->devices = xreallocarray(b->devices, b->ndevices + 1, sizeof(*b->devices));
+	struct device *d = &b->devices[b->ndevices++];
+	d->dev = dev;
+	unsigned major = dev >> 20, minor = dev & 0xfffff;
+	snprintf(d->name, sizeof(d->name), "%u:%u", major, minor);
+	/* The kernel's name, e.g. "vda" or "nvme0n1", from sysfs. */
+	char path[64];
+	snprintf(path, sizeof(path), "dev/block/%u:%u/uevent", major, minor);
+	struct buf f;
+	buf_init(&f);
+	if (procfs_read("/sys", path, &f, 4096) == 0) {
+		const char *k = memmem(f.data, f.len, "DEVNAME=", 8);
+		if (k) {
+			k += 8;
+			size_t n = strcspn(k, "\n");
+			if (n > 0 && n < sizeof(d->name)) {
+				memcpy(d->name, k, n);
+				d->name[n] = '\0';
+			}
+		}
+	}
+	buf_free(&f);
+	return d->name;
+}
+
+static void expose_block_io(struct bpf_collector *b, struct expo *out)
+{
+	int fd = bpf_map__fd(bpf_object__find_map_by_name(b->progs[P_BLOCK_IO].obj, "hist"));
+	struct kobs_bio_key key, next;
+	struct kobs_hist h;
+	bool first = true;
+	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
+		first = false;
+		key = next;
+		if (bpf_map_lookup_elem(fd, &key, &h) != 0)
+			continue;
+		char op[24];
+		if (key.op < b->block_ops.n && b->block_ops.names[key.op])
+			snprintf(op, sizeof(op), "%s", b->block_ops.names[key.op]);
+		else
+			snprintf(op, sizeof(op), "op%u", key.op);
+		struct label labels[] = {{"device", device_name(b, key.dev)}, {"op", op}};
+		expose_hist(out, labels, 2, (const uint64_t *)h.words);
+	}
+}
+
+static void expose_drops(struct bpf_collector *b, struct expo *out)
+{
+	const uint64_t *w = b->progs[P_PACKET_DROPS].hist.words;
+	for (size_t r = 0; r < KOBS_DROP_REASONS; r++) {
+		uint64_t v = __atomic_load_n(&w[r], __ATOMIC_RELAXED);
+		if (!v)
+			continue;
+		char name[32];
+		const char *reason = name;
+		if (r < b->drop_reasons.n && b->drop_reasons.names[r])
+			reason = b->drop_reasons.names[r];
+		else if (r == KOBS_DROP_REASONS - 1)
+			reason = "other";
+		else
+			snprintf(name, sizeof(name), "reason_%zu", r);
+		struct label l = {"reason", reason};
+		expo_sample(out, &l, 1, (double)v);
+	}
+}
+
+/* Run time and count of each BPF program, from /proc/self/fdinfo, when kernel.bpf_stats_enabled
+ * is on. */
+static void expose_stats(struct bpf_collector *b, struct expo *out)
+{
+	struct buf f;
+	buf_init(&f);
+	bool on = procfs_read("/proc", "sys/kernel/bpf_stats_enabled", &f, 16) == 0 && f.len &&
+	          f.data[0] == '1';
+	if (!on) {
+		buf_free(&f);
+		return;
+	}
+	struct stat_row {
+		const char *program, *tracepoint;
+		double seconds, runs;
+	} rows[P__COUNT * 4];
+	size_t n = 0;
+	for (int i = 0; i < P__COUNT; i++) {
+		if (!b->progs[i].attached)
+			continue;
+		struct bpf_program *prog;
+		bpf_object__for_each_program(prog, b->progs[i].obj)
+		{
+			char path[64];
+			snprintf(path, sizeof(path), "self/fdinfo/%d", bpf_program__fd(prog));
+			if (n == sizeof(rows) / sizeof(rows[0]) ||
+			    procfs_read("/proc", path, &f, 4096) < 0)
+				continue;
+			const char *t = memmem(f.data, f.len, "run_time_ns:", 12);
+			const char *c = memmem(f.data, f.len, "run_cnt:", 8);
+			if (!t || !c)
+				continue;
+			const char *sec = bpf_program__section_name(prog);
+			const char *slash = strchr(sec, '/');
+			rows[n++] =
+			    (struct stat_row){groups_bpf_program_names[i], slash ? slash + 1 : sec,
+			                      strtod(t + 12, NULL) / 1e9, strtod(c + 8, NULL)};
+		}
+	}
+	buf_free(&f);
+	expo_family(out, "kobs_bpf_program_run_seconds", METRIC_COUNTER, "seconds",
+	            "Time the kernel spent running each BPF program of kobsd (counted while "
+	            "kernel.bpf_stats_enabled is 1).");
+	for (size_t i = 0; i < n; i++) {
+		struct label l[] = {{"program", rows[i].program},
+		                    {"tracepoint", rows[i].tracepoint}};
+		expo_sample(out, l, 2, rows[i].seconds);
+	}
+	expo_family(out, "kobs_bpf_program_runs", METRIC_COUNTER, NULL,
+	            "Runs of each BPF program of kobsd (counted while kernel.bpf_stats_enabled is "
+	            "1).");
+	for (size_t i = 0; i < n; i++) {
+		struct label l[] = {{"program", rows[i].program},
+		                    {"tracepoint", rows[i].tracepoint}};
+		expo_sample(out, l, 2, rows[i].runs);
+	}
+}
+
+static int bpf_collect(void *state, const struct collector_env *env, struct expo *out)
+{
+	(void)env;
+	struct bpf_collector *b = state;
+	init_bounds();
+	/* Started here rather than at init, so that the thread is made after the daemon has given
+	 * up its capabilities (they belong to each thread). */
+	if (b->progs[P_PROCESS_EVENTS].attached && !b->events)
+		start_exec_events(b);
+	expo_family(out, "kobs_bpf_program_attached", METRIC_GAUGE, NULL,
+	            "Whether each BPF program of kobsd is attached (1) or off (0; the log and the "
+	            "landing page say why).");
+	for (int i = 0; i < P__COUNT; i++) {
+		struct label l = {"program", groups_bpf_program_names[i]};
+		expo_sample(out, &l, 1, b->progs[i].attached);
+	}
+
+	const char **labels = group_labels(b);
+	struct ordered *ids = xcalloc(b->nr_groups, sizeof(*ids));
+	size_t n = order_ids(b, labels, ids);
+	if (b->progs[P_RUNQUEUE].attached) {
+		expo_family(out, "kobs_runqueue_latency_seconds", METRIC_HISTOGRAM, "seconds",
+		            "Time threads of the group waited in a run queue, from wakeup (or "
+		            "preemption) to running.");
+		expose_group_hists(b, P_RUNQUEUE, out, ids, n);
+	}
+	if (b->progs[P_OFFCPU].attached) {
+		expo_family(
+		    out, "kobs_offcpu_seconds", METRIC_HISTOGRAM, "seconds",
+		    "Time threads of the group spent off the CPU after blocking (I/O, locks, "
+		    "sleeps), until they ran again.");
+		expose_group_hists(b, P_OFFCPU, out, ids, n);
+	}
+	if (b->progs[P_SYSCALLS].attached) {
+		expo_family(out, "kobs_syscall_latency_seconds", METRIC_HISTOGRAM, "seconds",
+		            "Time from entry to exit of the syscalls in bpf.syscalls, by group.");
+		expose_group_hists(b, P_SYSCALLS, out, ids, n);
+	}
+	if (b->progs[P_BLOCK_IO].attached) {
+		expo_family(
+		    out, "kobs_block_io_latency_seconds", METRIC_HISTOGRAM, "seconds",
+		    "Time from issuing a block I/O request to the device to its completion.");
+		expose_block_io(b, out);
+	}
+	if (b->progs[P_OOM_KILLS].attached) {
+		expo_family(out, "kobs_oom_kills", METRIC_COUNTER, NULL,
+		            "Processes the kernel's OOM killer chose, by the victim's group.");
+		const uint64_t *w = b->progs[P_OOM_KILLS].hist.words;
+		for (size_t i = 0; i < n;) {
+			uint64_t v = 0;
+			size_t j = i;
+			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++)
+				v += __atomic_load_n(&w[ids[j].id], __ATOMIC_RELAXED);
+			struct label l = {"group", ids[i].label};
+			if (v)
+				expo_sample(out, &l, 1, (double)v);
+			i = j;
+		}
+	}
+	free(ids);
+	free(labels);
+	if (b->progs[P_TCP_RETRANSMITS].attached) {
+		expo_family(out, "kobs_tcp_retransmits", METRIC_COUNTER, NULL,
+		            "TCP segments the kernel retransmitted.");
+		expo_sample(out, NULL, 0,
+		            (double)__atomic_load_n(b->progs[P_TCP_RETRANSMITS].hist.words,
+		                                    __ATOMIC_RELAXED));
+	}
+	if (b->progs[P_PACKET_DROPS].attached) {
+		expo_family(
+		    out, "kobs_packet_drops", METRIC_COUNTER, NULL,
+		    "Packets the kernel dropped, by its drop reason (enum skb_drop_reason).");
+		expose_drops(b, out);
+	}
+	if (b->progs[P_PROCESS_EVENTS].attached) {
+		expo_family(out, "kobs_bpf_events_lost", METRIC_COUNTER, NULL,
+		            "Exec events the kernel could not queue for kobsd (those processes are "
+		            "classified at the next scrape).");
+		expo_sample(out, NULL, 0,
+		            (double)__atomic_load_n(b->progs[P_PROCESS_EVENTS].extra.words,
+		                                    __ATOMIC_RELAXED));
+	}
+	expose_stats(b, out);
+	return 0;
+}
+
+const struct collector_ops collector_bpf = {
+    .name = "bpf",
+    .description = "kernel latency histograms and event counters from eBPF, by process group",
+    .default_enabled = true,
+    .init = bpf_init,
+    .collect = bpf_collect,
+    .reconfigure = bpf_reconfigure,
+    .destroy = bpf_destroy,
+};
