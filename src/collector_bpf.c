@@ -552,11 +552,9 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	id.start_time = (double)time(NULL); /* it just started */
 	struct group_match m;
 	if (group_link_match(b->link, &id, &m, &b->name)) {
-		group_link_lock(b->link);
-		unsigned gid = group_link_find(b->link, b->name.data);
-		group_link_unlock(b->link);
-		/* A group that does not exist yet is made by the next collection; until then the
-		 * process counts in its parent's group, which it got at fork. */
+		/* A group the processes collector has not made yet gets its id now, so that
+		 * a process gone before the next scrape still counts in its own group. */
+		unsigned gid = group_link_id(b->link, b->name.data, true);
 		if (gid)
 			group_link_set(b->link, pid, gid);
 	}
@@ -663,7 +661,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	if (*missing) {
 		snprintf(why, why_len,
 		         "off: %s missing (run as root, or grant them with "
-		         "systemd/kobsd-bpf.conf); serving the /proc metrics only",
+		         "systemd/kobsd-bpf.conf)",
 		         missing);
 		return -1;
 	}
