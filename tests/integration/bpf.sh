@@ -2,8 +2,9 @@
 # The bpf collector measures what the kernel does under a load of known shape: four CPU burners
 # on this machine's cores (kt_burn) wait in the run queue, a loop of one-byte reads and writes
 # (kt_sys) makes system calls, a process that sleeps 20 ms at a time (kt_nap) spends its life off
-# CPU, and direct writes reach the disk under $WORK. A config groups them by comm and times only
-# read and write; tests/integration/bpf_check.py compares two scrapes with that load. Then:
+# CPU, direct writes reach the disk under $WORK, and kt_late, a copy of kt_sys, starts once the
+# daemon serves. A config groups them by comm and times only read and write;
+# tests/integration/bpf_check.py compares two scrapes with that load. Then:
 # every histogram is well formed, promtool is silent, the daemon holds no capability once it
 # serves, a real Prometheus computes a run-queue p99 from the buckets, and started as nobody the
 # daemon still serves /proc and says why BPF is off.
@@ -58,6 +59,7 @@ mkdir "$WORK/bin"
 ln -s "$(command -v bash)" "$WORK/bin/kt_burn"
 ln -s "$(command -v bash)" "$WORK/bin/kt_nap"
 ln -s "$(command -v dd)" "$WORK/bin/kt_sys"
+ln -s "$(command -v dd)" "$WORK/bin/kt_late"
 mkfifo "$WORK/never"
 # Burn for a few tens of milliseconds, sleep one (a wakeup, then a wait behind the others).
 burn='exec 3<>"$1"; end=$((SECONDS + $2))
@@ -82,7 +84,7 @@ EXTRA_PIDS+=($!)
 cat >"$WORK/kobsd.yml" <<'EOF'
 process_names:
   - name: "{{.Comm}}"
-    comm: [kt_burn, kt_sys, kt_nap]
+    comm: [kt_burn, kt_sys, kt_nap, kt_late]
 bpf:
   syscalls: [read, write]
 EOF
@@ -106,6 +108,12 @@ done)
 echo "# $(grep '^Cap' "/proc/$KOBS_PID/status" | tr '\n\t' '  ')"
 pass "once serving, CapEff, CapPrm and CapBnd are 0 in every thread of kobsd"
 
+# A process that comes after the daemon: its exec, seen by the process_events program, puts it
+# in a new group kt_late, which the other programs count from then on.
+nice -n 19 "$WORK/bin/kt_late" if=/dev/zero of=/dev/null bs=1 count=$((400000 * seconds)) \
+	status=none &
+EXTRA_PIDS+=($!)
+
 # Wait (bounded) until the first reading has every series the checks compare.
 # has FILE NAME LABEL...: a sample of NAME carries every LABEL (as k="v").
 has() {
@@ -122,6 +130,7 @@ for i in $(seq 1 $(($(scaled 15) * 4))); do
 	if has "$WORK/text0" kobs_runqueue_latency_seconds_count 'group="kt_burn"' &&
 		has "$WORK/text0" kobs_offcpu_seconds_count 'group="kt_nap"' &&
 		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_sys"' 'syscall="read"' &&
+		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_late"' 'syscall="read"' &&
 		has "$WORK/text0" kobs_block_io_latency_seconds_count "device=\"$DISK\"" 'op="write"'; then
 		ready=1
 		break
