@@ -10,7 +10,8 @@
 # daemon still serves /proc and says why BPF is off.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] || skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
+[ "$(id -u)" = 0 ] ||
+	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
 "$KOBSD" --help | grep -q '^  bpf ' ||
 	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
 # lib.sh's start_kobsd leaves the bpf collector out unless asked for it.
@@ -39,7 +40,8 @@ if [ -z "$DISK" ]; then
 	IO_DIR=$(mktemp -d /var/tmp/kobs-bpf.XXXXXX)
 	DISK=$(disk_under "$IO_DIR")
 	rm -rf "$IO_DIR"
-	[ -n "$DISK" ] || fail "neither $WORK nor /var/tmp is on a block device: nowhere to write to a disk"
+	[ -n "$DISK" ] ||
+		fail "neither $WORK nor /var/tmp is on a block device: nowhere to write to a disk"
 	IO_DIR=/var/tmp
 fi
 # direct_write MIB: MIB MiB written with O_DIRECT, each write a request to $DISK.
@@ -125,7 +127,7 @@ has() {
 }
 direct_write 1
 ready=0
-for i in $(seq 1 $(($(scaled 15) * 4))); do
+for _ in $(seq 1 $(($(scaled 15) * 4))); do
 	fetch /metrics -o "$WORK/text0"
 	if has "$WORK/text0" kobs_runqueue_latency_seconds_count 'group="kt_burn"' &&
 		has "$WORK/text0" kobs_offcpu_seconds_count 'group="kt_nap"' &&
@@ -183,7 +185,8 @@ YML
 "$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
 	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
 EXTRA_PIDS+=($!)
-p99_query='histogram_quantile(0.99, sum by (le) (rate(kobs_runqueue_latency_seconds_bucket{group="kt_burn"}[10s])))'
+p99_query='histogram_quantile(0.99, sum by (le) ('
+p99_query+='rate(kobs_runqueue_latency_seconds_bucket{group="kt_burn"}[10s])))'
 p99=""
 for _ in $(seq 1 "$(scaled 20)"); do
 	sleep 1
@@ -225,19 +228,22 @@ start_kobsd
 fetch /metrics -o "$WORK/nobody"
 fetch / -o "$WORK/nobody.html"
 grep -q '^kobs_scrape_collector_success{collector="bpf"} 0$' "$WORK/nobody" ||
-	fail "as nobody: $(grep 'collector="bpf"' "$WORK/nobody" || echo 'no kobs_scrape_collector_success{collector="bpf"}'), not 0"
+	fail "as nobody the bpf collector's success is not 0:" \
+		"$(grep 'collector="bpf"' "$WORK/nobody" || echo 'not served')"
 grep -q '^kobs_scrape_collector_success{collector="processes"} 1$' "$WORK/nobody" ||
 	fail "as nobody the processes collector does not succeed"
 grep -q '^kobs_group_processes{' "$WORK/nobody" || fail "as nobody no kobs_group_processes is served"
 pass "as nobody: bpf is off (success 0), the /proc side serves kobs_group_processes"
 lines=$(grep -c 'CAP_BPF' "$WORK/kobsd.log" || true)
-[ "$lines" = 1 ] && grep 'CAP_BPF' "$WORK/kobsd.log" | grep -q 'bpf' ||
+if [ "$lines" != 1 ] || ! grep 'CAP_BPF' "$WORK/kobsd.log" | grep -q 'bpf'; then
 	fail "as nobody the log has $lines lines naming CAP_BPF, want one that also says bpf"
+fi
 echo "# log: $(grep 'CAP_BPF' "$WORK/kobsd.log")"
 row=$(grep -o '<td>bpf</td><td class="failed">failed: [^<]*' "$WORK/nobody.html" || true)
-[ -n "$row" ] && grep -q 'CAP_BPF' <<<"$row" ||
+if [ -z "$row" ] || ! grep -q 'CAP_BPF' <<<"$row"; then
 	fail "as nobody the landing page does not show the bpf collector failed for CAP_BPF:" \
 		"$(grep '<td>bpf</td>' "$WORK/nobody.html" || echo 'no bpf row')"
+fi
 echo "# landing page: ${row#*class=\"failed\">}"
 pass "as nobody: one log line and the landing page say bpf failed for want of CAP_BPF"
 check_text "$WORK/nobody"
