@@ -90,9 +90,7 @@ struct program_def {
 
 /* In the order of groups_bpf_program_names. */
 static const struct program_def programs[P__COUNT] = {
-    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes,
-                    {"sched_wakeup", "sched_wakeup_new", "sched_switch"},
-                    ROWS_GROUPS},
+    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
     [P_OFFCPU] = {offcpu_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
     [P_BLOCK_IO] = {block_io_bpf__elf_bytes, {"block_rq_issue", "block_rq_complete"}, ROWS_NONE},
     [P_SYSCALLS] = {syscalls_bpf__elf_bytes, {"sys_enter", "sys_exit"}, ROWS_GROUPS_SYSCALLS},
