@@ -927,11 +927,10 @@ static const char *device_name(struct bpf_collector *b, unsigned dev)
 static void expose_block_io(struct bpf_collector *b, struct expo *out)
 {
 	int fd = bpf_map__fd(bpf_object__find_map_by_name(b->progs[P_BLOCK_IO].obj, "hist"));
-	struct kobs_bio_key key, next;
+	/* No disk has this key: the kernel then starts at the first key. */
+	struct kobs_bio_key key = {UINT32_MAX, UINT32_MAX}, next;
 	struct kobs_hist h;
-	bool first = true;
-	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
-		first = false;
+	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
 		key = next;
 		if (bpf_map_lookup_elem(fd, &key, &h) != 0)
 			continue;
