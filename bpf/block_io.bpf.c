@@ -64,7 +64,7 @@ int BPF_PROG(bio_complete, struct request *rq)
 		if (!h)
 			return 0;
 	}
-	__u32 b = bucket_of(delta);
+	__u32 b = kobs_bucket(delta);
 	if (b < KOBS_HIST_BUCKETS)
 		__sync_fetch_and_add(&h->words[b], 1);
 	__sync_fetch_and_add(&h->words[KOBS_HIST_SUM], delta);

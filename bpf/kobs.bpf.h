@@ -80,38 +80,10 @@ static __always_inline void task_ids(struct task_struct *t, __u32 *pid, __u32 *t
 	}
 }
 
-/* The bucket of an observation: the smallest b with v <= 2^(KOBS_HIST_FIRST + b), or the
- * overflow bucket. */
-static __always_inline __u32 bucket_of(__u64 v)
-{
-	if (v <= (1ull << KOBS_HIST_FIRST))
-		return 0;
-	__u64 x = v - 1; /* ceil(log2(v)) = floor(log2(v - 1)) + 1 */
-	__u32 log = 0, shift;
-	shift = (x > 0xffffffffull) << 5;
-	x >>= shift;
-	log |= shift;
-	shift = (x > 0xffff) << 4;
-	x >>= shift;
-	log |= shift;
-	shift = (x > 0xff) << 3;
-	x >>= shift;
-	log |= shift;
-	shift = (x > 0xf) << 2;
-	x >>= shift;
-	log |= shift;
-	shift = (x > 0x3) << 1;
-	x >>= shift;
-	log |= shift;
-	log |= (x >> 1);
-	__u32 b = log + 1 - KOBS_HIST_FIRST;
-	return b > KOBS_HIST_FINITE ? KOBS_HIST_FINITE : b;
-}
-
 /* Add one observation of `ns` to row `row` of a histogram array map. */
 static __always_inline void hist_add(void *map, __u32 row, __u64 ns)
 {
-	__u32 key = row * KOBS_HIST_WORDS + bucket_of(ns);
+	__u32 key = row * KOBS_HIST_WORDS + kobs_bucket(ns);
 	__u64 *c = bpf_map_lookup_elem(map, &key);
 	if (c)
 		__sync_fetch_and_add(c, 1);

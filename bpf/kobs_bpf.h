@@ -10,11 +10,40 @@
 #ifndef KOBS_BPF_H
 #define KOBS_BPF_H
 
-#define KOBS_HIST_FIRST   9                      /* the first bucket: <= 2^9 ns = 512 ns */
-#define KOBS_HIST_FINITE  27                     /* the last finite bound: 2^35 ns, about 34 s */
+#define KOBS_HIST_FIRST   9  /* the first bucket: <= 2^9 ns = 512 ns */
+#define KOBS_HIST_FINITE  27 /* finite buckets: bounds 2^9 .. 2^35 ns (34.4 s) */
 #define KOBS_HIST_BUCKETS (KOBS_HIST_FINITE + 1) /* and the overflow bucket */
 #define KOBS_HIST_SUM     KOBS_HIST_BUCKETS      /* the word after the buckets: sum in ns */
 #define KOBS_HIST_WORDS   (KOBS_HIST_BUCKETS + 1)
+
+/* The bucket of an observation of v ns: the smallest b with v <= 2^(KOBS_HIST_FIRST + b), or the
+ * overflow bucket. Shared by the programs and the unit tests: plain C without loops, which the
+ * verifier takes as it is. */
+static inline __attribute__((always_inline)) unsigned int kobs_bucket(unsigned long long v)
+{
+	if (v <= (1ull << KOBS_HIST_FIRST))
+		return 0;
+	unsigned long long x = v - 1; /* ceil(log2(v)) = floor(log2(v - 1)) + 1 */
+	unsigned int log = 0, shift;
+	shift = (x > 0xffffffffull) << 5;
+	x >>= shift;
+	log |= shift;
+	shift = (x > 0xffff) << 4;
+	x >>= shift;
+	log |= shift;
+	shift = (x > 0xff) << 3;
+	x >>= shift;
+	log |= shift;
+	shift = (x > 0xf) << 2;
+	x >>= shift;
+	log |= shift;
+	shift = (x > 0x3) << 1;
+	x >>= shift;
+	log |= shift;
+	log |= (unsigned int)(x >> 1);
+	unsigned int b = log + 1 - KOBS_HIST_FIRST;
+	return b > KOBS_HIST_FINITE ? KOBS_HIST_FINITE : b;
+}
 
 /* The pid -> group map: an array of 64-bit words, each holding the 16-bit group ids of four
  * consecutive pids (pid p is bits 16*(p%4) .. 16*(p%4)+15 of word p/4). Group id 0 stands for

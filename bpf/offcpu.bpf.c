@@ -1,40 +1,41 @@
 /* Off-CPU time: from the moment a thread blocks (leaves the CPU while not runnable: waiting for
- * I/O, a lock, a timer, a message) to the moment it runs again, per process group. It includes
- * the run-queue wait that follows the wakeup. */
+ * I/O, a lock, a timer, a message) to the moment it runs again, per process group; the run-queue
+ * wait after the wakeup is included.
+ *
+ * Measured on the scheduler's own clock without reading a clock: when a thread blocks, the time
+ * is its last arrival on the CPU (sched_info.last_arrival) plus what it has run since
+ * (se.sum_exec_runtime - se.prev_sum_exec_runtime); when it leaves the CPU the next time, its new
+ * last_arrival ends the interval. So an interval is counted when the thread next leaves the CPU,
+ * and the one before a thread exits is not counted. Each thread's pending start sits in its task
+ * storage, freed with the thread. */
 #include "kobs.bpf.h"
 
 HIST_MAP(hist);
 
-/* When each blocked thread left the CPU, by thread id. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
-} blocked SEC(".maps");
+} blocked_at SEC(".maps");
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(offcpu_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(offcpu_switch, bool preempt)
 {
-	__u32 pid, tgid;
-	if (!switched_out_runnable(ctx, preempt, prev)) {
-		task_ids(prev, &pid, &tgid);
-		if (pid != 0 && group_of(tgid) >= 0) {
-			__u64 ts = bpf_ktime_get_ns();
-			bpf_map_update_elem(&blocked, &pid, &ts, BPF_ANY);
-		}
-	}
-
-	task_ids(next, &pid, &tgid);
-	if (pid == 0)
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (t->pid == 0)
 		return 0;
-	__u64 *ts = bpf_map_lookup_elem(&blocked, &pid);
-	if (!ts)
+	int g = group_of(t->tgid);
+	if (g < 0)
 		return 0;
-	__u64 delta = bpf_ktime_get_ns() - *ts;
-	bpf_map_delete_elem(&blocked, &pid);
-	int g = group_of(tgid);
-	if (g >= 0)
-		hist_add(&hist, (__u32)g, delta);
+	bool blocks = !switched_out_runnable(ctx, preempt, t);
+	__u64 *at =
+	    bpf_task_storage_get(&blocked_at, t, 0, blocks ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	if (!at)
+		return 0;
+	__u64 arrival = t->sched_info.last_arrival;
+	if (*at && arrival > *at)
+		hist_add(&hist, (__u32)g, arrival - *at);
+	*at = blocks ? arrival + (t->se.sum_exec_runtime - t->se.prev_sum_exec_runtime) : 0;
 	return 0;
 }

@@ -1,58 +1,45 @@
-/* Run-queue latency: from the moment a task becomes runnable (woken, or preempted while still
- * runnable) to the moment it runs, per process group. */
+/* Run-queue latency: how long each thread waited in a run queue before it ran (after a wakeup,
+ * or after being preempted while runnable), per process group.
+ *
+ * The scheduler keeps this itself (sched_info.run_delay, the total wait, and pcount, the number
+ * of times the thread ran; /proc/<pid>/schedstat shows them), so no wakeup needs to be traced
+ * and no clock read: when a thread leaves the CPU, the growth of its run_delay since it last
+ * left is the one wait that preceded this run. Each thread's last figures sit in its task
+ * storage, freed with the thread. */
 #include "kobs.bpf.h"
 
 HIST_MAP(hist);
 
-/* When each runnable thread was queued, by thread id. */
+struct seen {
+	__u64 run_delay;
+	__u64 pcount;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, __u64);
-} queued SEC(".maps");
-
-static __always_inline void enqueue(struct task_struct *p)
-{
-	__u32 pid, tgid;
-	task_ids(p, &pid, &tgid);
-	if (pid == 0 || group_of(tgid) < 0)
-		return;
-	__u64 ts = bpf_ktime_get_ns();
-	bpf_map_update_elem(&queued, &pid, &ts, BPF_ANY);
-}
-
-SEC("raw_tp/sched_wakeup")
-int BPF_PROG(runq_wakeup, struct task_struct *p)
-{
-	enqueue(p);
-	return 0;
-}
-
-SEC("raw_tp/sched_wakeup_new")
-int BPF_PROG(runq_wakeup_new, struct task_struct *p)
-{
-	enqueue(p);
-	return 0;
-}
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct seen);
+} last SEC(".maps");
 
 SEC("raw_tp/sched_switch")
-int BPF_PROG(runq_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+int BPF_PROG(runq_switch)
 {
-	if (switched_out_runnable(ctx, preempt, prev))
-		enqueue(prev);
-
-	__u32 pid, tgid;
-	task_ids(next, &pid, &tgid);
-	if (pid == 0)
+	/* The thread leaving the CPU is still current here. */
+	struct task_struct *t = bpf_get_current_task_btf();
+	if (t->pid == 0)
 		return 0;
-	__u64 *ts = bpf_map_lookup_elem(&queued, &pid);
-	if (!ts)
+	int g = group_of(t->tgid);
+	if (g < 0)
 		return 0;
-	__u64 delta = bpf_ktime_get_ns() - *ts;
-	bpf_map_delete_elem(&queued, &pid);
-	int g = group_of(tgid);
-	if (g >= 0)
-		hist_add(&hist, (__u32)g, delta);
+	struct seen *s = bpf_task_storage_get(&last, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!s)
+		return 0;
+	__u64 delay = t->sched_info.run_delay, count = t->sched_info.pcount;
+	/* Exactly one arrival since the last departure; the first time, only remember. */
+	if (s->pcount && count == s->pcount + 1 && delay >= s->run_delay)
+		hist_add(&hist, (__u32)g, delay - s->run_delay);
+	s->run_delay = delay;
+	s->pcount = count;
 	return 0;
 }

@@ -14,16 +14,16 @@ struct {
 } timed SEC(".maps");
 
 struct entered {
-	__u64 ts;
+	__u64 ts; /* 0: not in a timed syscall */
 	__u32 row;
 };
 
-/* The timed syscall each thread is in, by thread id. LRU, so that the entries of threads killed
- * inside a syscall make room for others. */
+/* The timed syscall each thread is in: task storage, freed with the thread (one killed inside a
+ * syscall leaves nothing behind). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct entered);
 } inside SEC(".maps");
 
@@ -34,29 +34,26 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	__u32 *index = bpf_map_lookup_elem(&timed, &nr);
 	if (!index || *index == 0)
 		return 0;
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	int g = group_of(pid_tgid >> 32);
+	struct task_struct *t = bpf_get_current_task_btf();
+	int g = group_of(t->tgid);
 	if (g < 0)
 		return 0;
-	struct entered e = {
-	    .ts = bpf_ktime_get_ns(),
-	    .row = (__u32)g * kobs.nr_syscalls + *index - 1,
-	};
-	__u32 tid = (__u32)pid_tgid;
-	bpf_map_update_elem(&inside, &tid, &e, BPF_ANY);
+	struct entered *e = bpf_task_storage_get(&inside, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e)
+		return 0;
+	e->row = (__u32)g * kobs.nr_syscalls + *index - 1;
+	e->ts = bpf_ktime_get_ns();
 	return 0;
 }
 
 SEC("raw_tp/sys_exit")
 int BPF_PROG(sys_exit)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct entered *e = bpf_map_lookup_elem(&inside, &tid);
-	if (!e)
+	struct entered *e = bpf_task_storage_get(&inside, bpf_get_current_task_btf(), 0, 0);
+	if (!e || !e->ts)
 		return 0;
 	__u64 delta = bpf_ktime_get_ns() - e->ts;
-	__u32 row = e->row;
-	bpf_map_delete_elem(&inside, &tid);
-	hist_add(&hist, row, delta);
+	e->ts = 0;
+	hist_add(&hist, e->row, delta);
 	return 0;
 }

@@ -90,9 +90,7 @@ struct program_def {
 
 /* In the order of groups_bpf_program_names. */
 static const struct program_def programs[P__COUNT] = {
-    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes,
-                    {"sched_wakeup", "sched_wakeup_new", "sched_switch"},
-                    ROWS_GROUPS},
+    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
     [P_OFFCPU] = {offcpu_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
     [P_BLOCK_IO] = {block_io_bpf__elf_bytes, {"block_rq_issue", "block_rq_complete"}, ROWS_NONE},
     [P_SYSCALLS] = {syscalls_bpf__elf_bytes, {"sys_enter", "sys_exit"}, ROWS_GROUPS_SYSCALLS},
@@ -146,6 +144,7 @@ struct bpf_collector {
 
 	/* What each id was called when last served, to notice an id given to another group. */
 	char **served_names;
+	uint64_t *oom_logged; /* OOM kills of each id already logged */
 	unsigned epoch;
 
 	/* Exec events. */
@@ -551,11 +550,9 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	id.start_time = (double)time(NULL); /* it just started */
 	struct group_match m;
 	if (group_link_match(b->link, &id, &m, &b->name)) {
-		group_link_lock(b->link);
-		unsigned gid = group_link_find(b->link, b->name.data);
-		group_link_unlock(b->link);
-		/* A group that does not exist yet is made by the next collection; until then the
-		 * process counts in its parent's group, which it got at fork. */
+		/* A group the processes collector has not made yet gets its id now, so that
+		 * a process gone before the next scrape still counts in its own group. */
+		unsigned gid = group_link_id(b->link, b->name.data, true);
 		if (gid)
 			group_link_set(b->link, pid, gid);
 	}
@@ -646,6 +643,7 @@ static void bpf_destroy(void *state)
 		for (unsigned i = 0; i < b->nr_groups; i++)
 			free(b->served_names[i]);
 	free(b->served_names);
+	free(b->oom_logged);
 	free(b->ungrouped);
 	free(b->argv);
 	buf_free(&b->file);
@@ -661,7 +659,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	if (*missing) {
 		snprintf(why, why_len,
 		         "off: %s missing (run as root, or grant them with "
-		         "systemd/kobsd-bpf.conf); serving the /proc metrics only",
+		         "systemd/kobsd-bpf.conf)",
 		         missing);
 		return -1;
 	}
@@ -733,8 +731,9 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		} else {
 			struct log_field fields[] = {{"PROGRAM", groups_bpf_program_names[i]},
 			                             {"REASON", b->progs[i].why}};
-			log_event(LOG_LEVEL_WARN, NULL, fields, 2, "bpf program %s is off: %s",
-			          groups_bpf_program_names[i], b->progs[i].why);
+			log_event(LOG_LEVEL_WARN, LOG_ID_BPF_PROGRAM_OFF, fields, 2,
+			          "bpf program %s is off: %s", groups_bpf_program_names[i],
+			          b->progs[i].why);
 		}
 	}
 	btf__free(kernel);
@@ -744,8 +743,14 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		return -1;
 	}
 	b->served_names = xcalloc(b->nr_groups, sizeof(*b->served_names));
+	b->oom_logged = xcalloc(b->nr_groups, sizeof(*b->oom_logged));
 	group_link_attach(b->link, b->pids.words, pid_max, b->nr_groups);
-	log_info("bpf: %zu of %d programs attached", attached, P__COUNT);
+	/* The note of the log and the landing page: what runs, and why the rest does not. */
+	int used = snprintf(why, why_len, "%zu of %d programs attached", attached, P__COUNT);
+	for (int i = 0; i < P__COUNT && used > 0 && (size_t)used < why_len; i++)
+		if (!b->progs[i].attached)
+			used += snprintf(why + used, why_len - (size_t)used, "; %s off: %s",
+			                 groups_bpf_program_names[i], b->progs[i].why);
 	*state = b;
 	return 0;
 }
@@ -827,6 +832,7 @@ static const char **group_labels(struct bpf_collector *b)
 					       per * KOBS_HIST_WORDS * sizeof(uint64_t));
 				} else if (p == P_OOM_KILLS) {
 					m->words[id] = 0;
+					b->oom_logged[id] = 0;
 				}
 			}
 		}
@@ -921,11 +927,10 @@ static const char *device_name(struct bpf_collector *b, unsigned dev)
 static void expose_block_io(struct bpf_collector *b, struct expo *out)
 {
 	int fd = bpf_map__fd(bpf_object__find_map_by_name(b->progs[P_BLOCK_IO].obj, "hist"));
-	struct kobs_bio_key key, next;
+	/* No disk has this key: the kernel then starts at the first key. */
+	struct kobs_bio_key key = {UINT32_MAX, UINT32_MAX}, next;
 	struct kobs_hist h;
-	bool first = true;
-	while (bpf_map_get_next_key(fd, first ? NULL : &key, &next) == 0) {
-		first = false;
+	while (bpf_map_get_next_key(fd, &key, &next) == 0) {
 		key = next;
 		if (bpf_map_lookup_elem(fd, &key, &h) != 0)
 			continue;
@@ -1017,6 +1022,24 @@ static void expose_stats(struct bpf_collector *b, struct expo *out)
 	}
 }
 
+/* An OOM kill is worth a journal entry of its own: it says which group lost a process. */
+static void log_oom_kills(struct bpf_collector *b, const uint64_t *w, const char **labels)
+{
+	for (unsigned id = 0; id < b->nr_groups; id++) {
+		uint64_t v = __atomic_load_n(&w[id], __ATOMIC_RELAXED);
+		if (v > b->oom_logged[id] && labels[id]) {
+			char count[24];
+			snprintf(count, sizeof(count), "%llu",
+			         (unsigned long long)(v - b->oom_logged[id]));
+			struct log_field fields[] = {{"GROUP", labels[id]}, {"KILLS", count}};
+			log_event(LOG_LEVEL_WARN, LOG_ID_OOM_KILL, fields, 2,
+			          "the OOM killer chose %s process%s of group %s", count,
+			          v - b->oom_logged[id] == 1 ? "" : "es", labels[id]);
+		}
+		b->oom_logged[id] = v;
+	}
+}
+
 static int bpf_collect(void *state, const struct collector_env *env, struct expo *out)
 {
 	(void)env;
@@ -1065,6 +1088,7 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		expo_family(out, "kobs_oom_kills", METRIC_COUNTER, NULL,
 		            "Processes the kernel's OOM killer chose, by the victim's group.");
 		const uint64_t *w = b->progs[P_OOM_KILLS].hist.words;
+		log_oom_kills(b, w, labels);
 		for (size_t i = 0; i < n;) {
 			uint64_t v = 0;
 			size_t j = i;

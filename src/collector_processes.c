@@ -204,7 +204,8 @@ static void publish_groups(struct processes *p, const struct collector_env *env,
 	const char **names = xreallocarray(NULL, n ? n : 1, sizeof(*names));
 	for (size_t i = 0; i < n; i++)
 		names[i] = pg_group_name(p->pg, i);
-	group_link_publish(env->link, names, n, listed);
+	group_link_publish(env->link, names, n, listed,
+	                   groups_config_settings(env->groups)->group_expiry_seconds);
 	free(names);
 }
 
@@ -351,9 +352,12 @@ static void classify_new(struct processes *p, const struct collector_env *env, s
 		if (!p->pending[i].matched)
 			pg_inherit(p->pg, p->pending[i].proc, p->pending[i].comm);
 	/* The kernel's programs count the new processes in these groups from now on. */
-	for (size_t i = 0; i < n; i++)
+	bool linked = group_link_attached(env->link);
+	for (size_t i = 0; linked && i < n; i++) {
+		const char *group = pg_group_of(p->pg, p->pending[i].proc);
 		group_link_set(env->link, pg_pid(p->pending[i].proc),
-		               pg_group_id(p->pending[i].proc));
+		               group ? group_link_id(env->link, group, false) : 0);
+	}
 	/* A long command line (a Java class path) must not keep its buffer resident. */
 	buf_free(&p->cmdline);
 	buf_free(&p->cgroup);

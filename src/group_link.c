@@ -3,22 +3,35 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../bpf/kobs_bpf.h"
 #include "xalloc.h"
+
+struct id_slot {
+	char *name;       /* NULL: the id is free */
+	double exec_seen; /* steady clock: when an exec last asked for it; 0 never */
+};
 
 struct group_link {
 	pthread_mutex_t lock;
 	uint64_t *words; /* NULL until attached */
 	size_t pids;
-	unsigned ids;
+	unsigned ids; /* ids 1 .. ids-1 may be given */
 
 	struct groups_config *config;
-	char **names; /* names[i]: id i + 1 */
-	size_t nnames, cap;
+	struct id_slot *slots; /* slots[i]: id i + 1 */
+	size_t nslots;
 	unsigned epoch;
 	double listed_boot;
 };
+
+static double steady_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 struct group_link *group_link_new(void)
 {
@@ -27,13 +40,20 @@ struct group_link *group_link_new(void)
 	return l;
 }
 
+static void free_ids(struct group_link *l)
+{
+	for (size_t i = 0; i < l->nslots; i++)
+		free(l->slots[i].name);
+	free(l->slots);
+	l->slots = NULL;
+	l->nslots = 0;
+}
+
 void group_link_free(struct group_link *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->nnames; i++)
-		free(l->names[i]);
-	free(l->names);
+	free_ids(l);
 	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
@@ -41,8 +61,14 @@ void group_link_free(struct group_link *l)
 void group_link_attach(struct group_link *l, uint64_t *words, size_t pids, unsigned ids)
 {
 	pthread_mutex_lock(&l->lock);
-	__atomic_store_n(&l->pids, pids, __ATOMIC_RELAXED);
+	l->pids = pids;
 	l->ids = ids;
+	/* The rows of the kernel's maps end at `ids`: the slots do too. */
+	free_ids(l);
+	if (ids > 1) {
+		l->nslots = ids - 1;
+		l->slots = xcalloc(l->nslots, sizeof(*l->slots));
+	}
 	__atomic_store_n(&l->words, words, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&l->lock);
 }
@@ -52,12 +78,37 @@ bool group_link_attached(const struct group_link *l)
 	return __atomic_load_n(&l->words, __ATOMIC_ACQUIRE) != NULL;
 }
 
+unsigned group_link_id(struct group_link *l, const char *name, bool exec)
+{
+	pthread_mutex_lock(&l->lock);
+	size_t free_slot = l->nslots;
+	unsigned id = 0;
+	for (size_t i = 0; i < l->nslots; i++) {
+		if (!l->slots[i].name) {
+			if (free_slot == l->nslots)
+				free_slot = i;
+		} else if (strcmp(l->slots[i].name, name) == 0) {
+			id = (unsigned)i + 1;
+			break;
+		}
+	}
+	if (!id && free_slot < l->nslots) {
+		l->slots[free_slot].name = xstrdup(name);
+		l->slots[free_slot].exec_seen = 0;
+		id = (unsigned)free_slot + 1;
+	}
+	if (id && exec)
+		l->slots[id - 1].exec_seen = steady_now();
+	pthread_mutex_unlock(&l->lock);
+	return id;
+}
+
 void group_link_set(struct group_link *l, int pid, unsigned id)
 {
 	uint64_t *words = __atomic_load_n(&l->words, __ATOMIC_ACQUIRE);
 	if (!words || pid < 0 || (size_t)pid >= l->pids)
 		return;
-	if (id >= l->ids || id > KOBS_MAX_GROUPS)
+	if (id > KOBS_MAX_GROUPS)
 		id = 0;
 	/* Two atomic steps: the kernel and the other collector may write this pid's neighbours,
 	 * never this pid at the same moment (it is new, or it just called execve). */
@@ -68,36 +119,44 @@ void group_link_set(struct group_link *l, int pid, unsigned id)
 		__atomic_fetch_or(w, (uint64_t)id << shift, __ATOMIC_RELAXED);
 }
 
-void group_link_publish(struct group_link *l, const char *const *names, size_t n,
-                        double listed_boot)
+static int by_name(const void *a, const void *b)
 {
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void group_link_publish(struct group_link *l, const char *const *names, size_t n,
+                        double listed_boot, double expiry)
+{
+	const char **sorted = xreallocarray(NULL, n ? n : 1, sizeof(*sorted));
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (names[i])
+			sorted[m++] = names[i];
+	qsort(sorted, m, sizeof(*sorted), by_name);
+	double now = steady_now();
 	pthread_mutex_lock(&l->lock);
-	if (n > l->cap) {
-		l->names = xreallocarray(l->names, n, sizeof(*l->names));
-		memset(l->names + l->cap, 0, (n - l->cap) * sizeof(*l->names));
-		l->cap = n;
-	}
-	for (size_t i = 0; i < l->cap; i++) {
-		const char *want = i < n ? names[i] : NULL;
-		if (l->names[i] && want && strcmp(l->names[i], want) == 0)
+	for (size_t i = 0; i < l->nslots; i++) {
+		struct id_slot *s = &l->slots[i];
+		if (!s->name || bsearch(&s->name, sorted, m, sizeof(*sorted), by_name))
 			continue;
-		free(l->names[i]);
-		l->names[i] = want ? xstrdup(want) : NULL;
+		if (s->exec_seen > 0 && now - s->exec_seen < expiry)
+			continue;
+		free(s->name);
+		s->name = NULL;
 	}
-	l->nnames = n;
 	l->listed_boot = listed_boot;
 	pthread_mutex_unlock(&l->lock);
+	free(sorted);
 }
 
 void group_link_reset(struct group_link *l)
 {
 	pthread_mutex_lock(&l->lock);
 	l->epoch++;
-	for (size_t i = 0; i < l->cap; i++) {
-		free(l->names[i]);
-		l->names[i] = NULL;
+	for (size_t i = 0; i < l->nslots; i++) {
+		free(l->slots[i].name);
+		l->slots[i] = (struct id_slot){0};
 	}
-	l->nnames = 0;
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -132,22 +191,9 @@ unsigned group_link_epoch(const struct group_link *l)
 	return l->epoch;
 }
 
-size_t group_link_ids(const struct group_link *l)
-{
-	return l->nnames;
-}
-
 const char *group_link_name(const struct group_link *l, unsigned id)
 {
-	return id >= 1 && id <= l->nnames ? l->names[id - 1] : NULL;
-}
-
-unsigned group_link_find(const struct group_link *l, const char *name)
-{
-	for (size_t i = 0; i < l->nnames; i++)
-		if (l->names[i] && strcmp(l->names[i], name) == 0)
-			return (unsigned)i + 1;
-	return 0;
+	return id >= 1 && id <= l->nslots ? l->slots[id - 1].name : NULL;
 }
 
 double group_link_listed_boot(const struct group_link *l)

@@ -80,8 +80,11 @@ static struct groups_config *config_new(void)
 	                                       .group_expiry_seconds = 300,
 	                                       .children = true};
 	c->bpf.programs = (1u << GROUPS_BPF_PROGRAMS) - 1;
-	static const char *const default_syscalls[] = {"read",      "write",   "fsync",
-	                                               "fdatasync", "connect", "accept4"};
+	/* Syscalls whose latency is news (a slow disk, a slow peer), and which are rare enough to
+	 * time cheaply; read and write are left to the user, since every pipe and socket makes
+	 * them. */
+	static const char *const default_syscalls[] = {"fsync", "fdatasync", "connect", "accept4",
+	                                               "openat"};
 	for (size_t i = 0; i < sizeof(default_syscalls) / sizeof(default_syscalls[0]); i++) {
 		int nr = groups_syscall_number(default_syscalls[i]);
 		if (nr >= 0) {

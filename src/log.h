@@ -22,6 +22,8 @@ struct log_field {
 /* MESSAGE_IDs of notable events, so `journalctl MESSAGE_ID=...` finds them. Never change one. */
 #define LOG_ID_COLLECTOR_FAILED "7f9780c03c484ddc98a884b4d80a2027"
 #define LOG_ID_STARTED          "1a8fb871a7e74ea7b40592482334931e"
+#define LOG_ID_BPF_PROGRAM_OFF  "c2f06d0e5b8a4f3f9b1d7a64e0e8a913"
+#define LOG_ID_OOM_KILL         "5d3b9e2c7f1a4c0e8e6b2a9d4f7c1e35"
 
 /* Parse "debug", "info", "warn" or "error"; returns -1 for anything else. */
 int log_level_parse(const char *name);

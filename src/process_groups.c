@@ -310,9 +310,9 @@ bool pg_grouped(const struct pg_process *p)
 	return p->group >= 0;
 }
 
-unsigned pg_group_id(const struct pg_process *p)
+const char *pg_group_of(const struct process_groups *pg, const struct pg_process *p)
 {
-	return p->group < 0 ? 0 : (unsigned)p->group + 1;
+	return p->group < 0 ? NULL : pg->groups[p->group].name;
 }
 
 size_t pg_group_slots(const struct process_groups *pg)

@@ -103,10 +103,8 @@ void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *com
 bool pg_grouped(const struct pg_process *p);
 int pg_pid(const struct pg_process *p);
 bool pg_is_new(const struct pg_process *p);
-/* The id of the process's group for the kernel's pid -> group map (group_link.h): its slot + 1,
- * or 0 outside every group. A group keeps its id while it exists; an expired group's id may
- * later be given to another. */
-unsigned pg_group_id(const struct pg_process *p);
+/* The name of the process's group, or NULL outside every group. */
+const char *pg_group_of(const struct process_groups *pg, const struct pg_process *p);
 /* The number of group slots, and the name of the group in slot i (id i + 1), NULL for a free one.
  */
 size_t pg_group_slots(const struct process_groups *pg);

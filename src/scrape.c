@@ -96,6 +96,7 @@ static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
 		         slot->ops->default_enabled ? "--no-collector flag" : "default");
 		return;
 	}
+	slot->status.why[0] = '\0';
 	if (slot->ops->init(&slot->state, &s->env, slot->status.why, sizeof(slot->status.why)) <
 	    0) {
 		slot->status.state = COLLECTOR_FAILED;
@@ -107,8 +108,10 @@ static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
 		return;
 	}
 	slot->status.state = COLLECTOR_ENABLED;
-	slot->status.why[0] = '\0';
-	log_info("collector %s enabled", slot->ops->name);
+	if (slot->status.why[0])
+		log_info("collector %s enabled: %s", slot->ops->name, slot->status.why);
+	else
+		log_info("collector %s enabled", slot->ops->name);
 }
 
 static void *collector_main(void *arg);

@@ -85,7 +85,7 @@ cp -a "$top/." "$nosd/"
 (cd "$nosd" && { [ ! -f Makefile ] || make -s distclean >/dev/null 2>&1; })
 SUITE_TESTS="tests/integration/cli.sh tests/integration/http.sh tests/integration/exposition.sh
 	tests/integration/web_config.sh tests/integration/systemd_notify.sh
-	tests/integration/processes.sh" \
+	tests/integration/processes.sh tests/integration/bpf.sh" \
 	timed "without libsystemd" run_suite "$nosd" --with-systemd=no --enable-werror || status=1
 rm -rf "$nosd"
 

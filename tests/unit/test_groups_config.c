@@ -551,7 +551,7 @@ static void unknown_top_level_key_is_an_error_at_the_key(void **state)
 	(void)state;
 	assert_string_equal(
 	    load_error("processes: {}\ncollectors: {}\n"),
-	    "t.yml:2:1: unknown key 'collectors' (expected process_names or processes)");
+	    "t.yml:2:1: unknown key 'collectors' (expected process_names, processes or bpf)");
 }
 
 static void unknown_entry_key_is_an_error_at_the_key(void **state)
@@ -566,6 +566,64 @@ static void unknown_processes_key_is_an_error_at_the_key(void **state)
 	(void)state;
 	const char *e = load_error("processes:\n  group_limt: 3\n");
 	assert_non_null(strstr(e, "t.yml:2:3: unknown key processes.group_limt"));
+}
+
+/* ---- the bpf mapping ---- */
+
+static void bpf_defaults_time_common_syscalls_and_count_the_ungrouped(void **state)
+{
+	(void)state;
+	load("process_names:\n  - comm: [a]\n");
+	const struct groups_bpf *b = groups_config_bpf(config);
+	assert_int_equal(b->programs, (1u << GROUPS_BPF_PROGRAMS) - 1);
+	assert_string_equal(b->ungrouped, "ungrouped");
+	assert_int_equal(b->nsyscalls, 5);
+	assert_string_equal(b->syscalls[0], "fsync");
+	assert_int_equal(b->syscall_nrs[0], groups_syscall_number("fsync"));
+	struct groups_config *d = groups_config_default();
+	assert_int_equal(groups_config_bpf(d)->nsyscalls, 5);
+	groups_config_free(d);
+}
+
+static void bpf_settings_are_read(void **state)
+{
+	(void)state;
+	load("bpf:\n  programs: [runqueue, syscalls]\n  syscalls: [openat, futex]\n"
+	     "  ungrouped: other\n");
+	const struct groups_bpf *b = groups_config_bpf(config);
+	assert_int_equal(b->programs, (1u << 0) | (1u << 3));
+	assert_int_equal(b->nsyscalls, 2);
+	assert_string_equal(b->syscalls[1], "futex");
+	assert_true(b->syscall_nrs[1] >= 0);
+	assert_int_equal(b->syscall_nrs[1], groups_syscall_number("futex"));
+	assert_string_equal(b->ungrouped, "other");
+	load("bpf:\n  ungrouped: false\n");
+	assert_null(groups_config_bpf(config)->ungrouped);
+}
+
+static void bpf_errors_point_at_the_value(void **state)
+{
+	(void)state;
+	assert_string_equal(load_error("bpf:\n  programs: [runqueue, runqeue]\n"),
+	                    "t.yml:2:24: unknown bpf program 'runqeue' (expected runqueue, offcpu, "
+	                    "block_io, syscalls, oom_kills, tcp_retransmits, packet_drops or "
+	                    "process_events)");
+	assert_string_equal(load_error("bpf:\n  syscalls: [read, no_such_call]\n"),
+	                    "t.yml:2:20: unknown syscall 'no_such_call' on this architecture");
+	assert_string_equal(load_error("bpf:\n  syscalls: [read, read]\n"),
+	                    "t.yml:2:20: syscall 'read' is listed twice");
+	assert_non_null(strstr(load_error("bpf:\n  syscalls: [read, write, openat, close, fsync, "
+	                                  "fdatasync, connect, accept4, sendto, recvfrom, "
+	                                  "futex, poll, ppoll, select, pread64, pwrite64, "
+	                                  "readv]\n"),
+	                       "at most 16 can be timed"));
+	assert_string_equal(load_error("bpf:\n  ungrouped: ''\n"),
+	                    "t.yml:2:14: bpf.ungrouped must be a group name, or false to leave out "
+	                    "the processes outside every group");
+	assert_non_null(strstr(load_error("bpf:\n  syscall: [read]\n"),
+	                       "t.yml:2:3: unknown key bpf.syscall (expected programs, syscalls or "
+	                       "ungrouped)"));
+	assert_non_null(strstr(load_error("bpf: [read]\n"), "bpf must be a mapping"));
 }
 
 static void a_repeated_key_is_an_error(void **state)
@@ -820,6 +878,9 @@ int main(void)
 	    T(unknown_top_level_key_is_an_error_at_the_key),
 	    T(unknown_entry_key_is_an_error_at_the_key),
 	    T(unknown_processes_key_is_an_error_at_the_key),
+	    T(bpf_defaults_time_common_syscalls_and_count_the_ungrouped),
+	    T(bpf_settings_are_read),
+	    T(bpf_errors_point_at_the_value),
 	    T(a_repeated_key_is_an_error),
 	    T(an_entry_without_matchers_is_an_error),
 	    T(a_single_value_where_a_list_belongs_is_an_error),

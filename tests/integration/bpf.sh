@@ -1,0 +1,250 @@
+#!/bin/bash
+# The bpf collector measures what the kernel does under a load of known shape: four CPU burners
+# on this machine's cores (kt_burn) wait in the run queue, a loop of one-byte reads and writes
+# (kt_sys) makes system calls, a process that sleeps 20 ms at a time (kt_nap) spends its life off
+# CPU, direct writes reach the disk under $WORK, and kt_late, a copy of kt_sys, starts once the
+# daemon serves. A config groups them by comm and times only read and write;
+# tests/integration/bpf_check.py compares two scrapes with that load. Then:
+# every histogram is well formed, promtool is silent, the daemon holds no capability once it
+# serves, a real Prometheus computes a run-queue p99 from the buckets, and started as nobody the
+# daemon still serves /proc and says why BPF is off.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] ||
+	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
+"$KOBSD" --help | grep -q '^  bpf ' ||
+	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
+# lib.sh's start_kobsd leaves the bpf collector out unless asked for it.
+export KOBS_WITH_BPF=1
+
+# disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
+# /sys/block (vda, nvme0n1, sda: never a partition), following device-mapper and md devices down
+# to the first disk beneath; nothing when DIR's file system has no block device.
+disk_under() {
+	local sys below
+	sys=$(readlink -f "/sys/dev/block/$(stat -c '%Hd:%Ld' "$1")") || return 0
+	[ -d "$sys" ] || return 0
+	while :; do
+		[ -e "$sys/partition" ] && sys=${sys%/*}
+		below=$(ls "$sys/slaves" 2>/dev/null | head -n 1)
+		[ -n "$below" ] || break
+		sys=$(readlink -f "$sys/slaves/$below")
+	done
+	echo "${sys##*/}"
+}
+
+# Direct writes must reach a disk: $WORK, or /var/tmp when $WORK is on tmpfs.
+IO_DIR=$WORK
+DISK=$(disk_under "$IO_DIR")
+if [ -z "$DISK" ]; then
+	IO_DIR=$(mktemp -d /var/tmp/kobs-bpf.XXXXXX)
+	DISK=$(disk_under "$IO_DIR")
+	rm -rf "$IO_DIR"
+	[ -n "$DISK" ] ||
+		fail "neither $WORK nor /var/tmp is on a block device: nowhere to write to a disk"
+	IO_DIR=/var/tmp
+fi
+# direct_write MIB: MIB MiB written with O_DIRECT, each write a request to $DISK.
+direct_write() {
+	local file="$IO_DIR/kobs-bpf-direct.$$"
+	dd if=/dev/zero of="$file" bs=64k count=$(($1 * 16)) oflag=direct conv=fsync status=none ||
+		{ rm -f "$file"; fail "dd oflag=direct to $file failed"; }
+	rm -f "$file"
+}
+
+# The load, started before the daemon so that each process has its final comm when the daemon
+# first sees it. A symlink's name becomes the comm of what it runs. The burners and the syscall
+# loop run at nice 19, so that the tests beside this one (make -j) keep their CPU; everything
+# ends by itself after $seconds, and cleanup kills it sooner.
+seconds=$(scaled 120)
+mkdir "$WORK/bin"
+ln -s "$(command -v bash)" "$WORK/bin/kt_burn"
+ln -s "$(command -v bash)" "$WORK/bin/kt_nap"
+ln -s "$(command -v dd)" "$WORK/bin/kt_sys"
+ln -s "$(command -v dd)" "$WORK/bin/kt_late"
+mkfifo "$WORK/never"
+# Burn for a few tens of milliseconds, sleep one (a wakeup, then a wait behind the others).
+burn='exec 3<>"$1"; end=$((SECONDS + $2))
+while [ $SECONDS -lt $end ]; do
+	for ((i = 0; i < 20000; i++)); do :; done
+	read -r -t 0.001 -u 3 || :
+done'
+# Sleep 20 ms, again and again: no one ever writes to the FIFO.
+nap='exec 3<>"$1"; end=$((SECONDS + $2))
+while [ $SECONDS -lt $end ]; do read -r -t 0.02 -u 3 || :; done'
+for _ in 1 2 3 4; do
+	nice -n 19 "$WORK/bin/kt_burn" -c "$burn" kt_burn "$WORK/never" "$seconds" &
+	EXTRA_PIDS+=($!)
+done
+"$WORK/bin/kt_nap" -c "$nap" kt_nap "$WORK/never" "$seconds" &
+EXTRA_PIDS+=($!)
+# About 400 000 one-byte copies a second here: bounded to $seconds at that pace.
+nice -n 19 "$WORK/bin/kt_sys" if=/dev/zero of=/dev/null bs=1 count=$((400000 * seconds)) \
+	status=none &
+EXTRA_PIDS+=($!)
+
+cat >"$WORK/kobsd.yml" <<'EOF'
+process_names:
+  - name: "{{.Comm}}"
+    comm: [kt_burn, kt_sys, kt_nap, kt_late]
+bpf:
+  syscalls: [read, write]
+EOF
+start_kobsd --config.file="$WORK/kobsd.yml"
+fetch /metrics -o "$WORK/text0"
+
+# Under valgrind the programs may not load (valgrind does not know every bpf() command): that
+# alone is a reason to skip, and only there.
+if [ "${KOBS_VALGRIND:-0}" = 1 ] &&
+	grep -q '^kobs_scrape_collector_success{collector="bpf"} 0' "$WORK/text0"; then
+	why=$(fetch / | grep -o '<td>bpf</td><td class="failed">[^<]*' | sed 's/.*>//')
+	skip "under valgrind the bpf collector does not start: ${why:-see the log}"
+fi
+
+# Serving means loaded and attached: from then on the daemon holds no capability, in any thread.
+held=$(for status in /proc/"$KOBS_PID"/task/*/status; do
+	awk -v t="${status%/status}" '/^Cap(Eff|Prm|Bnd):/ && $2 !~ /^0+$/ {
+		sub(".*/", "", t); print "thread " t ": " $1 " " $2 }' "$status"
+done)
+[ -z "$held" ] || fail "kobsd still holds capabilities while serving: $held"
+echo "# $(grep '^Cap' "/proc/$KOBS_PID/status" | tr '\n\t' '  ')"
+pass "once serving, CapEff, CapPrm and CapBnd are 0 in every thread of kobsd"
+
+# A process that comes after the daemon: its exec, seen by the process_events program, puts it
+# in a new group kt_late, which the other programs count from then on.
+nice -n 19 "$WORK/bin/kt_late" if=/dev/zero of=/dev/null bs=1 count=$((400000 * seconds)) \
+	status=none &
+EXTRA_PIDS+=($!)
+
+# Wait (bounded) until the first reading has every series the checks compare.
+# has FILE NAME LABEL...: a sample of NAME carries every LABEL (as k="v").
+has() {
+	local line label
+	line=$(grep "^$2{" "$1") || return 1
+	for label in "${@:3}"; do
+		line=$(grep -F "$label" <<<"$line") || return 1
+	done
+}
+direct_write 1
+ready=0
+for _ in $(seq 1 $(($(scaled 15) * 4))); do
+	fetch /metrics -o "$WORK/text0"
+	if has "$WORK/text0" kobs_runqueue_latency_seconds_count 'group="kt_burn"' &&
+		has "$WORK/text0" kobs_offcpu_seconds_count 'group="kt_nap"' &&
+		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_sys"' 'syscall="read"' &&
+		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_late"' 'syscall="read"' &&
+		has "$WORK/text0" kobs_block_io_latency_seconds_count "device=\"$DISK\"" 'op="write"'; then
+		ready=1
+		break
+	fi
+	sleep 0.25
+done
+[ $ready = 1 ] || echo "# not every series the checks compare showed up in $(scaled 15) s"
+
+now() { date +%s.%N; }
+cat /proc/sys/kernel/bpf_stats_enabled >"$WORK/bpf_stats"
+{
+	now
+	fetch /metrics -o "$WORK/text1"
+	now
+	direct_write 8
+	sleep 2
+	now
+	fetch /metrics -o "$WORK/text2"
+	now
+} >"$WORK/times"
+fetch /metrics -H "Accept: application/openmetrics-text; version=1.0.0" -o "$WORK/om"
+
+"$PYTHON" "$KOBS_SRCDIR/tests/integration/bpf_check.py" "$WORK" "$DISK" >"$WORK/check.out" 2>&1 ||
+	{
+		cat "$WORK/check.out"
+		fail "$(grep -c '^FAIL' "$WORK/check.out") of the bpf checks failed (above)"
+	}
+cat "$WORK/check.out"
+pass "the bpf histograms follow the load (disk $DISK) and are well formed"
+
+check_text "$WORK/text2"
+pass "promtool check metrics is silent with the bpf histograms"
+check_openmetrics "$WORK/om"
+pass "the OpenMetrics parser accepts the bpf histograms"
+
+# A real Prometheus scrapes the daemon under the same load, and computes from the buckets a
+# 99th percentile of the burners' run-queue wait: a finite, positive number of seconds.
+PROMETHEUS=$(command -v prometheus || true)
+[ -n "$PROMETHEUS" ] || fail "prometheus not installed (contrib/install-deps.sh installs it)"
+prom_port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$WORK/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: kobsd
+    static_configs:
+      - targets: ['${KOBS_URL#http://}']
+YML
+"$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
+EXTRA_PIDS+=($!)
+p99_query='histogram_quantile(0.99, sum by (le) ('
+p99_query+='rate(kobs_runqueue_latency_seconds_bucket{group="kt_burn"}[10s])))'
+p99=""
+for _ in $(seq 1 "$(scaled 20)"); do
+	sleep 1
+	p99=$(curl -sS --max-time 5 --get --data-urlencode "query=$p99_query" \
+		"http://127.0.0.1:$prom_port/api/v1/query" 2>/dev/null | "$PYTHON" -c 'import json, math, sys
+try:
+    r = json.load(sys.stdin)["data"]["result"]
+    v = float(r[0]["value"][1]) if r else math.nan
+except Exception:
+    v = math.nan
+print(v if 0 < v < math.inf else "")')
+	[ -n "$p99" ] && break
+done
+[ -n "$p99" ] || fail "Prometheus found no finite positive $p99_query in $(scaled 20) s:" \
+	"$(curl -sS --max-time 5 --get --data-urlencode "query=$p99_query" \
+		"http://127.0.0.1:$prom_port/api/v1/query"; curl -sS --max-time 5 \
+		"http://127.0.0.1:$prom_port/api/v1/targets"; tail -n 20 "$WORK/prometheus.log")"
+pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
+stop_kobsd || fail "exit status"
+
+# Unprivileged: no capability to load BPF, so the collector fails at start and says why, once;
+# the /proc side serves as ever. nobody needs its own copy of the daemon (the sanitizer pass
+# builds where nobody cannot read), of valgrind's wrapper, and of LeakSanitizer's suppressions,
+# in a $WORK it owns.
+AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all)
+chown nobody:nogroup "$WORK"
+install -m 0755 "$KOBSD" "$WORK/kobsd"
+if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+	install -m 0644 "$KOBS_SRCDIR/tests/valgrind.sh" "$KOBS_SRCDIR/tests/valgrind.supp" "$WORK/"
+	KOBSD_RUN=("${AS_NOBODY[@]}" /bin/sh "$WORK/valgrind.sh" "$WORK/kobsd")
+else
+	KOBSD_RUN=("${AS_NOBODY[@]}" "$WORK/kobsd")
+fi
+if [[ "${LSAN_OPTIONS:-}" =~ suppressions=([^:]*) ]]; then
+	install -m 0644 "${BASH_REMATCH[1]}" "$WORK/lsan.supp"
+	export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=${BASH_REMATCH[1]}/suppressions=$WORK/lsan.supp}"
+fi
+start_kobsd
+fetch /metrics -o "$WORK/nobody"
+fetch / -o "$WORK/nobody.html"
+grep -q '^kobs_scrape_collector_success{collector="bpf"} 0$' "$WORK/nobody" ||
+	fail "as nobody the bpf collector's success is not 0:" \
+		"$(grep 'collector="bpf"' "$WORK/nobody" || echo 'not served')"
+grep -q '^kobs_scrape_collector_success{collector="processes"} 1$' "$WORK/nobody" ||
+	fail "as nobody the processes collector does not succeed"
+grep -q '^kobs_group_processes{' "$WORK/nobody" || fail "as nobody no kobs_group_processes is served"
+pass "as nobody: bpf is off (success 0), the /proc side serves kobs_group_processes"
+lines=$(grep -c 'CAP_BPF' "$WORK/kobsd.log" || true)
+if [ "$lines" != 1 ] || ! grep 'CAP_BPF' "$WORK/kobsd.log" | grep -q 'bpf'; then
+	fail "as nobody the log has $lines lines naming CAP_BPF, want one that also says bpf"
+fi
+echo "# log: $(grep 'CAP_BPF' "$WORK/kobsd.log")"
+row=$(grep -o '<td>bpf</td><td class="failed">failed: [^<]*' "$WORK/nobody.html" || true)
+if [ -z "$row" ] || ! grep -q 'CAP_BPF' <<<"$row"; then
+	fail "as nobody the landing page does not show the bpf collector failed for CAP_BPF:" \
+		"$(grep '<td>bpf</td>' "$WORK/nobody.html" || echo 'no bpf row')"
+fi
+echo "# landing page: ${row#*class=\"failed\">}"
+pass "as nobody: one log line and the landing page say bpf failed for want of CAP_BPF"
+check_text "$WORK/nobody"
+stop_kobsd || fail "exit status"

@@ -1,0 +1,138 @@
+/* group_link: the ids of the groups the kernel counts by, and the pid -> group words the BPF
+ * programs read, as both collectors use them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "group_link.h"
+
+static unsigned group_in(const uint64_t *words, int pid)
+{
+	return (unsigned)(words[pid / 4] >> (16 * (pid % 4))) & 0xffff;
+}
+
+static void nothing_is_written_before_the_map_is_attached(void **state)
+{
+	(void)state;
+	struct group_link *l = group_link_new();
+	assert_false(group_link_attached(l));
+	assert_int_equal(group_link_id(l, "a", false), 0);
+	group_link_set(l, 1, 1); /* no map: dropped, no crash */
+	group_link_free(l);
+}
+
+static void ids_belong_to_names_until_the_table_is_full(void **state)
+{
+	(void)state;
+	uint64_t words[16] = {0};
+	struct group_link *l = group_link_new();
+	group_link_attach(l, words, 64, 4); /* ids 1 .. 3 */
+	assert_true(group_link_attached(l));
+	assert_int_equal(group_link_id(l, "a", false), 1);
+	assert_int_equal(group_link_id(l, "b", false), 2);
+	assert_int_equal(group_link_id(l, "a", false), 1);
+	assert_int_equal(group_link_id(l, "c", false), 3);
+	assert_int_equal(group_link_id(l, "d", false), 0);
+	group_link_lock(l);
+	assert_string_equal(group_link_name(l, 2), "b");
+	assert_null(group_link_name(l, 0));
+	assert_null(group_link_name(l, 4));
+	group_link_unlock(l);
+	group_link_free(l);
+}
+
+static void a_pid_is_written_without_touching_its_neighbours(void **state)
+{
+	(void)state;
+	uint64_t words[16] = {0};
+	struct group_link *l = group_link_new();
+	group_link_attach(l, words, 64, 1000);
+	group_link_set(l, 4, 1);
+	group_link_set(l, 5, 999);
+	group_link_set(l, 6, 3);
+	group_link_set(l, 7, 65535);
+	assert_int_equal(group_in(words, 4), 1);
+	assert_int_equal(group_in(words, 5), 999);
+	assert_int_equal(group_in(words, 7), 65535);
+	group_link_set(l, 5, 2);
+	group_link_set(l, 6, 0);
+	assert_int_equal(group_in(words, 4), 1);
+	assert_int_equal(group_in(words, 5), 2);
+	assert_int_equal(group_in(words, 6), 0);
+	assert_int_equal(group_in(words, 7), 65535);
+	group_link_set(l, 64, 1); /* beyond pid_max */
+	group_link_set(l, -1, 1);
+	group_link_set(l, 8, 70000); /* beyond 16 bits: outside every group */
+	assert_int_equal(group_in(words, 8), 0);
+	for (int i = 9; i < 64; i++)
+		assert_int_equal(group_in(words, i), 0);
+	group_link_free(l);
+}
+
+static void ids_of_groups_gone_are_freed_unless_an_exec_used_them(void **state)
+{
+	(void)state;
+	uint64_t words[16] = {0};
+	struct group_link *l = group_link_new();
+	group_link_attach(l, words, 64, 10);
+	assert_int_equal(group_link_id(l, "a", false), 1);
+	assert_int_equal(group_link_id(l, "b", false), 2);
+	assert_int_equal(group_link_id(l, "short-lived", true), 3);
+	const char *have[] = {"a", NULL};
+	group_link_publish(l, have, 2, 12.5, 300);
+	group_link_lock(l);
+	assert_string_equal(group_link_name(l, 1), "a");
+	assert_null(group_link_name(l, 2)); /* the processes collector dropped it */
+	assert_string_equal(group_link_name(l, 3), "short-lived"); /* kept for the expiry */
+	assert_true(group_link_listed_boot(l) == 12.5);
+	group_link_unlock(l);
+	assert_int_equal(group_link_id(l, "c", false), 2); /* the freed id is given again */
+	group_link_publish(l, have, 2, 13, 0);
+	group_link_lock(l);
+	assert_null(group_link_name(l, 3));
+	group_link_unlock(l);
+	group_link_free(l);
+}
+
+static void a_reset_frees_every_id_and_bumps_the_epoch(void **state)
+{
+	(void)state;
+	uint64_t words[16] = {0};
+	struct group_link *l = group_link_new();
+	group_link_attach(l, words, 64, 10);
+	group_link_id(l, "a", false);
+	unsigned epoch = group_link_epoch(l);
+	group_link_reset(l);
+	assert_int_equal(group_link_epoch(l), epoch + 1);
+	group_link_lock(l);
+	assert_null(group_link_name(l, 1));
+	group_link_unlock(l);
+	struct proc_identity id = {.comm = "x"};
+	struct group_match m;
+	struct buf name;
+	buf_init(&name);
+	assert_false(group_link_match(l, &id, &m, &name)); /* no configuration yet */
+	struct groups_config *c = groups_config_default();
+	group_link_set_config(l, c);
+	assert_true(group_link_match(l, &id, &m, &name));
+	assert_string_equal(name.data, "x");
+	buf_free(&name);
+	groups_config_free(c);
+	group_link_free(l);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(nothing_is_written_before_the_map_is_attached),
+	    cmocka_unit_test(ids_belong_to_names_until_the_table_is_full),
+	    cmocka_unit_test(a_pid_is_written_without_touching_its_neighbours),
+	    cmocka_unit_test(ids_of_groups_gone_are_freed_unless_an_exec_used_them),
+	    cmocka_unit_test(a_reset_frees_every_id_and_bumps_the_epoch),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
