@@ -26,11 +26,14 @@
 # accounting (two clock reads per program run): it is an upper bound of the cost with stats off.
 # BPF_STATS=0 turns them off for the run instead, for the slowdown as it is in production (and
 # no per-event figures).
+# KOBSD_CONFIG=FILE is passed to both daemons as --config.file, e.g. a bpf: mapping whose
+# syscalls: list times read and write, the ping-pong's own syscalls, for the worst case.
 # With bpftool installed, the kernel's run_time_ns/run_cnt of the daemon's programs is printed
 # beside, as a cross-check of what kobsd serves. Runs as root; everything started is stopped on
 # exit. A default run takes about two minutes.
 set -euo pipefail
 export LC_ALL=C # join needs sort's order, and awk a decimal point
+KOBSD_CONFIG=${KOBSD_CONFIG:+$(realpath "$KOBSD_CONFIG")} # before the cd below
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-15}
 ROUND_TRIPS=${2:-50000}
@@ -71,7 +74,8 @@ start_kobsd() {
 	local port
 	port=$(free_port)
 	URL="http://127.0.0.1:$port"
-	"$KOBSD" --web.listen-address=127.0.0.1:"$port" --log.level=warn "$@" 2>>"$WORK/kobsd.log" &
+	"$KOBSD" --web.listen-address=127.0.0.1:"$port" --log.level=warn \
+		${KOBSD_CONFIG:+--config.file="$KOBSD_CONFIG"} "$@" 2>>"$WORK/kobsd.log" &
 	KPID=$!
 	for _ in $(seq 1 300); do
 		curl -sf --max-time 2 -o /dev/null "$URL/-/ready" && return 0
@@ -216,7 +220,7 @@ done
 echo >&2
 report() {
 	awk -v rounds="$ROUNDS" -v trips="$ROUND_TRIPS" -v cpu="${CPU:-unpinned}" \
-		-v hackargs="${HACKBENCH:+$HACKBENCH_ARGS}" -v stats="$BPF_STATS" -v results="$WORK/results" \
+		-v hackargs="${HACKBENCH:+$HACKBENCH_ARGS}" -v stats="$BPF_STATS" -v config="$KOBSD_CONFIG" -v results="$WORK/results" \
 		-v deltas="$WORK/deltas" -v attached="$WORK/attached" -v tool="$WORK/bpftool_deltas" \
 		-v others="$(sort -u "$WORK/others" | tr '\n' ' ' | sed 's/ $//')" '
 	function median(a, n,   i, j, t) {
@@ -258,7 +262,7 @@ report() {
 	BEGIN {
 		printf "%d rounds; pipe ping-pong: %d round trips, CPU %s", rounds, trips, cpu
 		printf "%s", hackargs == "" ? "; hackbench not installed" : "; hackbench " hackargs
-		printf "; kernel.bpf_stats_enabled=%s\n", stats
+		printf "; kernel.bpf_stats_enabled=%s%s\n", stats, config == "" ? "" : "; --config.file=" config
 		print "kobsd with the bpf collector against kobsd --no-collector.bpf, medians:"
 		printf "%-16s %14s %14s %10s   %s\n", "workload", "no BPF", "BPF attached", "slowdown",
 			"rounds'"'"' quartiles"
