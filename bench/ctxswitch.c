@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 	close(to_child[0]);
 	close(to_parent[1]);
 
-	/* A few round trips first, so that the child is running and both are warm when timing starts. */
+	/* A few round trips first, so that the child is running and both are warm when timing
+	 * starts. */
 	int rc = ping_pong(to_child[1], to_parent[0], 1000);
 	double start = now_seconds();
 	if (rc == 0)
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ctxswitch: a pipe broke before %ld round trips\n", n);
 		return 1;
 	}
-	printf("round_trips=%ld seconds=%.6f ns_per_round_trip=%.1f round_trips_per_second=%.0f\n", n,
-	       seconds, seconds * 1e9 / (double)n, (double)n / seconds);
+	printf("round_trips=%ld seconds=%.6f ns_per_round_trip=%.1f round_trips_per_second=%.0f\n",
+	       n, seconds, seconds * 1e9 / (double)n, (double)n / seconds);
 	return 0;
 }
