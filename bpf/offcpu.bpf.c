@@ -12,12 +12,7 @@
 
 HIST_MAP(hist);
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, __u64);
-} blocked_at SEC(".maps");
+TASK_MAP(blocked_at, __u64);
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(offcpu_switch, bool preempt)

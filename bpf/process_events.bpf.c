@@ -9,13 +9,7 @@ struct {
 } events SEC(".maps");
 
 /* Exec events the ring buffer had no room for. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
-} lost SEC(".maps");
+WORDS_MAP(lost, 1);
 
 /* Set the 16-bit group id of `tgid` without disturbing its three neighbours, which the daemon may
  * be writing at the same time. */

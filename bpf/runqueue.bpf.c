@@ -15,12 +15,7 @@ struct seen {
 	__u64 pcount;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct seen);
-} last SEC(".maps");
+TASK_MAP(last, struct seen);
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(runq_switch)

@@ -20,12 +20,7 @@ struct entered {
 
 /* The timed syscall each thread is in: task storage, freed with the thread (one killed inside a
  * syscall leaves nothing behind). */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct entered);
-} inside SEC(".maps");
+TASK_MAP(inside, struct entered);
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)

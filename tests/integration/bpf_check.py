@@ -20,6 +20,9 @@ import sys
 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+import verdicts
+from verdicts import bad, check, ok, series
+
 # The histograms of the bpf collector: log2 buckets of nanoseconds, served in seconds.
 BPF_HISTOGRAMS = [
     "kobs_runqueue_latency_seconds", "kobs_offcpu_seconds",
@@ -32,32 +35,6 @@ BURNERS = 4
 GROUPS = {"kt_burn", "kt_sys", "kt_nap", "kt_late"}
 UNGROUPED = "ungrouped"
 SYSCALLS = {"read", "write"}
-
-failures = 0
-
-
-def ok(msg):
-    print(f"ok - {msg}")
-
-
-def bad(msg):
-    global failures
-    failures += 1
-    print(f"FAIL: {msg}")
-
-
-def check(cond, good, wrong):
-    if cond:
-        ok(good)
-    else:
-        bad(wrong)
-    return cond
-
-
-def series(name, labels):
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
-
 
 class Scrape:
     """One scrape: its families by name, and its samples by sample name."""
@@ -292,4 +269,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if verdicts.failures else 0)

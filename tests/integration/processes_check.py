@@ -23,6 +23,9 @@ import time
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+import verdicts
+from verdicts import bad, check, escape, ok, series
+
 MIB = 1 << 20
 STATES = {"running", "sleeping", "disk_sleep", "zombie", "stopped", "idle", "other"}
 TICK = os.sysconf("SC_CLK_TCK")
@@ -43,36 +46,6 @@ COUNTERS = [
     "kobs_processes_vanished_total", "kobs_process_cpu_seconds_total",
     "kobs_process_io_bytes_total",
 ]
-
-failures = 0
-
-
-def ok(msg):
-    print(f"ok - {msg}")
-
-
-def bad(msg):
-    global failures
-    failures += 1
-    print(f"FAIL: {msg}")
-
-
-def check(cond, good, wrong):
-    if cond:
-        ok(good)
-    else:
-        bad(wrong)
-    return cond
-
-
-def series(name, labels):
-    inner = ",".join(f'{k}="{escape(v)}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
-
-
-def escape(v):
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
 
 class Scrape:
     """The samples of one scrape: name -> [(labels, value)]."""
@@ -360,4 +333,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if verdicts.failures else 0)
