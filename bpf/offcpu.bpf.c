@@ -17,10 +17,8 @@ TASK_MAP(blocked_at, __u64);
 SEC("raw_tp/sched_switch")
 int BPF_PROG(offcpu_switch, bool preempt)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	if (t->pid == 0)
-		return 0;
-	int g = group_of(t->tgid);
+	struct task_struct *t;
+	int g = current_group(&t);
 	if (g < 0)
 		return 0;
 	bool blocks = !switched_out_runnable(ctx, preempt, t);

@@ -20,11 +20,8 @@ TASK_MAP(last, struct seen);
 SEC("raw_tp/sched_switch")
 int BPF_PROG(runq_switch)
 {
-	/* The thread leaving the CPU is still current here. */
-	struct task_struct *t = bpf_get_current_task_btf();
-	if (t->pid == 0)
-		return 0;
-	int g = group_of(t->tgid);
+	struct task_struct *t;
+	int g = current_group(&t);
 	if (g < 0)
 		return 0;
 	struct seen *s = bpf_task_storage_get(&last, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);

@@ -15,13 +15,12 @@ Prints "ok - ..." for each behaviour that holds and "FAIL: ..." for each that do
 the series that is missing or wrong), and exits 1 when any failed.
 """
 import math
-import re
 import sys
 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 import verdicts
-from verdicts import bad, check, ok, series
+from verdicts import Scrape, bad, check, ok, series
 
 # The histograms of the bpf collector: log2 buckets of nanoseconds, served in seconds.
 BPF_HISTOGRAMS = [
@@ -35,34 +34,6 @@ BURNERS = 4
 GROUPS = {"kt_burn", "kt_sys", "kt_nap", "kt_late"}
 UNGROUPED = "ungrouped"
 SYSCALLS = {"read", "write"}
-
-class Scrape:
-    """One scrape: its families by name, and its samples by sample name."""
-
-    def __init__(self, path):
-        self.label = path.rsplit("/", 1)[-1]
-        with open(path, encoding="utf-8") as f:
-            self.text = f.read()
-        self.families = {fam.name: fam for fam in parse_text(self.text)}
-        self.samples = {}
-        for fam in self.families.values():
-            for s in fam.samples:
-                self.samples.setdefault(s.name, []).append((s.labels, s.value))
-        self.types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", self.text, re.M))
-
-    def find(self, name, **want):
-        return [(lab, v) for lab, v in self.samples.get(name, [])
-                if all(lab.get(k) == w for k, w in want.items())]
-
-    def value(self, name, **want):
-        """The one sample that matches, or None after a failure saying why."""
-        found = self.find(name, **want)
-        if len(found) != 1:
-            how = "missing" if not found else f"served {len(found)} times"
-            bad(f"{series(name, want)} is {how} ({self.label})")
-            return None
-        return found[0][1]
-
 
 def is_power_of_two_ns(le):
     ns = le * 1e9
@@ -159,7 +130,7 @@ def main():
     short, long = t2a - t1b, t2b - t1a  # the least and the most time between the two readings
 
     try:
-        s1, s2 = Scrape(f"{d}/text1"), Scrape(f"{d}/text2")
+        s1, s2 = Scrape(f"{d}/text1", parse_text), Scrape(f"{d}/text2", parse_text)
     except Exception as e:  # a parser's verdict is a failure of the output, not of this check
         bad(f"a scrape does not parse: {e!r}")
         return

@@ -24,7 +24,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 import verdicts
-from verdicts import bad, check, escape, ok, series
+from verdicts import Scrape, bad, check, escape, ok, series
 
 MIB = 1 << 20
 STATES = {"running", "sleeping", "disk_sleep", "zombie", "stopped", "idle", "other"}
@@ -46,40 +46,6 @@ COUNTERS = [
     "kobs_processes_vanished_total", "kobs_process_cpu_seconds_total",
     "kobs_process_io_bytes_total",
 ]
-
-class Scrape:
-    """The samples of one scrape: name -> [(labels, value)]."""
-
-    def __init__(self, path, parser):
-        self.label = os.path.basename(path)
-        with open(path, "rb") as f:
-            self.raw = f.read()
-        self.text = self.raw.decode("utf-8")  # strict: invalid UTF-8 must never be served
-        self.samples = {}
-        for fam in parser(self.text):
-            for s in fam.samples:
-                self.samples.setdefault(s.name, []).append((s.labels, s.value))
-        self.types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", self.text, re.M))
-        self.absent = set()
-
-    def find(self, name, **want):
-        return [(lab, v) for lab, v in self.samples.get(name, [])
-                if all(lab.get(k) == w for k, w in want.items())]
-
-    def value(self, name, **want):
-        """The one sample that matches, or None (a failure says which is missing)."""
-        if name not in self.samples:
-            if name not in self.absent:  # one failure for a family missing altogether
-                self.absent.add(name)
-                bad(f"{name} is not served at all ({self.label})")
-            return None
-        found = self.find(name, **want)
-        if len(found) != 1:
-            how = "missing" if not found else f"served {len(found)} times"
-            bad(f"{series(name, want)} is {how}")
-            return None
-        return found[0][1]
-
 
 def comm_of(p):
     return bytes.fromhex(p["comm_hex"]).decode("utf-8", "replace")
