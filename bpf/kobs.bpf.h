@@ -81,14 +81,6 @@ static __always_inline int group_of(__u32 tgid)
 	return (int)g;
 }
 
-/* At sched_switch the thread leaving the CPU is still current: it (with a pointer the verifier
- * trusts, so its fields are read directly), and its group or -1 (also for the idle task). */
-static __always_inline int current_group(struct task_struct **t)
-{
-	*t = bpf_get_current_task_btf();
-	return (*t)->pid == 0 ? -1 : group_of((*t)->tgid);
-}
-
 /* pid and tgid of a task in one read when they are neighbours, as they are in every kernel
  * since 2.6; two reads otherwise. */
 static __always_inline void task_ids(struct task_struct *t, __u32 *pid, __u32 *tgid)

@@ -40,11 +40,10 @@
 #include "kobs_bpf.h"
 
 #include "block_io.skel.h"
-#include "offcpu.skel.h"
 #include "oom_kills.skel.h"
 #include "packet_drops.skel.h"
 #include "process_events.skel.h"
-#include "runqueue.skel.h"
+#include "scheduler.skel.h"
 #include "syscalls.skel.h"
 #include "tcp_retransmits.skel.h"
 
@@ -64,8 +63,7 @@
 #endif
 
 enum program_id {
-	P_RUNQUEUE,
-	P_OFFCPU,
+	P_SCHEDULER,
 	P_BLOCK_IO,
 	P_SYSCALLS,
 	P_OOM_KILLS,
@@ -86,20 +84,30 @@ struct program_def {
 	const void *(*elf)(size_t *size);
 	const char *tracepoints[4]; /* what it attaches to, NULL-terminated */
 	enum rows rows;
+	const char *hists[2]; /* its histogram maps, laid out as `rows` says */
+	const char *words;    /* its map of counters, if any */
+	const char *table;    /* a map read through its descriptor: hash or ring buffer */
 };
 
 /* In the order of groups_bpf_program_names. */
 static const struct program_def programs[P__COUNT] = {
-    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
-    [P_OFFCPU] = {offcpu_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
-    [P_BLOCK_IO] = {block_io_bpf__elf_bytes, {"block_rq_issue", "block_rq_complete"}, ROWS_NONE},
-    [P_SYSCALLS] = {syscalls_bpf__elf_bytes, {"sys_enter", "sys_exit"}, ROWS_GROUPS_SYSCALLS},
-    [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, ROWS_NONE},
-    [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes, {"tcp_retransmit_skb"}, ROWS_NONE},
-    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, ROWS_NONE},
+    [P_SCHEDULER] = {scheduler_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS, {"runq", "offcpu"}},
+    [P_BLOCK_IO] = {block_io_bpf__elf_bytes,
+                    {"block_rq_issue", "block_rq_complete"},
+                    .table = "hist"},
+    [P_SYSCALLS] = {syscalls_bpf__elf_bytes,
+                    {"sys_enter", "sys_exit"},
+                    ROWS_GROUPS_SYSCALLS,
+                    {"hist"}},
+    [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, .words = "kills"},
+    [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes,
+                           {"tcp_retransmit_skb"},
+                           .words = "retransmits"},
+    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .words = "drops"},
     [P_PROCESS_EVENTS] = {process_events_bpf__elf_bytes,
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
-                          ROWS_NONE},
+                          .words = "lost",
+                          .table = "events"},
 };
 
 /* An array map of words, mapped into this process as far as it is read: the kernel maps every
@@ -126,10 +134,10 @@ struct program {
 	struct hook hooks[4];
 	size_t nhooks;
 	bool attached;
-	char why[200];        /* why it is not attached */
-	struct mapping hist;  /* ROWS_GROUPS*: the histograms; P_OOM_KILLS: kills; ... */
-	struct mapping extra; /* P_PROCESS_EVENTS: lost events */
-	int table_fd;         /* P_BLOCK_IO: the histograms; P_PROCESS_EVENTS: the ring buffer */
+	char why[200];           /* why it is not attached */
+	struct mapping hists[2]; /* as programs[].hists */
+	struct mapping words;    /* programs[].words */
+	int table_fd;            /* programs[].table */
 };
 
 /* Names of the values of a kernel enum (drop reasons, block operations), by value. */
@@ -377,8 +385,8 @@ static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_objec
 	if (!m || bpf_map__set_max_entries(m, (__u32)b->pid_words) ||
 	    bpf_map__reuse_fd(m, b->pid_map_fd))
 		return -1;
-	if (programs[id].rows != ROWS_NONE) {
-		m = bpf_object__find_map_by_name(obj, "hist");
+	for (int h = 0; h < 2 && programs[id].hists[h]; h++) {
+		m = bpf_object__find_map_by_name(obj, programs[id].hists[h]);
 		if (!m || bpf_map__set_max_entries(m, (__u32)(hist_rows(b, id) * KOBS_HIST_WORDS)))
 			return -1;
 	}
@@ -399,25 +407,20 @@ static int dup_fd(int fd)
 /* After loading: map what the scrapes read, fill what the programs read. */
 static int finish(struct bpf_collector *b, enum program_id id, struct program *p)
 {
-	static const char *const mapped[P__COUNT] = {
-	    [P_RUNQUEUE] = "hist",
-	    [P_OFFCPU] = "hist",
-	    [P_SYSCALLS] = "hist",
-	    [P_OOM_KILLS] = "kills",
-	    [P_TCP_RETRANSMITS] = "retransmits",
-	    [P_PACKET_DROPS] = "drops",
-	    [P_PROCESS_EVENTS] = "lost",
-	};
-	if (mapped[id]) {
-		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, mapped[id]);
-		struct mapping *into = id == P_PROCESS_EVENTS ? &p->extra : &p->hist;
-		if (!m || map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), into) < 0)
+	const struct program_def *def = &programs[id];
+	for (int h = 0; h < 2 && def->hists[h]; h++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->hists[h]);
+		if (!m ||
+		    map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), &p->hists[h]) < 0)
 			return -1;
 	}
-	static const char *const table[P__COUNT] = {
-	    [P_BLOCK_IO] = "hist", [P_PROCESS_EVENTS] = "events"};
-	if (table[id]) {
-		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, table[id]);
+	if (def->words) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->words);
+		if (!m || map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), &p->words) < 0)
+			return -1;
+	}
+	if (def->table) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->table);
 		if (!m || (p->table_fd = dup_fd(bpf_map__fd(m))) < 0)
 			return -1;
 	}
@@ -440,8 +443,9 @@ static void unload(struct program *p)
 			close(p->hooks[i].fd);
 	}
 	p->nhooks = 0;
-	unmap(&p->hist);
-	unmap(&p->extra);
+	unmap(&p->hists[0]);
+	unmap(&p->hists[1]);
+	unmap(&p->words);
 	if (p->table_fd >= 0)
 		close(p->table_fd);
 	p->table_fd = -1;
@@ -894,6 +898,24 @@ static void expose_hist(struct expo *out, const struct label *labels, size_t nla
 	expo_histogram(out, labels, nlabels, bounds, cumulative, KOBS_HIST_FINITE, sum, count);
 }
 
+/* Zero what a program counted for group id `id`. */
+static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
+{
+	size_t per = programs[p].rows == ROWS_GROUPS_SYSCALLS ? b->settings.nr_syscalls : 1;
+	size_t from = (size_t)id * per * KOBS_HIST_WORDS;
+	for (int h = 0; h < 2 && programs[p].hists[h]; h++) {
+		uint64_t *w = words_upto(&b->progs[p].hists[h], from + per * KOBS_HIST_WORDS);
+		if (w)
+			memset(w + from, 0, per * KOBS_HIST_WORDS * sizeof(uint64_t));
+	}
+	if (p == P_OOM_KILLS) {
+		uint64_t *w = words_upto(&b->progs[p].words, b->nr_groups);
+		if (w)
+			w[id] = 0;
+		b->oom_logged[id] = 0;
+	}
+}
+
 /* The group label of each id this scrape (NULL: not served), after zeroing the rows of ids whose
  * group changed since the last scrape. */
 static const char **group_labels(struct bpf_collector *b)
@@ -907,26 +929,9 @@ static const char **group_labels(struct bpf_collector *b)
 		char *was = b->served_names[id];
 		if (id > 0 && (renumbered || (was && (!now || strcmp(was, now) != 0)))) {
 			/* The id's group expired, or the id is someone else's now. */
-			for (int p = 0; p < P__COUNT; p++) {
-				struct mapping *m = &b->progs[p].hist;
-				if (!b->progs[p].attached)
-					continue;
-				if (programs[p].rows != ROWS_NONE) {
-					size_t per = programs[p].rows == ROWS_GROUPS_SYSCALLS
-					                 ? b->settings.nr_syscalls
-					                 : 1;
-					size_t from = (size_t)id * per * KOBS_HIST_WORDS;
-					uint64_t *w = words_upto(m, from + per * KOBS_HIST_WORDS);
-					if (w)
-						memset(w + from, 0,
-						       per * KOBS_HIST_WORDS * sizeof(uint64_t));
-				} else if (p == P_OOM_KILLS) {
-					uint64_t *w = words_upto(m, m->entries);
-					if (w)
-						w[id] = 0;
-					b->oom_logged[id] = 0;
-				}
-			}
+			for (int p = 0; p < P__COUNT; p++)
+				if (b->progs[p].attached)
+					forget_id(b, (enum program_id)p, id);
 		}
 		if (!was || !now || strcmp(was, now) != 0) {
 			free(was);
@@ -963,14 +968,15 @@ static size_t order_ids(const struct bpf_collector *b, const char **labels, stru
 }
 
 /* Histograms by group (and syscall): rows of the same label summed. */
-static void expose_group_hists(struct bpf_collector *b, enum program_id id, struct expo *out,
-                               const struct ordered *ids, size_t n)
+static void expose_group_hists(struct bpf_collector *b, enum program_id id, int which,
+                               struct expo *out, const struct ordered *ids, size_t n)
 {
 	size_t per = programs[id].rows == ROWS_GROUPS_SYSCALLS ? b->settings.nr_syscalls : 1;
 	unsigned last = 0;
 	for (size_t i = 0; i < n; i++)
 		last = ids[i].id > last ? ids[i].id : last;
-	const uint64_t *words = words_upto(&b->progs[id].hist, (last + 1) * per * KOBS_HIST_WORDS);
+	const uint64_t *words =
+	    words_upto(&b->progs[id].hists[which], (last + 1) * per * KOBS_HIST_WORDS);
 	if (!words)
 		return;
 	for (size_t s = 0; s < per; s++) {
@@ -1043,7 +1049,7 @@ static void expose_block_io(struct bpf_collector *b, struct expo *out)
 
 static void expose_drops(struct bpf_collector *b, struct expo *out)
 {
-	const uint64_t *w = words_upto(&b->progs[P_PACKET_DROPS].hist, KOBS_DROP_REASONS);
+	const uint64_t *w = words_upto(&b->progs[P_PACKET_DROPS].words, KOBS_DROP_REASONS);
 	if (!w)
 		return;
 	for (size_t r = 0; r < KOBS_DROP_REASONS; r++) {
@@ -1156,23 +1162,21 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	const char **labels = group_labels(b);
 	struct ordered *ids = xcalloc(b->nr_groups, sizeof(*ids));
 	size_t n = order_ids(b, labels, ids);
-	if (b->progs[P_RUNQUEUE].attached) {
+	if (b->progs[P_SCHEDULER].attached) {
 		expo_family(out, "kobs_runqueue_latency_seconds", METRIC_HISTOGRAM, "seconds",
 		            "Time threads of the group waited in a run queue, from wakeup (or "
 		            "preemption) to running.");
-		expose_group_hists(b, P_RUNQUEUE, out, ids, n);
-	}
-	if (b->progs[P_OFFCPU].attached) {
+		expose_group_hists(b, P_SCHEDULER, 0, out, ids, n);
 		expo_family(
 		    out, "kobs_offcpu_seconds", METRIC_HISTOGRAM, "seconds",
 		    "Time threads of the group spent off the CPU after blocking (I/O, locks, "
 		    "sleeps), until they ran again.");
-		expose_group_hists(b, P_OFFCPU, out, ids, n);
+		expose_group_hists(b, P_SCHEDULER, 1, out, ids, n);
 	}
 	if (b->progs[P_SYSCALLS].attached) {
 		expo_family(out, "kobs_syscall_latency_seconds", METRIC_HISTOGRAM, "seconds",
 		            "Time from entry to exit of the syscalls in bpf.syscalls, by group.");
-		expose_group_hists(b, P_SYSCALLS, out, ids, n);
+		expose_group_hists(b, P_SYSCALLS, 0, out, ids, n);
 	}
 	if (b->progs[P_BLOCK_IO].attached) {
 		expo_family(
@@ -1183,7 +1187,7 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	if (b->progs[P_OOM_KILLS].attached) {
 		expo_family(out, "kobs_oom_kills", METRIC_COUNTER, NULL,
 		            "Processes the kernel's OOM killer chose, by the victim's group.");
-		const uint64_t *w = words_upto(&b->progs[P_OOM_KILLS].hist, b->nr_groups);
+		const uint64_t *w = words_upto(&b->progs[P_OOM_KILLS].words, b->nr_groups);
 		if (w)
 			log_oom_kills(b, w, labels);
 		for (size_t i = 0; i < n;) {
@@ -1202,7 +1206,7 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	if (b->progs[P_TCP_RETRANSMITS].attached) {
 		expo_family(out, "kobs_tcp_retransmits", METRIC_COUNTER, NULL,
 		            "TCP segments the kernel retransmitted.");
-		const uint64_t *w = words_upto(&b->progs[P_TCP_RETRANSMITS].hist, 1);
+		const uint64_t *w = words_upto(&b->progs[P_TCP_RETRANSMITS].words, 1);
 		if (w)
 			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
 	}
@@ -1217,7 +1221,7 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		    out, "kobs_bpf_events_lost", METRIC_COUNTER, NULL,
 		    "Fork, exec and exit events the kernel could not queue for kobsd (those "
 		    "processes are put in their group at the next scrape).");
-		const uint64_t *w = words_upto(&b->progs[P_PROCESS_EVENTS].extra, 1);
+		const uint64_t *w = words_upto(&b->progs[P_PROCESS_EVENTS].words, 1);
 		if (w)
 			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
 	}

@@ -536,8 +536,8 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 }
 
 const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS] = {
-    "runqueue",  "offcpu",          "block_io",     "syscalls",
-    "oom_kills", "tcp_retransmits", "packet_drops", "process_events",
+    "scheduler",       "block_io",     "syscalls",       "oom_kills",
+    "tcp_retransmits", "packet_drops", "process_events",
 };
 
 /* Syscall numbers of the architecture the daemon was built for (generated from <sys/syscall.h>),
@@ -576,7 +576,7 @@ static int parse_bpf_programs(struct parse *p, const yaml_node_t *node)
 		if (k == GROUPS_BPF_PROGRAMS)
 			rc = fail_at(
 			    p, node_at(p, node->data.sequence.items.start[i]),
-			    "unknown bpf program '%s' (expected runqueue, offcpu, block_io, "
+			    "unknown bpf program '%s' (expected scheduler, block_io, "
 			    "syscalls, oom_kills, tcp_retransmits, packet_drops or "
 			    "process_events)",
 			    l.items[i]);

@@ -28,7 +28,7 @@ BPF_HISTOGRAMS = [
     "kobs_block_io_latency_seconds", "kobs_syscall_latency_seconds",
 ]
 # The programs the workload exercises, so each must be attached.
-MUST_ATTACH = ["runqueue", "offcpu", "block_io", "syscalls", "process_events"]
+MUST_ATTACH = ["scheduler", "block_io", "syscalls", "process_events"]
 # What bpf.sh's config makes of the workload, and what it asks the syscalls program to time.
 BURNERS = 4
 GROUPS = {"kt_burn", "kt_sys", "kt_nap", "kt_late"}

@@ -588,10 +588,10 @@ static void bpf_defaults_time_common_syscalls_and_count_the_ungrouped(void **sta
 static void bpf_settings_are_read(void **state)
 {
 	(void)state;
-	load("bpf:\n  programs: [runqueue, syscalls]\n  syscalls: [openat, futex]\n"
+	load("bpf:\n  programs: [scheduler, syscalls]\n  syscalls: [openat, futex]\n"
 	     "  ungrouped: other\n");
 	const struct groups_bpf *b = groups_config_bpf(config);
-	assert_int_equal(b->programs, (1u << 0) | (1u << 3));
+	assert_int_equal(b->programs, (1u << 0) | (1u << 2));
 	assert_int_equal(b->nsyscalls, 2);
 	assert_string_equal(b->syscalls[1], "futex");
 	assert_true(b->syscall_nrs[1] >= 0);
@@ -604,8 +604,8 @@ static void bpf_settings_are_read(void **state)
 static void bpf_errors_point_at_the_value(void **state)
 {
 	(void)state;
-	assert_string_equal(load_error("bpf:\n  programs: [runqueue, runqeue]\n"),
-	                    "t.yml:2:24: unknown bpf program 'runqeue' (expected runqueue, offcpu, "
+	assert_string_equal(load_error("bpf:\n  programs: [scheduler, schedular]\n"),
+	                    "t.yml:2:25: unknown bpf program 'schedular' (expected scheduler, "
 	                    "block_io, syscalls, oom_kills, tcp_retransmits, packet_drops or "
 	                    "process_events)");
 	assert_string_equal(load_error("bpf:\n  syscalls: [read, no_such_call]\n"),
