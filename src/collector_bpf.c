@@ -812,7 +812,8 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 			continue;
 		}
 		if (programs[i].rows == ROWS_GROUPS_SYSCALLS && cfg->nsyscalls == 0) {
-			snprintf(b->progs[i].why, sizeof(b->progs[i].why), "bpf.syscalls is empty");
+			snprintf(b->progs[i].why, sizeof(b->progs[i].why),
+			         "no syscall to time (list them in bpf.syscalls)");
 			continue;
 		}
 		load(b, (enum program_id)i, kernel);
