@@ -15,15 +15,31 @@ char LICENSE[] SEC("license") = "GPL";
 /* The object's only read-only data, so that the daemon finds it at offset 0 of .rodata. */
 const volatile struct kobs_settings kobs = {};
 
+/* An array of 64-bit words the daemon maps into its memory (counters, histograms). */
+#define WORDS_MAP(name, entries)                                                                   \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
+		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
+		__type(key, __u32);                                                                \
+		__type(value, __u64);                                                              \
+		__uint(max_entries, entries);                                                      \
+	} name SEC(".maps")
+
+/* A histogram array map, sized by the daemon. */
+#define HIST_MAP(name) WORDS_MAP(name, KOBS_HIST_WORDS)
+
+/* Per-thread state, freed with the thread. */
+#define TASK_MAP(name, value_type)                                                                 \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_TASK_STORAGE);                                           \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                                              \
+		__type(key, int);                                                                  \
+		__type(value, value_type);                                                         \
+	} name SEC(".maps")
+
 /* Made by the daemon once and handed to every object (bpf_map__reuse_fd), so all of them see the
  * same groups; its size is set by the daemon. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
-} pid_groups SEC(".maps");
+WORDS_MAP(pid_groups, 1);
 
 #define TASK_RUNNING 0
 
@@ -92,15 +108,5 @@ static __always_inline void hist_add(void *map, __u32 row, __u64 ns)
 	if (c)
 		__sync_fetch_and_add(c, ns);
 }
-
-/* A histogram array map, sized by the daemon. */
-#define HIST_MAP(name)                                                                             \
-	struct {                                                                                   \
-		__uint(type, BPF_MAP_TYPE_ARRAY);                                                  \
-		__uint(map_flags, BPF_F_MMAPABLE);                                                 \
-		__type(key, __u32);                                                                \
-		__type(value, __u64);                                                              \
-		__uint(max_entries, KOBS_HIST_WORDS);                                              \
-	} name SEC(".maps")
 
 #endif

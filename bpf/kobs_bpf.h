@@ -46,8 +46,9 @@ static inline __attribute__((always_inline)) unsigned int kobs_bucket(unsigned l
 }
 
 /* The pid -> group map: an array of 64-bit words, each holding the 16-bit group ids of four
- * consecutive pids (pid p is bits 16*(p%4) .. 16*(p%4)+15 of word p/4). Group id 0 stands for
- * the processes outside every group; id g > 0 is the processes collector's group g. */
+ * consecutive pids (pid p is bits 16*(p%4) .. 16*(p%4)+15 of word p/4), so that even a pid_max
+ * of 2^22 takes 8 MiB of kernel memory. Group id 0 stands for the processes outside every
+ * group. Only the daemon writes it. */
 #define KOBS_PIDS_PER_WORD 4
 #define KOBS_GROUP_BITS    16
 #define KOBS_MAX_GROUPS    65535 /* ids 1..65535 */
@@ -71,9 +72,19 @@ struct kobs_settings {
 	unsigned char drop_has_reason; /* kfree_skb passes a drop reason (Linux >= 5.17) */
 };
 
-/* A ring buffer record: a process (thread group) called execve(). */
-struct kobs_exec_event {
+/* A ring buffer record of the process_events program: what happened to a process (thread
+ * group), so that the daemon keeps the pid -> group map up to date between two scrapes. The
+ * daemon alone writes that map. */
+enum kobs_event_type {
+	KOBS_EVENT_FORK = 1, /* pid was born of parent; it joins its parent's group */
+	KOBS_EVENT_EXEC = 2, /* pid called execve(): classify it by its new name */
+	KOBS_EVENT_EXIT = 3, /* pid's last thread exited */
+};
+
+struct kobs_event {
+	unsigned int type;
 	unsigned int pid;
+	unsigned int parent; /* KOBS_EVENT_FORK */
 };
 
 /* The key of the block I/O histograms: the disk (major << 20 | minor, as the kernel's dev_t)

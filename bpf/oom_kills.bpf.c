@@ -2,13 +2,7 @@
 #include "kobs.bpf.h"
 
 /* One counter per group. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
-} kills SEC(".maps");
+WORDS_MAP(kills, 1);
 
 SEC("raw_tp/mark_victim")
 int BPF_PROG(oom_victim)

@@ -3,13 +3,7 @@
 
 /* One counter per reason value; the last one counts reasons beyond the others (a subsystem's
  * own reasons carry its id in their high bits). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, KOBS_DROP_REASONS);
-} drops SEC(".maps");
+WORDS_MAP(drops, KOBS_DROP_REASONS);
 
 SEC("raw_tp/kfree_skb")
 int BPF_PROG(packet_drop)

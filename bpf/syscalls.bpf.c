@@ -13,6 +13,12 @@ struct {
 	__type(value, __u32);
 } timed SEC(".maps");
 
+#if defined(__TARGET_ARCH_arm64)
+struct pt_regs___syscallno {
+	int syscallno;
+} __attribute__((preserve_access_index));
+#endif
+
 struct entered {
 	__u64 ts; /* 0: not in a timed syscall */
 	__u32 row;
@@ -20,12 +26,7 @@ struct entered {
 
 /* The timed syscall each thread is in: task storage, freed with the thread (one killed inside a
  * syscall leaves nothing behind). */
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct entered);
-} inside SEC(".maps");
+TASK_MAP(inside, struct entered);
 
 SEC("raw_tp/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
@@ -46,9 +47,30 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	return 0;
 }
 
-SEC("raw_tp/sys_exit")
-int BPF_PROG(sys_exit)
+/* The number of the syscall a thread is leaving, where the registers say it; -1 elsewhere. */
+static __always_inline long exiting_nr(struct pt_regs *regs)
 {
+#if defined(__TARGET_ARCH_x86)
+	return BPF_CORE_READ(regs, orig_ax);
+#elif defined(__TARGET_ARCH_arm64)
+	return BPF_CORE_READ((struct pt_regs___syscallno *)regs, syscallno);
+#else
+	return -1;
+#endif
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(sys_exit, struct pt_regs *regs)
+{
+	/* Most syscalls are not timed: tell so from the registers, which is cheaper than the
+	 * task storage lookup. */
+	long id = exiting_nr(regs);
+	if (id >= 0) {
+		__u32 nr = (__u32)id;
+		__u32 *index = bpf_map_lookup_elem(&timed, &nr);
+		if (!index || *index == 0)
+			return 0;
+	}
 	struct entered *e = bpf_task_storage_get(&inside, bpf_get_current_task_btf(), 0, 0);
 	if (!e || !e->ts)
 		return 0;

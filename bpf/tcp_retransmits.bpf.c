@@ -1,13 +1,7 @@
 /* TCP segments retransmitted. */
 #include "kobs.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u64);
-	__uint(max_entries, 1);
-} retransmits SEC(".maps");
+WORDS_MAP(retransmits, 1);
 
 SEC("raw_tp/tcp_retransmit_skb")
 int BPF_PROG(tcp_retransmit)

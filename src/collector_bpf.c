@@ -40,11 +40,10 @@
 #include "kobs_bpf.h"
 
 #include "block_io.skel.h"
-#include "offcpu.skel.h"
 #include "oom_kills.skel.h"
 #include "packet_drops.skel.h"
 #include "process_events.skel.h"
-#include "runqueue.skel.h"
+#include "scheduler.skel.h"
 #include "syscalls.skel.h"
 #include "tcp_retransmits.skel.h"
 
@@ -64,8 +63,7 @@
 #endif
 
 enum program_id {
-	P_RUNQUEUE,
-	P_OFFCPU,
+	P_SCHEDULER,
 	P_BLOCK_IO,
 	P_SYSCALLS,
 	P_OOM_KILLS,
@@ -86,36 +84,60 @@ struct program_def {
 	const void *(*elf)(size_t *size);
 	const char *tracepoints[4]; /* what it attaches to, NULL-terminated */
 	enum rows rows;
+	const char *hists[2]; /* its histogram maps, laid out as `rows` says */
+	const char *words;    /* its map of counters, if any */
+	const char *table;    /* a map read through its descriptor: hash or ring buffer */
 };
 
 /* In the order of groups_bpf_program_names. */
 static const struct program_def programs[P__COUNT] = {
-    [P_RUNQUEUE] = {runqueue_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
-    [P_OFFCPU] = {offcpu_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS},
-    [P_BLOCK_IO] = {block_io_bpf__elf_bytes, {"block_rq_issue", "block_rq_complete"}, ROWS_NONE},
-    [P_SYSCALLS] = {syscalls_bpf__elf_bytes, {"sys_enter", "sys_exit"}, ROWS_GROUPS_SYSCALLS},
-    [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, ROWS_NONE},
-    [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes, {"tcp_retransmit_skb"}, ROWS_NONE},
-    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, ROWS_NONE},
+    [P_SCHEDULER] = {scheduler_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS, {"runq", "offcpu"}},
+    [P_BLOCK_IO] = {block_io_bpf__elf_bytes,
+                    {"block_rq_issue", "block_rq_complete"},
+                    .table = "hist"},
+    [P_SYSCALLS] = {syscalls_bpf__elf_bytes,
+                    {"sys_enter", "sys_exit"},
+                    ROWS_GROUPS_SYSCALLS,
+                    {"hist"}},
+    [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, .words = "kills"},
+    [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes,
+                           {"tcp_retransmit_skb"},
+                           .words = "retransmits"},
+    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .words = "drops"},
     [P_PROCESS_EVENTS] = {process_events_bpf__elf_bytes,
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
-                          ROWS_NONE},
+                          .words = "lost",
+                          .table = "events"},
 };
 
-/* A mapped array map. */
+/* An array map of words, mapped into this process as far as it is read: the kernel maps every
+ * page of a mapping at once, so a mapping only as long as the ids in use keeps the resident
+ * memory to the groups there are rather than the group_limit the map is sized for. */
 struct mapping {
-	uint64_t *words;
-	size_t len; /* bytes */
+	int fd;
+	size_t entries;
+	uint64_t *words; /* NULL until read */
+	size_t len;      /* bytes mapped */
 };
 
+/* One BPF program of the object, attached. */
+struct hook {
+	struct bpf_link *link;
+	int fd;              /* the program's, for its run time and count */
+	char tracepoint[40]; /* what it is attached to */
+};
+
+/* One program of the table above. Once attached, only the descriptors and links it needs stay:
+ * libbpf's object (the ELF image and its BTF, some 100 KiB each) is closed. */
 struct program {
-	struct bpf_object *obj;
-	struct bpf_link *links[4];
-	size_t nlinks;
+	struct bpf_object *obj; /* while loading */
+	struct hook hooks[4];
+	size_t nhooks;
 	bool attached;
-	char why[200];        /* why it is not attached */
-	struct mapping hist;  /* ROWS_GROUPS*: the histograms; P_OOM_KILLS: kills; ... */
-	struct mapping extra; /* P_PROCESS_EVENTS: lost events */
+	char why[200];           /* why it is not attached */
+	struct mapping hists[2]; /* as programs[].hists */
+	struct mapping words;    /* programs[].words */
+	int table_fd;            /* programs[].table */
 };
 
 /* Names of the values of a kernel enum (drop reasons, block operations), by value. */
@@ -132,7 +154,7 @@ struct device {
 struct bpf_collector {
 	struct program progs[P__COUNT];
 	int pid_map_fd;
-	struct mapping pids;
+	size_t pid_words;
 	unsigned nr_groups;
 	struct kobs_settings settings;
 	const char *syscalls[GROUPS_BPF_SYSCALLS];
@@ -274,24 +296,42 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return 0;
 }
 
+/* The first `n` words of the map (n <= its entries), or NULL when they cannot be mapped. */
+static uint64_t *words_upto(struct mapping *m, size_t n)
+{
+	if (n > m->entries)
+		n = m->entries;
+	if (m->words && n * sizeof(uint64_t) <= m->len)
+		return m->words;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t full = (m->entries * sizeof(uint64_t) + page - 1) / page * page;
+	size_t want = (n * sizeof(uint64_t) + page - 1) / page * page;
+	if (want < 2 * m->len)
+		want = 2 * m->len; /* grow by halves at least, not a page per new group */
+	if (want > full)
+		want = full;
+	if (m->words)
+		munmap(m->words, m->len);
+	void *p = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	m->words = p == MAP_FAILED ? NULL : p;
+	m->len = m->words ? want : 0;
+	return m->words;
+}
+
 static int map_words(int fd, size_t entries, struct mapping *m)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	m->len = (entries * sizeof(uint64_t) + (size_t)page - 1) / (size_t)page * (size_t)page;
-	void *p = mmap(NULL, m->len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED) {
-		m->words = NULL;
-		return -1;
-	}
-	m->words = p;
-	return 0;
+	*m = (struct mapping){.fd = fd, .entries = fd >= 0 ? entries : 0};
+	/* Map the first page now: a kernel that cannot map this map fails the program at start. */
+	return words_upto(m, 1) ? 0 : -1;
 }
 
 static void unmap(struct mapping *m)
 {
 	if (m->words)
 		munmap(m->words, m->len);
-	m->words = NULL;
+	if (m->entries && m->fd >= 0)
+		close(m->fd);
+	*m = (struct mapping){.fd = -1};
 }
 
 /* Write the settings into the object's `kobs` variable of .rodata, found through its BTF. */
@@ -342,11 +382,11 @@ static size_t hist_rows(const struct bpf_collector *b, enum program_id id)
 static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_object *obj)
 {
 	struct bpf_map *m = bpf_object__find_map_by_name(obj, "pid_groups");
-	if (!m || bpf_map__set_max_entries(m, (__u32)(b->pids.len / sizeof(uint64_t))) ||
+	if (!m || bpf_map__set_max_entries(m, (__u32)b->pid_words) ||
 	    bpf_map__reuse_fd(m, b->pid_map_fd))
 		return -1;
-	if (programs[id].rows != ROWS_NONE) {
-		m = bpf_object__find_map_by_name(obj, "hist");
+	for (int h = 0; h < 2 && programs[id].hists[h]; h++) {
+		m = bpf_object__find_map_by_name(obj, programs[id].hists[h]);
 		if (!m || bpf_map__set_max_entries(m, (__u32)(hist_rows(b, id) * KOBS_HIST_WORDS)))
 			return -1;
 	}
@@ -358,22 +398,30 @@ static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_objec
 	return set_settings(obj, &b->settings);
 }
 
+/* A descriptor of the object's, kept when the object is closed. */
+static int dup_fd(int fd)
+{
+	return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 3);
+}
+
 /* After loading: map what the scrapes read, fill what the programs read. */
 static int finish(struct bpf_collector *b, enum program_id id, struct program *p)
 {
-	static const char *const mapped[P__COUNT] = {
-	    [P_RUNQUEUE] = "hist",
-	    [P_OFFCPU] = "hist",
-	    [P_SYSCALLS] = "hist",
-	    [P_OOM_KILLS] = "kills",
-	    [P_TCP_RETRANSMITS] = "retransmits",
-	    [P_PACKET_DROPS] = "drops",
-	    [P_PROCESS_EVENTS] = "lost",
-	};
-	if (mapped[id]) {
-		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, mapped[id]);
-		struct mapping *into = id == P_PROCESS_EVENTS ? &p->extra : &p->hist;
-		if (!m || map_words(bpf_map__fd(m), bpf_map__max_entries(m), into) < 0)
+	const struct program_def *def = &programs[id];
+	for (int h = 0; h < 2 && def->hists[h]; h++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->hists[h]);
+		if (!m ||
+		    map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), &p->hists[h]) < 0)
+			return -1;
+	}
+	if (def->words) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->words);
+		if (!m || map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), &p->words) < 0)
+			return -1;
+	}
+	if (def->table) {
+		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->table);
+		if (!m || (p->table_fd = dup_fd(bpf_map__fd(m))) < 0)
 			return -1;
 	}
 	if (id == P_SYSCALLS) {
@@ -389,11 +437,18 @@ static int finish(struct bpf_collector *b, enum program_id id, struct program *p
 
 static void unload(struct program *p)
 {
-	for (size_t i = 0; i < p->nlinks; i++)
-		bpf_link__destroy(p->links[i]);
-	p->nlinks = 0;
-	unmap(&p->hist);
-	unmap(&p->extra);
+	for (size_t i = 0; i < p->nhooks; i++) {
+		bpf_link__destroy(p->hooks[i].link);
+		if (p->hooks[i].fd >= 0)
+			close(p->hooks[i].fd);
+	}
+	p->nhooks = 0;
+	unmap(&p->hists[0]);
+	unmap(&p->hists[1]);
+	unmap(&p->words);
+	if (p->table_fd >= 0)
+		close(p->table_fd);
+	p->table_fd = -1;
 	bpf_object__close(p->obj);
 	p->obj = NULL;
 	p->attached = false;
@@ -438,15 +493,26 @@ static void load(struct bpf_collector *b, enum program_id id, const struct btf *
 	struct bpf_program *prog;
 	bpf_object__for_each_program(prog, p->obj)
 	{
-		struct bpf_link *link = bpf_program__attach(prog);
-		if (!link) {
-			snprintf(p->why, sizeof(p->why), "cannot attach to %s: %s",
-			         bpf_program__section_name(prog), strerror(errno));
+		const char *sec = bpf_program__section_name(prog);
+		const char *slash = strchr(sec, '/');
+		if (p->nhooks == sizeof(p->hooks) / sizeof(p->hooks[0])) {
+			snprintf(p->why, sizeof(p->why), "more programs than kobsd keeps");
 			goto fail;
 		}
-		if (p->nlinks < sizeof(p->links) / sizeof(p->links[0]))
-			p->links[p->nlinks++] = link;
+		struct hook *h = &p->hooks[p->nhooks];
+		h->link = bpf_program__attach(prog);
+		if (!h->link) {
+			snprintf(p->why, sizeof(p->why), "cannot attach to %s: %s", sec,
+			         strerror(errno));
+			goto fail;
+		}
+		h->fd = dup_fd(bpf_program__fd(prog));
+		snprintf(h->tracepoint, sizeof(h->tracepoint), "%s", slash ? slash + 1 : sec);
+		p->nhooks++;
 	}
+	/* What runs in the kernel is held by the links and the descriptors kept above. */
+	bpf_object__close(p->obj);
+	p->obj = NULL;
 	p->attached = true;
 	return;
 fail:
@@ -561,10 +627,26 @@ out:
 	close(pfd);
 }
 
-static int on_exec(void *ctx, void *data, size_t size)
+static int on_event(void *ctx, void *data, size_t size)
 {
-	if (size >= sizeof(struct kobs_exec_event))
-		classify_exec(ctx, (int)((const struct kobs_exec_event *)data)->pid);
+	struct bpf_collector *b = ctx;
+	struct kobs_event ev;
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	switch (ev.type) {
+	case KOBS_EVENT_FORK:
+		/* A child starts in its parent's group, as the processes collector would put it
+		 * (unless its own name matches: then the exec that gave it that name says so). */
+		group_link_set(b->link, (int)ev.pid, group_link_get(b->link, (int)ev.parent));
+		break;
+	case KOBS_EVENT_EXEC:
+		classify_exec(b, (int)ev.pid);
+		break;
+	case KOBS_EVENT_EXIT:
+		group_link_set(b->link, (int)ev.pid, 0);
+		break;
+	}
 	return 0;
 }
 
@@ -586,9 +668,7 @@ static void *exec_main(void *arg)
 
 static void start_exec_events(struct bpf_collector *b)
 {
-	struct program *p = &b->progs[P_PROCESS_EVENTS];
-	struct bpf_map *m = bpf_object__find_map_by_name(p->obj, "events");
-	b->events = m ? ring_buffer__new(bpf_map__fd(m), on_exec, b, NULL) : NULL;
+	b->events = ring_buffer__new(b->progs[P_PROCESS_EVENTS].table_fd, on_event, b, NULL);
 	if (!b->events) {
 		b->progs[P_PROCESS_EVENTS].attached = false; /* not tried again */
 		snprintf(b->progs[P_PROCESS_EVENTS].why, sizeof(b->progs[P_PROCESS_EVENTS].why),
@@ -609,6 +689,18 @@ static void start_exec_events(struct bpf_collector *b)
 }
 
 /* ---- set up and tear down ---- */
+
+static int read_pid_word(void *ctx, uint32_t word, uint64_t *value)
+{
+	struct bpf_collector *b = ctx;
+	return bpf_map_lookup_elem(b->pid_map_fd, &word, value);
+}
+
+static int write_pid_word(void *ctx, uint32_t word, uint64_t value)
+{
+	struct bpf_collector *b = ctx;
+	return bpf_map_update_elem(b->pid_map_fd, &word, &value, BPF_ANY);
+}
 
 static unsigned read_pid_max(void)
 {
@@ -633,7 +725,6 @@ static void bpf_destroy(void *state)
 	group_link_attach(b->link, NULL, 0, 0);
 	for (int i = 0; i < P__COUNT; i++)
 		unload(&b->progs[i]);
-	unmap(&b->pids);
 	if (b->pid_map_fd >= 0)
 		close(b->pid_map_fd);
 	free_enum(&b->drop_reasons);
@@ -674,6 +765,8 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	}
 	struct bpf_collector *b = xcalloc(1, sizeof(*b));
 	b->pid_map_fd = -1;
+	for (int i = 0; i < P__COUNT; i++)
+		b->progs[i].table_fd = -1;
 	b->link = env->link;
 	buf_init(&b->file);
 	buf_init(&b->cmdline);
@@ -701,19 +794,16 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		read_enum(kernel, "req_opf", "REQ_OP_", 256, &b->block_ops);
 
 	unsigned pid_max = read_pid_max();
-	size_t words = (pid_max + KOBS_PIDS_PER_WORD - 1) / KOBS_PIDS_PER_WORD;
-	LIBBPF_OPTS(bpf_map_create_opts, mopts, .map_flags = BPF_F_MMAPABLE);
+	b->pid_words = (pid_max + KOBS_PIDS_PER_WORD - 1) / KOBS_PIDS_PER_WORD;
 	b->pid_map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "kobs_pid_groups", sizeof(__u32),
-	                               sizeof(__u64), (__u32)words, &mopts);
-	if (b->pid_map_fd < 0 || map_words(b->pid_map_fd, words, &b->pids) < 0) {
-		snprintf(why, why_len, "off: cannot make the pid map (%zu entries): %s", words,
-		         strerror(errno));
+	                               sizeof(__u64), (__u32)b->pid_words, NULL);
+	if (b->pid_map_fd < 0) {
+		snprintf(why, why_len, "off: cannot make the pid map (%zu entries): %s",
+		         b->pid_words, strerror(errno));
 		btf__free(kernel);
 		bpf_destroy(b);
 		return -1;
 	}
-	b->pids.len =
-	    words * sizeof(uint64_t) > b->pids.len ? b->pids.len : words * sizeof(uint64_t);
 
 	size_t attached = 0;
 	for (int i = 0; i < P__COUNT; i++) {
@@ -722,7 +812,8 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 			continue;
 		}
 		if (programs[i].rows == ROWS_GROUPS_SYSCALLS && cfg->nsyscalls == 0) {
-			snprintf(b->progs[i].why, sizeof(b->progs[i].why), "bpf.syscalls is empty");
+			snprintf(b->progs[i].why, sizeof(b->progs[i].why),
+			         "no syscall to time (list them in bpf.syscalls)");
 			continue;
 		}
 		load(b, (enum program_id)i, kernel);
@@ -744,7 +835,8 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	}
 	b->served_names = xcalloc(b->nr_groups, sizeof(*b->served_names));
 	b->oom_logged = xcalloc(b->nr_groups, sizeof(*b->oom_logged));
-	group_link_attach(b->link, b->pids.words, pid_max, b->nr_groups);
+	struct group_link_map map = {b, read_pid_word, write_pid_word};
+	group_link_attach(b->link, &map, pid_max, b->nr_groups);
 	/* The note of the log and the landing page: what runs, and why the rest does not. */
 	int used = snprintf(why, why_len, "%zu of %d programs attached", attached, P__COUNT);
 	for (int i = 0; i < P__COUNT && used > 0 && (size_t)used < why_len; i++)
@@ -807,6 +899,24 @@ static void expose_hist(struct expo *out, const struct label *labels, size_t nla
 	expo_histogram(out, labels, nlabels, bounds, cumulative, KOBS_HIST_FINITE, sum, count);
 }
 
+/* Zero what a program counted for group id `id`. */
+static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
+{
+	size_t per = programs[p].rows == ROWS_GROUPS_SYSCALLS ? b->settings.nr_syscalls : 1;
+	size_t from = (size_t)id * per * KOBS_HIST_WORDS;
+	for (int h = 0; h < 2 && programs[p].hists[h]; h++) {
+		uint64_t *w = words_upto(&b->progs[p].hists[h], from + per * KOBS_HIST_WORDS);
+		if (w)
+			memset(w + from, 0, per * KOBS_HIST_WORDS * sizeof(uint64_t));
+	}
+	if (p == P_OOM_KILLS) {
+		uint64_t *w = words_upto(&b->progs[p].words, b->nr_groups);
+		if (w)
+			w[id] = 0;
+		b->oom_logged[id] = 0;
+	}
+}
+
 /* The group label of each id this scrape (NULL: not served), after zeroing the rows of ids whose
  * group changed since the last scrape. */
 static const char **group_labels(struct bpf_collector *b)
@@ -820,21 +930,9 @@ static const char **group_labels(struct bpf_collector *b)
 		char *was = b->served_names[id];
 		if (id > 0 && (renumbered || (was && (!now || strcmp(was, now) != 0)))) {
 			/* The id's group expired, or the id is someone else's now. */
-			for (int p = 0; p < P__COUNT; p++) {
-				struct mapping *m = &b->progs[p].hist;
-				if (!b->progs[p].attached || !m->words)
-					continue;
-				if (programs[p].rows != ROWS_NONE) {
-					size_t per = programs[p].rows == ROWS_GROUPS_SYSCALLS
-					                 ? b->settings.nr_syscalls
-					                 : 1;
-					memset(m->words + (size_t)id * per * KOBS_HIST_WORDS, 0,
-					       per * KOBS_HIST_WORDS * sizeof(uint64_t));
-				} else if (p == P_OOM_KILLS) {
-					m->words[id] = 0;
-					b->oom_logged[id] = 0;
-				}
-			}
+			for (int p = 0; p < P__COUNT; p++)
+				if (b->progs[p].attached)
+					forget_id(b, (enum program_id)p, id);
 		}
 		if (!was || !now || strcmp(was, now) != 0) {
 			free(was);
@@ -871,18 +969,24 @@ static size_t order_ids(const struct bpf_collector *b, const char **labels, stru
 }
 
 /* Histograms by group (and syscall): rows of the same label summed. */
-static void expose_group_hists(struct bpf_collector *b, enum program_id id, struct expo *out,
-                               const struct ordered *ids, size_t n)
+static void expose_group_hists(struct bpf_collector *b, enum program_id id, int which,
+                               struct expo *out, const struct ordered *ids, size_t n)
 {
-	const struct mapping *m = &b->progs[id].hist;
 	size_t per = programs[id].rows == ROWS_GROUPS_SYSCALLS ? b->settings.nr_syscalls : 1;
+	unsigned last = 0;
+	for (size_t i = 0; i < n; i++)
+		last = ids[i].id > last ? ids[i].id : last;
+	const uint64_t *words =
+	    words_upto(&b->progs[id].hists[which], (last + 1) * per * KOBS_HIST_WORDS);
+	if (!words)
+		return;
 	for (size_t s = 0; s < per; s++) {
 		for (size_t i = 0; i < n;) {
 			uint64_t sum[KOBS_HIST_WORDS] = {0};
 			size_t j = i;
 			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++) {
 				const uint64_t *w =
-				    m->words + ((size_t)ids[j].id * per + s) * KOBS_HIST_WORDS;
+				    words + ((size_t)ids[j].id * per + s) * KOBS_HIST_WORDS;
 				for (int k = 0; k < KOBS_HIST_WORDS; k++)
 					sum[k] += __atomic_load_n(&w[k], __ATOMIC_RELAXED);
 			}
@@ -926,7 +1030,7 @@ static const char *device_name(struct bpf_collector *b, unsigned dev)
 
 static void expose_block_io(struct bpf_collector *b, struct expo *out)
 {
-	int fd = bpf_map__fd(bpf_object__find_map_by_name(b->progs[P_BLOCK_IO].obj, "hist"));
+	int fd = b->progs[P_BLOCK_IO].table_fd;
 	/* No disk has this key: the kernel then starts at the first key. */
 	struct kobs_bio_key key = {UINT32_MAX, UINT32_MAX}, next;
 	struct kobs_hist h;
@@ -946,7 +1050,9 @@ static void expose_block_io(struct bpf_collector *b, struct expo *out)
 
 static void expose_drops(struct bpf_collector *b, struct expo *out)
 {
-	const uint64_t *w = b->progs[P_PACKET_DROPS].hist.words;
+	const uint64_t *w = words_upto(&b->progs[P_PACKET_DROPS].words, KOBS_DROP_REASONS);
+	if (!w)
+		return;
 	for (size_t r = 0; r < KOBS_DROP_REASONS; r++) {
 		uint64_t v = __atomic_load_n(&w[r], __ATOMIC_RELAXED);
 		if (!v)
@@ -984,11 +1090,10 @@ static void expose_stats(struct bpf_collector *b, struct expo *out)
 	for (int i = 0; i < P__COUNT; i++) {
 		if (!b->progs[i].attached)
 			continue;
-		struct bpf_program *prog;
-		bpf_object__for_each_program(prog, b->progs[i].obj)
-		{
+		for (size_t k = 0; k < b->progs[i].nhooks; k++) {
+			const struct hook *h = &b->progs[i].hooks[k];
 			char path[64];
-			snprintf(path, sizeof(path), "self/fdinfo/%d", bpf_program__fd(prog));
+			snprintf(path, sizeof(path), "self/fdinfo/%d", h->fd);
 			if (n == sizeof(rows) / sizeof(rows[0]) ||
 			    procfs_read("/proc", path, &f, 4096) < 0)
 				continue;
@@ -996,10 +1101,8 @@ static void expose_stats(struct bpf_collector *b, struct expo *out)
 			const char *c = memmem(f.data, f.len, "run_cnt:", 8);
 			if (!t || !c)
 				continue;
-			const char *sec = bpf_program__section_name(prog);
-			const char *slash = strchr(sec, '/');
 			rows[n++] =
-			    (struct stat_row){groups_bpf_program_names[i], slash ? slash + 1 : sec,
+			    (struct stat_row){groups_bpf_program_names[i], h->tracepoint,
 			                      strtod(t + 12, NULL) / 1e9, strtod(c + 8, NULL)};
 		}
 	}
@@ -1060,23 +1163,21 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	const char **labels = group_labels(b);
 	struct ordered *ids = xcalloc(b->nr_groups, sizeof(*ids));
 	size_t n = order_ids(b, labels, ids);
-	if (b->progs[P_RUNQUEUE].attached) {
+	if (b->progs[P_SCHEDULER].attached) {
 		expo_family(out, "kobs_runqueue_latency_seconds", METRIC_HISTOGRAM, "seconds",
 		            "Time threads of the group waited in a run queue, from wakeup (or "
 		            "preemption) to running.");
-		expose_group_hists(b, P_RUNQUEUE, out, ids, n);
-	}
-	if (b->progs[P_OFFCPU].attached) {
+		expose_group_hists(b, P_SCHEDULER, 0, out, ids, n);
 		expo_family(
 		    out, "kobs_offcpu_seconds", METRIC_HISTOGRAM, "seconds",
 		    "Time threads of the group spent off the CPU after blocking (I/O, locks, "
 		    "sleeps), until they ran again.");
-		expose_group_hists(b, P_OFFCPU, out, ids, n);
+		expose_group_hists(b, P_SCHEDULER, 1, out, ids, n);
 	}
 	if (b->progs[P_SYSCALLS].attached) {
 		expo_family(out, "kobs_syscall_latency_seconds", METRIC_HISTOGRAM, "seconds",
 		            "Time from entry to exit of the syscalls in bpf.syscalls, by group.");
-		expose_group_hists(b, P_SYSCALLS, out, ids, n);
+		expose_group_hists(b, P_SYSCALLS, 0, out, ids, n);
 	}
 	if (b->progs[P_BLOCK_IO].attached) {
 		expo_family(
@@ -1087,13 +1188,14 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	if (b->progs[P_OOM_KILLS].attached) {
 		expo_family(out, "kobs_oom_kills", METRIC_COUNTER, NULL,
 		            "Processes the kernel's OOM killer chose, by the victim's group.");
-		const uint64_t *w = b->progs[P_OOM_KILLS].hist.words;
-		log_oom_kills(b, w, labels);
+		const uint64_t *w = words_upto(&b->progs[P_OOM_KILLS].words, b->nr_groups);
+		if (w)
+			log_oom_kills(b, w, labels);
 		for (size_t i = 0; i < n;) {
 			uint64_t v = 0;
 			size_t j = i;
 			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++)
-				v += __atomic_load_n(&w[ids[j].id], __ATOMIC_RELAXED);
+				v += w ? __atomic_load_n(&w[ids[j].id], __ATOMIC_RELAXED) : 0;
 			struct label l = {"group", ids[i].label};
 			if (v)
 				expo_sample(out, &l, 1, (double)v);
@@ -1105,9 +1207,9 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	if (b->progs[P_TCP_RETRANSMITS].attached) {
 		expo_family(out, "kobs_tcp_retransmits", METRIC_COUNTER, NULL,
 		            "TCP segments the kernel retransmitted.");
-		expo_sample(out, NULL, 0,
-		            (double)__atomic_load_n(b->progs[P_TCP_RETRANSMITS].hist.words,
-		                                    __ATOMIC_RELAXED));
+		const uint64_t *w = words_upto(&b->progs[P_TCP_RETRANSMITS].words, 1);
+		if (w)
+			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
 	}
 	if (b->progs[P_PACKET_DROPS].attached) {
 		expo_family(
@@ -1116,12 +1218,13 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		expose_drops(b, out);
 	}
 	if (b->progs[P_PROCESS_EVENTS].attached) {
-		expo_family(out, "kobs_bpf_events_lost", METRIC_COUNTER, NULL,
-		            "Exec events the kernel could not queue for kobsd (those processes are "
-		            "classified at the next scrape).");
-		expo_sample(out, NULL, 0,
-		            (double)__atomic_load_n(b->progs[P_PROCESS_EVENTS].extra.words,
-		                                    __ATOMIC_RELAXED));
+		expo_family(
+		    out, "kobs_bpf_events_lost", METRIC_COUNTER, NULL,
+		    "Fork, exec and exit events the kernel could not queue for kobsd (those "
+		    "processes are put in their group at the next scrape).");
+		const uint64_t *w = words_upto(&b->progs[P_PROCESS_EVENTS].words, 1);
+		if (w)
+			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
 	}
 	expose_stats(b, out);
 	return 0;

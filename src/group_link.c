@@ -15,7 +15,9 @@ struct id_slot {
 
 struct group_link {
 	pthread_mutex_t lock;
-	uint64_t *words; /* NULL until attached */
+	pthread_mutex_t map_lock; /* a word of the map is read, changed and written under it */
+	struct group_link_map map;
+	bool attached;
 	size_t pids;
 	unsigned ids; /* ids 1 .. ids-1 may be given */
 
@@ -37,6 +39,7 @@ struct group_link *group_link_new(void)
 {
 	struct group_link *l = xcalloc(1, sizeof(*l));
 	pthread_mutex_init(&l->lock, NULL);
+	pthread_mutex_init(&l->map_lock, NULL);
 	return l;
 }
 
@@ -55,27 +58,31 @@ void group_link_free(struct group_link *l)
 		return;
 	free_ids(l);
 	pthread_mutex_destroy(&l->lock);
+	pthread_mutex_destroy(&l->map_lock);
 	free(l);
 }
 
-void group_link_attach(struct group_link *l, uint64_t *words, size_t pids, unsigned ids)
+void group_link_attach(struct group_link *l, const struct group_link_map *map, size_t pids,
+                       unsigned ids)
 {
+	pthread_mutex_lock(&l->map_lock);
 	pthread_mutex_lock(&l->lock);
-	l->pids = pids;
-	l->ids = ids;
+	l->attached = map != NULL;
+	l->map = map ? *map : (struct group_link_map){0};
+	l->pids = map ? pids : 0;
 	/* The rows of the kernel's maps end at `ids`: the slots do too. */
 	free_ids(l);
-	if (ids > 1) {
+	if (map && ids > 1) {
 		l->nslots = ids - 1;
 		l->slots = xcalloc(l->nslots, sizeof(*l->slots));
 	}
-	__atomic_store_n(&l->words, words, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&l->map_lock);
 }
 
 bool group_link_attached(const struct group_link *l)
 {
-	return __atomic_load_n(&l->words, __ATOMIC_ACQUIRE) != NULL;
+	return l->attached;
 }
 
 unsigned group_link_id(struct group_link *l, const char *name, bool exec)
@@ -105,18 +112,33 @@ unsigned group_link_id(struct group_link *l, const char *name, bool exec)
 
 void group_link_set(struct group_link *l, int pid, unsigned id)
 {
-	uint64_t *words = __atomic_load_n(&l->words, __ATOMIC_ACQUIRE);
-	if (!words || pid < 0 || (size_t)pid >= l->pids)
-		return;
-	if (id > KOBS_MAX_GROUPS)
-		id = 0;
-	/* Two atomic steps: the kernel and the other collector may write this pid's neighbours,
-	 * never this pid at the same moment (it is new, or it just called execve). */
-	uint64_t *w = &words[(size_t)pid / KOBS_PIDS_PER_WORD];
-	unsigned shift = KOBS_GROUP_BITS * ((unsigned)pid % KOBS_PIDS_PER_WORD);
-	__atomic_fetch_and(w, ~((uint64_t)0xffff << shift), __ATOMIC_RELAXED);
-	if (id)
-		__atomic_fetch_or(w, (uint64_t)id << shift, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&l->map_lock);
+	if (l->attached && pid >= 0 && (size_t)pid < l->pids) {
+		if (id > KOBS_MAX_GROUPS)
+			id = 0;
+		uint32_t word = (uint32_t)pid / KOBS_PIDS_PER_WORD;
+		unsigned shift = KOBS_GROUP_BITS * ((unsigned)pid % KOBS_PIDS_PER_WORD);
+		uint64_t w;
+		if (l->map.read(l->map.ctx, word, &w) == 0) {
+			uint64_t now = (w & ~((uint64_t)0xffff << shift)) | ((uint64_t)id << shift);
+			if (now != w)
+				l->map.write(l->map.ctx, word, now);
+		}
+	}
+	pthread_mutex_unlock(&l->map_lock);
+}
+
+unsigned group_link_get(struct group_link *l, int pid)
+{
+	unsigned id = 0;
+	pthread_mutex_lock(&l->map_lock);
+	uint64_t w;
+	if (l->attached && pid >= 0 && (size_t)pid < l->pids &&
+	    l->map.read(l->map.ctx, (uint32_t)pid / KOBS_PIDS_PER_WORD, &w) == 0)
+		id = (unsigned)(w >> (KOBS_GROUP_BITS * ((unsigned)pid % KOBS_PIDS_PER_WORD))) &
+		     0xffff;
+	pthread_mutex_unlock(&l->map_lock);
+	return id;
 }
 
 static int by_name(const void *a, const void *b)

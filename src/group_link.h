@@ -2,18 +2,19 @@
  * so that the bpf collector's histograms speak of the same groups as kobs_group_*.
  *
  * The bpf collector attaches the pid -> group map its programs read (an array of words holding
- * four 16-bit group ids each, mapped into this process, see bpf/kobs_bpf.h). Group ids belong
- * to names, and are given here: the processes collector asks for the id of each new process's
- * group and writes it into the map; the bpf collector's exec handler does the same the moment
- * a process calls execve(), with the same configuration, so that a short-lived process counts
- * in its own group even if it is gone before a scrape lists it. After each collection the
- * processes collector says which groups it has; an id whose group it no longer has, and that
- * no exec has used for the group expiry, is freed, and may later name another group. A new
+ * four 16-bit group ids each, see bpf/kobs_bpf.h), through two calls that read and write one of
+ * its words. Group ids belong to names, and are given here: the processes collector asks for the
+ * id of each new process's group and writes it into the map; the bpf collector does the same
+ * for the kernel's fork, exec and exit events between two scrapes (a child takes its parent's
+ * group, a process that calls execve() is classified at once with the same configuration, so
+ * that a short-lived process counts in its own group even if it is gone before a scrape lists
+ * it). After each collection the processes collector says which groups it has; an id whose
+ * group it no longer has, and that no exec has used for the group expiry, is freed, and may
+ * later name another group. A new
  * configuration frees every id and bumps the epoch.
  *
- * Writes of the map are atomic per pid, so the kernel (which sets a child's group at fork and
- * clears a process's at exit) and both collectors may write it at once; the names and the
- * configuration are under a lock. */
+ * Only this file writes the map, a word at a time under a lock, so that the four pids of a word
+ * never overwrite each other; the names and the configuration are under a lock too. */
 #ifndef KOBS_GROUP_LINK_H
 #define KOBS_GROUP_LINK_H
 
@@ -29,9 +30,17 @@ struct group_link;
 struct group_link *group_link_new(void);
 void group_link_free(struct group_link *l);
 
-/* The bpf collector: the map's words, for pids 0 .. pids-1; ids at or above `ids` are not
- * written (the map's rows end there). Until attached, writes are dropped. */
-void group_link_attach(struct group_link *l, uint64_t *words, size_t pids, unsigned ids);
+/* How to reach the kernel's pid -> group map: read and write one word. */
+struct group_link_map {
+	void *ctx;
+	int (*read)(void *ctx, uint32_t word, uint64_t *value);
+	int (*write)(void *ctx, uint32_t word, uint64_t value);
+};
+
+/* The bpf collector: the map, for pids 0 .. pids-1, with group ids 1 .. ids-1 (the rows of its
+ * histograms end there). Until attached, nothing is written and no id is given; NULL detaches. */
+void group_link_attach(struct group_link *l, const struct group_link_map *map, size_t pids,
+                       unsigned ids);
 bool group_link_attached(const struct group_link *l);
 
 /* The id of group `name`, given now if it has none (0 when every id is taken). `exec`: asked
@@ -39,6 +48,8 @@ bool group_link_attached(const struct group_link *l);
  * processes collector never sees the group. */
 unsigned group_link_id(struct group_link *l, const char *name, bool exec);
 void group_link_set(struct group_link *l, int pid, unsigned id);
+/* The group id the map holds for `pid` (0 when none, or not attached). */
+unsigned group_link_get(struct group_link *l, int pid);
 /* After a collection: the groups the processes collector has (any order), when it listed the
  * processes (seconds since boot: a process that started later has not been classified by it),
  * and the group expiry. Frees the ids of groups that are gone. */

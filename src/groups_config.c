@@ -80,18 +80,8 @@ static struct groups_config *config_new(void)
 	                                       .group_expiry_seconds = 300,
 	                                       .children = true};
 	c->bpf.programs = (1u << GROUPS_BPF_PROGRAMS) - 1;
-	/* Syscalls whose latency is news (a slow disk, a slow peer), and which are rare enough to
-	 * time cheaply; read and write are left to the user, since every pipe and socket makes
-	 * them. */
-	static const char *const default_syscalls[] = {"fsync", "fdatasync", "connect", "accept4",
-	                                               "openat"};
-	for (size_t i = 0; i < sizeof(default_syscalls) / sizeof(default_syscalls[0]); i++) {
-		int nr = groups_syscall_number(default_syscalls[i]);
-		if (nr >= 0) {
-			c->bpf.syscalls[c->bpf.nsyscalls] = default_syscalls[i];
-			c->bpf.syscall_nrs[c->bpf.nsyscalls++] = nr;
-		}
-	}
+	/* No syscall is timed unless bpf.syscalls lists it: while the syscalls program runs,
+	 * every syscall of the system passes through it. */
 	c->bpf.ungrouped = "ungrouped";
 	buf_init(&c->cmdline);
 	buf_init(&c->subject);
@@ -536,8 +526,8 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 }
 
 const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS] = {
-    "runqueue",  "offcpu",          "block_io",     "syscalls",
-    "oom_kills", "tcp_retransmits", "packet_drops", "process_events",
+    "scheduler",       "block_io",     "syscalls",       "oom_kills",
+    "tcp_retransmits", "packet_drops", "process_events",
 };
 
 /* Syscall numbers of the architecture the daemon was built for (generated from <sys/syscall.h>),
@@ -574,12 +564,11 @@ static int parse_bpf_programs(struct parse *p, const yaml_node_t *node)
 		       strcmp(l.items[i], groups_bpf_program_names[k]) != 0)
 			k++;
 		if (k == GROUPS_BPF_PROGRAMS)
-			rc = fail_at(
-			    p, node_at(p, node->data.sequence.items.start[i]),
-			    "unknown bpf program '%s' (expected runqueue, offcpu, block_io, "
-			    "syscalls, oom_kills, tcp_retransmits, packet_drops or "
-			    "process_events)",
-			    l.items[i]);
+			rc = fail_at(p, node_at(p, node->data.sequence.items.start[i]),
+			             "unknown bpf program '%s' (expected scheduler, block_io, "
+			             "syscalls, oom_kills, tcp_retransmits, packet_drops or "
+			             "process_events)",
+			             l.items[i]);
 		mask |= 1u << k;
 	}
 	strlist_free(&l);

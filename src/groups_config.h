@@ -54,7 +54,7 @@ struct groups_settings {
 };
 
 /* The `bpf` mapping: what the eBPF collector runs. Every key is optional. */
-#define GROUPS_BPF_PROGRAMS 8
+#define GROUPS_BPF_PROGRAMS 7
 #define GROUPS_BPF_SYSCALLS 16
 /* The programs' names, in the order of the bits of `programs`. */
 extern const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS];

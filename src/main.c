@@ -27,6 +27,11 @@
 #else
 #define HAVE_SYSTEMD_FLAG "-systemd"
 #endif
+#ifdef HAVE_BPF
+#define HAVE_BPF_FLAG "+bpf"
+#else
+#define HAVE_BPF_FLAG "-bpf"
+#endif
 #include "service.h"
 
 /* How often STATUS= is refreshed when no watchdog asks for more. */
@@ -348,7 +353,7 @@ int main(int argc, char **argv)
 	}
 	if (d.options.show_version) {
 		printf("kobsd %s (revision %s)\n", PACKAGE_VERSION, KOBS_REVISION);
-		printf("features: %s\n", HAVE_SYSTEMD_FLAG);
+		printf("features: %s %s\n", HAVE_SYSTEMD_FLAG, HAVE_BPF_FLAG);
 		return EXIT_SUCCESS;
 	}
 	log_set_level(d.options.log_level);

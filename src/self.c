@@ -152,6 +152,11 @@ void self_build_info(struct expo *out)
 #else
 	    {"systemd", "no"},
 #endif
+#ifdef HAVE_BPF
+	    {"bpf", "yes"},
+#else
+	    {"bpf", "no"},
+#endif
 	};
 	expo_family(out, "kobs_build", METRIC_INFO, NULL,
 	            "A metric with a constant '1' value labelled by the kobsd version, source "

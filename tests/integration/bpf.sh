@@ -170,28 +170,13 @@ pass "the OpenMetrics parser accepts the bpf histograms"
 
 # A real Prometheus scrapes the daemon under the same load, and computes from the buckets a
 # 99th percentile of the burners' run-queue wait: a finite, positive number of seconds.
-PROMETHEUS=$(command -v prometheus || true)
-[ -n "$PROMETHEUS" ] || fail "prometheus not installed (contrib/install-deps.sh installs it)"
-prom_port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: kobsd
-    static_configs:
-      - targets: ['${KOBS_URL#http://}']
-YML
-"$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
-EXTRA_PIDS+=($!)
+start_prometheus
 p99_query='histogram_quantile(0.99, sum by (le) ('
 p99_query+='rate(kobs_runqueue_latency_seconds_bucket{group="kt_burn"}[10s])))'
 p99=""
 for _ in $(seq 1 "$(scaled 20)"); do
 	sleep 1
-	p99=$(curl -sS --max-time 5 --get --data-urlencode "query=$p99_query" \
-		"http://127.0.0.1:$prom_port/api/v1/query" 2>/dev/null | "$PYTHON" -c 'import json, math, sys
+	p99=$(prom_query "$p99_query" | "$PYTHON" -c 'import json, math, sys
 try:
     r = json.load(sys.stdin)["data"]["result"]
     v = float(r[0]["value"][1]) if r else math.nan
@@ -201,9 +186,8 @@ print(v if 0 < v < math.inf else "")')
 	[ -n "$p99" ] && break
 done
 [ -n "$p99" ] || fail "Prometheus found no finite positive $p99_query in $(scaled 20) s:" \
-	"$(curl -sS --max-time 5 --get --data-urlencode "query=$p99_query" \
-		"http://127.0.0.1:$prom_port/api/v1/query"; curl -sS --max-time 5 \
-		"http://127.0.0.1:$prom_port/api/v1/targets"; tail -n 20 "$WORK/prometheus.log")"
+	"$(prom_query "$p99_query"; curl -sS --max-time 5 "$PROM/api/v1/targets"
+		tail -n 20 "$WORK/prometheus.log")"
 pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
 stop_kobsd || fail "exit status"
 
@@ -211,19 +195,7 @@ stop_kobsd || fail "exit status"
 # the /proc side serves as ever. nobody needs its own copy of the daemon (the sanitizer pass
 # builds where nobody cannot read), of valgrind's wrapper, and of LeakSanitizer's suppressions,
 # in a $WORK it owns.
-AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all)
-chown nobody:nogroup "$WORK"
-install -m 0755 "$KOBSD" "$WORK/kobsd"
-if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
-	install -m 0644 "$KOBS_SRCDIR/tests/valgrind.sh" "$KOBS_SRCDIR/tests/valgrind.supp" "$WORK/"
-	KOBSD_RUN=("${AS_NOBODY[@]}" /bin/sh "$WORK/valgrind.sh" "$WORK/kobsd")
-else
-	KOBSD_RUN=("${AS_NOBODY[@]}" "$WORK/kobsd")
-fi
-if [[ "${LSAN_OPTIONS:-}" =~ suppressions=([^:]*) ]]; then
-	install -m 0644 "${BASH_REMATCH[1]}" "$WORK/lsan.supp"
-	export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=${BASH_REMATCH[1]}/suppressions=$WORK/lsan.supp}"
-fi
+daemon_as_nobody --inh-caps=-all --bounding-set=-all
 start_kobsd
 fetch /metrics -o "$WORK/nobody"
 fetch / -o "$WORK/nobody.html"

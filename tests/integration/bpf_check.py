@@ -15,10 +15,12 @@ Prints "ok - ..." for each behaviour that holds and "FAIL: ..." for each that do
 the series that is missing or wrong), and exits 1 when any failed.
 """
 import math
-import re
 import sys
 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
+
+import verdicts
+from verdicts import Scrape, bad, check, ok, series
 
 # The histograms of the bpf collector: log2 buckets of nanoseconds, served in seconds.
 BPF_HISTOGRAMS = [
@@ -26,66 +28,12 @@ BPF_HISTOGRAMS = [
     "kobs_block_io_latency_seconds", "kobs_syscall_latency_seconds",
 ]
 # The programs the workload exercises, so each must be attached.
-MUST_ATTACH = ["runqueue", "offcpu", "block_io", "syscalls", "process_events"]
+MUST_ATTACH = ["scheduler", "block_io", "syscalls", "process_events"]
 # What bpf.sh's config makes of the workload, and what it asks the syscalls program to time.
 BURNERS = 4
 GROUPS = {"kt_burn", "kt_sys", "kt_nap", "kt_late"}
 UNGROUPED = "ungrouped"
 SYSCALLS = {"read", "write"}
-
-failures = 0
-
-
-def ok(msg):
-    print(f"ok - {msg}")
-
-
-def bad(msg):
-    global failures
-    failures += 1
-    print(f"FAIL: {msg}")
-
-
-def check(cond, good, wrong):
-    if cond:
-        ok(good)
-    else:
-        bad(wrong)
-    return cond
-
-
-def series(name, labels):
-    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
-
-
-class Scrape:
-    """One scrape: its families by name, and its samples by sample name."""
-
-    def __init__(self, path):
-        self.label = path.rsplit("/", 1)[-1]
-        with open(path, encoding="utf-8") as f:
-            self.text = f.read()
-        self.families = {fam.name: fam for fam in parse_text(self.text)}
-        self.samples = {}
-        for fam in self.families.values():
-            for s in fam.samples:
-                self.samples.setdefault(s.name, []).append((s.labels, s.value))
-        self.types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", self.text, re.M))
-
-    def find(self, name, **want):
-        return [(lab, v) for lab, v in self.samples.get(name, [])
-                if all(lab.get(k) == w for k, w in want.items())]
-
-    def value(self, name, **want):
-        """The one sample that matches, or None after a failure saying why."""
-        found = self.find(name, **want)
-        if len(found) != 1:
-            how = "missing" if not found else f"served {len(found)} times"
-            bad(f"{series(name, want)} is {how} ({self.label})")
-            return None
-        return found[0][1]
-
 
 def is_power_of_two_ns(le):
     ns = le * 1e9
@@ -182,7 +130,7 @@ def main():
     short, long = t2a - t1b, t2b - t1a  # the least and the most time between the two readings
 
     try:
-        s1, s2 = Scrape(f"{d}/text1"), Scrape(f"{d}/text2")
+        s1, s2 = Scrape(f"{d}/text1", parse_text), Scrape(f"{d}/text2", parse_text)
     except Exception as e:  # a parser's verdict is a failure of the output, not of this check
         bad(f"a scrape does not parse: {e!r}")
         return
@@ -292,4 +240,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if verdicts.failures else 0)

@@ -251,3 +251,51 @@ wait_grep() {
 	done
 	return 1
 }
+
+# daemon_as_nobody [SETPRIV-FLAGS...]: from now on start_kobsd runs the daemon as nobody (through
+# setpriv with these flags beyond the user and group). Everything nobody needs goes in $WORK,
+# which nobody owns (root still reaches it): the daemon and, in the valgrind pass, valgrind's
+# wrapper and suppressions, whose log valgrind writes into $WORK. The tree may sit where nobody
+# cannot read (the sanitizer pass builds in a 0700 mktemp directory), so the daemon is a copy;
+# so are LeakSanitizer's suppressions.
+daemon_as_nobody() {
+	local as_nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups "$@")
+	chown nobody:nogroup "$WORK"
+	install -m 0755 "$KOBSD" "$WORK/kobsd"
+	if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
+		install -m 0644 "$KOBS_SRCDIR/tests/valgrind.sh" "$KOBS_SRCDIR/tests/valgrind.supp" "$WORK/"
+		KOBSD_RUN=("${as_nobody[@]}" /bin/sh "$WORK/valgrind.sh" "$WORK/kobsd")
+	else
+		KOBSD_RUN=("${as_nobody[@]}" "$WORK/kobsd")
+	fi
+	if [[ "${LSAN_OPTIONS:-}" =~ suppressions=([^:]*) ]]; then
+		install -m 0644 "${BASH_REMATCH[1]}" "$WORK/lsan.supp"
+		export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=${BASH_REMATCH[1]}/suppressions=$WORK/lsan.supp}"
+	fi
+}
+
+# start_prometheus: a real Prometheus server on a free loopback port, scraping the running daemon
+# every second; PROM is its URL, prom_query QUERY asks it (nothing on failure).
+start_prometheus() {
+	local prometheus port
+	prometheus=$(command -v prometheus) ||
+		fail "prometheus not installed (contrib/install-deps.sh installs it)"
+	port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	cat >"$WORK/prometheus.yml" <<YML
+global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: kobsd
+    static_configs:
+      - targets: ['${KOBS_URL#http://}']
+YML
+	"$prometheus" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
+		--web.listen-address="127.0.0.1:$port" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
+	EXTRA_PIDS+=($!)
+	PROM="http://127.0.0.1:$port"
+}
+
+prom_query() {
+	curl -sS --max-time 5 --get --data-urlencode "query=$1" "$PROM/api/v1/query" 2>/dev/null || true
+}

@@ -23,6 +23,9 @@ import time
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse_om
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
+import verdicts
+from verdicts import Scrape, bad, check, escape, ok, series
+
 MIB = 1 << 20
 STATES = {"running", "sleeping", "disk_sleep", "zombie", "stopped", "idle", "other"}
 TICK = os.sysconf("SC_CLK_TCK")
@@ -43,70 +46,6 @@ COUNTERS = [
     "kobs_processes_vanished_total", "kobs_process_cpu_seconds_total",
     "kobs_process_io_bytes_total",
 ]
-
-failures = 0
-
-
-def ok(msg):
-    print(f"ok - {msg}")
-
-
-def bad(msg):
-    global failures
-    failures += 1
-    print(f"FAIL: {msg}")
-
-
-def check(cond, good, wrong):
-    if cond:
-        ok(good)
-    else:
-        bad(wrong)
-    return cond
-
-
-def series(name, labels):
-    inner = ",".join(f'{k}="{escape(v)}"' for k, v in sorted(labels.items()))
-    return f"{name}{{{inner}}}"
-
-
-def escape(v):
-    return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-class Scrape:
-    """The samples of one scrape: name -> [(labels, value)]."""
-
-    def __init__(self, path, parser):
-        self.label = os.path.basename(path)
-        with open(path, "rb") as f:
-            self.raw = f.read()
-        self.text = self.raw.decode("utf-8")  # strict: invalid UTF-8 must never be served
-        self.samples = {}
-        for fam in parser(self.text):
-            for s in fam.samples:
-                self.samples.setdefault(s.name, []).append((s.labels, s.value))
-        self.types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", self.text, re.M))
-        self.absent = set()
-
-    def find(self, name, **want):
-        return [(lab, v) for lab, v in self.samples.get(name, [])
-                if all(lab.get(k) == w for k, w in want.items())]
-
-    def value(self, name, **want):
-        """The one sample that matches, or None (a failure says which is missing)."""
-        if name not in self.samples:
-            if name not in self.absent:  # one failure for a family missing altogether
-                self.absent.add(name)
-                bad(f"{name} is not served at all ({self.label})")
-            return None
-        found = self.find(name, **want)
-        if len(found) != 1:
-            how = "missing" if not found else f"served {len(found)} times"
-            bad(f"{series(name, want)} is {how}")
-            return None
-        return found[0][1]
-
 
 def comm_of(p):
     return bytes.fromhex(p["comm_hex"]).decode("utf-8", "replace")
@@ -360,4 +299,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    sys.exit(1 if failures else 0)
+    sys.exit(1 if verdicts.failures else 0)

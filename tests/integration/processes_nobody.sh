@@ -15,22 +15,7 @@ AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 "${AS_NOBODY[@]}" cat "/proc/$$/io" >/dev/null 2>&1 &&
 	skip "nobody can read a root process's /proc/PID/io here: nothing to test"
 
-# Everything nobody needs goes in $WORK, which nobody owns (root still reaches it): the daemon
-# and, in the valgrind pass, valgrind's wrapper and suppressions, whose log valgrind writes into
-# $WORK. The tree may sit where nobody cannot read (the sanitizer pass builds in a 0700 mktemp
-# directory), so the daemon is a copy; so are LeakSanitizer's suppressions.
-chown nobody:nogroup "$WORK"
-install -m 0755 "$KOBSD" "$WORK/kobsd"
-if [ "${KOBS_VALGRIND:-0}" = 1 ]; then
-	install -m 0644 "$KOBS_SRCDIR/tests/valgrind.sh" "$KOBS_SRCDIR/tests/valgrind.supp" "$WORK/"
-	KOBSD_RUN=("${AS_NOBODY[@]}" /bin/sh "$WORK/valgrind.sh" "$WORK/kobsd")
-else
-	KOBSD_RUN=("${AS_NOBODY[@]}" "$WORK/kobsd")
-fi
-if [[ "${LSAN_OPTIONS:-}" =~ suppressions=([^:]*) ]]; then
-	install -m 0644 "${BASH_REMATCH[1]}" "$WORK/lsan.supp"
-	export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=${BASH_REMATCH[1]}/suppressions=$WORK/lsan.supp}"
-fi
+daemon_as_nobody
 
 # One process of root's and one of nobody's, each under its own comm, started before the daemon.
 mkdir -p "$WORK/bin"

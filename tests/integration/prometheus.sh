@@ -3,33 +3,12 @@
 # kobsd series queryable.
 . "$(dirname "$0")/lib.sh"
 
-PROMETHEUS=$(command -v prometheus || true)
-[ -n "$PROMETHEUS" ] || fail "prometheus not installed (contrib/install-deps.sh installs it)"
-
 start_kobsd
-target=${KOBS_URL#http://}
-prom_port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$WORK/prometheus.yml" <<YML
-global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: kobsd
-    static_configs:
-      - targets: ['$target']
-YML
-"$PROMETHEUS" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-	--web.listen-address="127.0.0.1:$prom_port" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
-EXTRA_PIDS+=($!)
-PROM="http://127.0.0.1:$prom_port"
-
-query() {
-	curl -sS --max-time 5 --get --data-urlencode "query=$1" "$PROM/api/v1/query" 2>/dev/null || true
-}
+start_prometheus
 
 up=""
 for i in $(seq 1 60); do
-	up=$(query 'up{job="kobsd"}' | "$PYTHON" -c 'import json,sys
+	up=$(prom_query 'up{job="kobsd"}' | "$PYTHON" -c 'import json,sys
 try:
     r = json.load(sys.stdin)["data"]["result"]
     print(r[0]["value"][1] if r else "")
@@ -45,7 +24,7 @@ pass "Prometheus scrapes kobsd: up == 1"
 sleep 3
 for q in 'kobs_build_info' 'kobs_cpu_seconds_total' 'rate(kobs_cpu_seconds_total[5s])' \
 	'kobs_memory_total_bytes' 'kobs_scrape_collector_success' 'process_resident_memory_bytes'; do
-	n=$(query "$q" | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))')
+	n=$(prom_query "$q" | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["result"]))')
 	[ "$n" -gt 0 ] || fail "no result for $q"
 done
 pass "kobsd series are queryable, rate() included"

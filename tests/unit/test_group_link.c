@@ -10,6 +10,37 @@
 
 #include "group_link.h"
 
+/* The kernel's map, as the bpf collector reaches it: 16 words, 64 pids. */
+struct fake_map {
+	uint64_t words[16];
+	unsigned writes;
+};
+
+static int fake_read(void *ctx, uint32_t word, uint64_t *value)
+{
+	struct fake_map *m = ctx;
+	assert_true(word < 16);
+	*value = m->words[word];
+	return 0;
+}
+
+static int fake_write(void *ctx, uint32_t word, uint64_t value)
+{
+	struct fake_map *m = ctx;
+	assert_true(word < 16);
+	m->words[word] = value;
+	m->writes++;
+	return 0;
+}
+
+static struct group_link *attached(struct fake_map *m, unsigned ids)
+{
+	struct group_link *l = group_link_new();
+	struct group_link_map map = {m, fake_read, fake_write};
+	group_link_attach(l, &map, 64, ids);
+	return l;
+}
+
 static unsigned group_in(const uint64_t *words, int pid)
 {
 	return (unsigned)(words[pid / 4] >> (16 * (pid % 4))) & 0xffff;
@@ -22,15 +53,15 @@ static void nothing_is_written_before_the_map_is_attached(void **state)
 	assert_false(group_link_attached(l));
 	assert_int_equal(group_link_id(l, "a", false), 0);
 	group_link_set(l, 1, 1); /* no map: dropped, no crash */
+	assert_int_equal(group_link_get(l, 1), 0);
 	group_link_free(l);
 }
 
 static void ids_belong_to_names_until_the_table_is_full(void **state)
 {
 	(void)state;
-	uint64_t words[16] = {0};
-	struct group_link *l = group_link_new();
-	group_link_attach(l, words, 64, 4); /* ids 1 .. 3 */
+	struct fake_map m = {0};
+	struct group_link *l = attached(&m, 4); /* ids 1 .. 3 */
 	assert_true(group_link_attached(l));
 	assert_int_equal(group_link_id(l, "a", false), 1);
 	assert_int_equal(group_link_id(l, "b", false), 2);
@@ -48,9 +79,9 @@ static void ids_belong_to_names_until_the_table_is_full(void **state)
 static void a_pid_is_written_without_touching_its_neighbours(void **state)
 {
 	(void)state;
-	uint64_t words[16] = {0};
-	struct group_link *l = group_link_new();
-	group_link_attach(l, words, 64, 1000);
+	struct fake_map m = {0};
+	struct group_link *l = attached(&m, 1000);
+	uint64_t *words = m.words;
 	group_link_set(l, 4, 1);
 	group_link_set(l, 5, 999);
 	group_link_set(l, 6, 3);
@@ -64,6 +95,11 @@ static void a_pid_is_written_without_touching_its_neighbours(void **state)
 	assert_int_equal(group_in(words, 5), 2);
 	assert_int_equal(group_in(words, 6), 0);
 	assert_int_equal(group_in(words, 7), 65535);
+	assert_int_equal(group_link_get(l, 5), 2);
+	assert_int_equal(group_link_get(l, 7), 65535);
+	unsigned writes = m.writes;
+	group_link_set(l, 5, 2); /* no change, no write */
+	assert_int_equal(m.writes, writes);
 	group_link_set(l, 64, 1); /* beyond pid_max */
 	group_link_set(l, -1, 1);
 	group_link_set(l, 8, 70000); /* beyond 16 bits: outside every group */
@@ -76,9 +112,8 @@ static void a_pid_is_written_without_touching_its_neighbours(void **state)
 static void ids_of_groups_gone_are_freed_unless_an_exec_used_them(void **state)
 {
 	(void)state;
-	uint64_t words[16] = {0};
-	struct group_link *l = group_link_new();
-	group_link_attach(l, words, 64, 10);
+	struct fake_map m = {0};
+	struct group_link *l = attached(&m, 10);
 	assert_int_equal(group_link_id(l, "a", false), 1);
 	assert_int_equal(group_link_id(l, "b", false), 2);
 	assert_int_equal(group_link_id(l, "short-lived", true), 3);
@@ -101,9 +136,8 @@ static void ids_of_groups_gone_are_freed_unless_an_exec_used_them(void **state)
 static void a_reset_frees_every_id_and_bumps_the_epoch(void **state)
 {
 	(void)state;
-	uint64_t words[16] = {0};
-	struct group_link *l = group_link_new();
-	group_link_attach(l, words, 64, 10);
+	struct fake_map m = {0};
+	struct group_link *l = attached(&m, 10);
 	group_link_id(l, "a", false);
 	unsigned epoch = group_link_epoch(l);
 	group_link_reset(l);
@@ -112,13 +146,13 @@ static void a_reset_frees_every_id_and_bumps_the_epoch(void **state)
 	assert_null(group_link_name(l, 1));
 	group_link_unlock(l);
 	struct proc_identity id = {.comm = "x"};
-	struct group_match m;
+	struct group_match match;
 	struct buf name;
 	buf_init(&name);
-	assert_false(group_link_match(l, &id, &m, &name)); /* no configuration yet */
+	assert_false(group_link_match(l, &id, &match, &name)); /* no configuration yet */
 	struct groups_config *c = groups_config_default();
 	group_link_set_config(l, c);
-	assert_true(group_link_match(l, &id, &m, &name));
+	assert_true(group_link_match(l, &id, &match, &name));
 	assert_string_equal(name.data, "x");
 	buf_free(&name);
 	groups_config_free(c);
