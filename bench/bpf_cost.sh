@@ -6,7 +6,7 @@
 #
 #   sudo bench/bpf_cost.sh [ROUNDS] [ROUND_TRIPS]
 #
-# Each of ROUNDS rounds (default 15) times the workload three times: under a kobsd started with
+# Each of ROUNDS rounds (default 12) times the workload three times: under a kobsd started with
 # --no-collector.bpf (the baseline: only the BPF programs differ), under a kobsd with the bpf
 # collector (every program attached), and under the same with kernel.bpf_stats_enabled=1, which
 # gives the per-event figures. The order rotates from round to round, and the daemon is started
@@ -32,12 +32,12 @@
 # daemon's own defaults, or a syscalls: list with read and write for the ping-pong's worst case.
 # With bpftool installed, the kernel's run_time_ns/run_cnt of the daemon's programs is printed
 # beside, as a cross-check of what kobsd serves. Runs as root; everything started is stopped on
-# exit. A default run takes about two minutes.
+# exit. A default run takes two to three minutes.
 set -euo pipefail
 export LC_ALL=C # join needs sort's order, and awk a decimal point
 KOBSD_CONFIG=${KOBSD_CONFIG:+$(realpath "$KOBSD_CONFIG")} # before the cd below
 cd "$(dirname "$0")/.."
-ROUNDS=${1:-15}
+ROUNDS=${1:-12}
 ROUND_TRIPS=${2:-50000}
 KOBSD=${KOBSD:-./src/kobsd}
 CPU=${CPU-$(($(nproc) - 1))}
