@@ -609,7 +609,12 @@ static void *exec_main(void *arg)
 {
 	struct bpf_collector *b = arg;
 	while (!b->stopping) {
-		int rc = ring_buffer__poll(b->events, 250);
+		/* The kernel wakes this thread only when its buffer fills up (see
+		 * bpf/process_events.bpf.c): otherwise the poll times out, and the buffer is read.
+		 */
+		int rc = ring_buffer__poll(b->events, 100);
+		if (rc >= 0)
+			rc = ring_buffer__consume(b->events);
 		if (rc < 0 && rc != -EINTR) {
 			log_warn(
 			    "bpf: reading exec events failed (%s); new processes are classified "
