@@ -521,51 +521,6 @@ fail:
 
 /* ---- exec events: classify a new process the moment it has its final name ---- */
 
-/* The fields of /proc/<pid>/stat an exec needs: comm and the start in clock ticks. */
-static int parse_stat(const char *s, size_t len, char comm[16], unsigned long long *start)
-{
-	const char *open = memchr(s, '(', len);
-	const char *close = NULL;
-	for (const char *c = s + len; c > s; c--)
-		if (c[-1] == ')') {
-			close = c - 1;
-			break;
-		}
-	if (!open || !close || close < open)
-		return -1;
-	size_t n = (size_t)(close - open - 1);
-	if (n > 15)
-		n = 15;
-	memcpy(comm, open + 1, n);
-	comm[n] = '\0';
-	/* After ") ": state is field 3, starttime field 22. */
-	const char *f = close + 1, *end = s + len;
-	for (int field = 2; field < 22; field++) {
-		while (f < end && *f != ' ')
-			f++;
-		while (f < end && *f == ' ')
-			f++;
-	}
-	if (f >= end)
-		return -1;
-	char *stop;
-	errno = 0;
-	*start = strtoull(f, &stop, 10);
-	return errno || stop == f ? -1 : 0;
-}
-
-static int effective_uid(const char *s, size_t len, unsigned *uid)
-{
-	const char *line = memmem(s, len, "\nUid:", 5);
-	if (!line)
-		return -1;
-	unsigned real, eff;
-	if (sscanf(line + 5, "%u %u", &real, &eff) != 2)
-		return -1;
-	*uid = eff;
-	return 0;
-}
-
 static void classify_exec(struct bpf_collector *b, int pid)
 {
 	static long hz;
@@ -577,10 +532,10 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	if (pfd < 0)
 		return;
 	char comm[16];
-	unsigned long long start;
+	uint64_t start;
 	struct proc_identity id = {.pid = pid, .comm = comm};
 	if (procfs_read_seq_at(pfd, "stat", &b->file, 4096) < 0 ||
-	    parse_stat(b->file.data, b->file.len, comm, &start) < 0)
+	    parse_pid_stat_start(b->file.data, b->file.len, comm, &start) < 0)
 		goto out;
 	/* A process the processes collector has classified keeps the group it gave it; one that
 	 * started after its listing has not been seen yet. */
@@ -590,7 +545,7 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	if ((double)start / (double)hz <= listed)
 		goto out;
 	if (procfs_read_seq_at(pfd, "status", &b->file, 16384) < 0 ||
-	    effective_uid(b->file.data, b->file.len, &id.uid) < 0)
+	    parse_pid_status_euid(b->file.data, b->file.len, &id.uid) < 0)
 		goto out;
 	if (procfs_read_at(pfd, "cmdline", &b->cmdline, CMDLINE_LIMIT) < 0)
 		goto out;
@@ -654,7 +609,12 @@ static void *exec_main(void *arg)
 {
 	struct bpf_collector *b = arg;
 	while (!b->stopping) {
-		int rc = ring_buffer__poll(b->events, 250);
+		/* The kernel wakes this thread only when its buffer fills up (see
+		 * bpf/process_events.bpf.c): otherwise the poll times out, and the buffer is read.
+		 */
+		int rc = ring_buffer__poll(b->events, 100);
+		if (rc >= 0)
+			rc = ring_buffer__consume(b->events);
 		if (rc < 0 && rc != -EINTR) {
 			log_warn(
 			    "bpf: reading exec events failed (%s); new processes are classified "

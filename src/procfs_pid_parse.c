@@ -274,3 +274,55 @@ size_t split_pid_cmdline(const char *buf, size_t len, const char **argv, size_t 
 		}
 	return argc;
 }
+
+int parse_pid_stat_start(const char *buf, size_t len, char comm[16], uint64_t *start_ticks)
+{
+	comm[0] = '\0';
+	*start_ticks = 0;
+	struct span in = span_of(buf, len);
+	const char *open = memchr(in.p, '(', len);
+	const char *close = NULL;
+	for (const char *c = in.end; c > in.p; c--)
+		if (c[-1] == ')') {
+			close = c - 1;
+			break;
+		}
+	if (!open || !close || close < open)
+		return -1;
+	/* After the name: state (field 3) ... starttime (field 22). */
+	struct span rest = {close + 1, in.end};
+	struct span line;
+	if (!next_line(&rest, &line))
+		line = (struct span){close + 1, in.end};
+	struct span field = {0};
+	for (int i = 3; i <= 22; i++) {
+		field = next_token(&line);
+		if (span_empty(field))
+			return -1;
+	}
+	if (!parse_u64(field, start_ticks))
+		return -1;
+	size_t n = (size_t)(close - open - 1);
+	if (n > 15)
+		n = 15;
+	memcpy(comm, open + 1, n);
+	comm[n] = '\0';
+	return 0;
+}
+
+int parse_pid_status_euid(const char *buf, size_t len, unsigned *euid)
+{
+	*euid = 0;
+	struct span rest = span_of(buf, len), line, key;
+	while (next_line(&rest, &line)) {
+		if (!colon_key(&line, &key) || !span_equals(key, "Uid"))
+			continue;
+		next_token(&line); /* the real uid */
+		uint64_t v;
+		if (!parse_u64(next_token(&line), &v) || v > UINT32_MAX)
+			return -1;
+		*euid = (unsigned)v;
+		return 0;
+	}
+	return -1;
+}

@@ -52,6 +52,15 @@ int parse_pid_limits_nofile(const char *buf, size_t len, uint64_t *soft);
 /* Point `*path`/`*path_len` at the path of the "0::PATH" line (the unified hierarchy); on a
  * cgroup v1 only system, at the path of the first line with a "name=systemd" or empty
  * controller list, else of the first line. -1 when no line has the "ID:CONTROLLERS:PATH" form. */
+/* ---- /proc/<pid>/stat: what an exec needs ---- */
+/* The command name between the first '(' and the last ')' (it may hold any bytes, ')' too; cut
+ * to 15 bytes and NUL-terminated into `comm`), and the start time in clock ticks since boot
+ * (field 22). -1 when either is missing. */
+int parse_pid_stat_start(const char *buf, size_t len, char comm[16], uint64_t *start_ticks);
+
+/* The effective uid: the second number of the first "Uid:" line of /proc/<pid>/status. */
+int parse_pid_status_euid(const char *buf, size_t len, unsigned *euid);
+
 /* Split /proc/<pid>/cmdline at its NULs into at most `max` arguments pointing into `buf`; the
  * trailing NUL ends the last one. Returns the number of arguments (0 for an empty one). */
 size_t split_pid_cmdline(const char *buf, size_t len, const char **argv, size_t max);

@@ -1,4 +1,4 @@
-/* The five /proc/<pid> parsers (src/procfs_pid_parse.c) on any bytes: each input goes to all of
+/* The /proc/<pid> parsers (src/procfs_pid_parse.c) on any bytes: each input goes to all of
  * them, since their files share a shape ("Key: N" lines, numbers, ':'-separated fields) and seeds
  * of one kind grow inputs for the others. Beyond "no crash, no read past len", every result is
  * compared with a plain reference implementation of the rules, written here separately:
@@ -9,6 +9,8 @@
  * - limits: the first "Max open files" line with two valid limits, the first "unlimited" or N.
  * - cgroup: "ID:CONTROLLERS:PATH"; 0:: first, then name=systemd or no controllers, then any; the
  *   path lies within the input, holds no '\n' and is exactly what follows the second ':'.
+ * - stat: comm between the first '(' and the last ')', field 22 of that line the start ticks.
+ * - status's effective uid: the third token of the first "Uid:" line.
  * On -1, the outputs are the cleared values the contract promises. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -313,6 +315,83 @@ static void check_cgroup(const uint8_t *data, size_t size)
 	}
 }
 
+/* stat: comm between the first '(' and the last ')', then the rest of that line (or of the input
+ * when no '\n' follows), blank-separated: token 20 (field 22) is the start, a 64-bit number. */
+static void check_stat_start(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data, *open = NULL, *close = NULL;
+	for (size_t i = 0; i < size; i++) {
+		if (p[i] == '(' && !open)
+			open = p + i;
+		if (p[i] == ')')
+			close = p + i;
+	}
+	bool ok = open && close && close > open;
+	uint64_t want = 0;
+	if (ok) {
+		const char *rest = close + 1, *end = p + size;
+		const char *nl = memchr(rest, '\n', (size_t)(end - rest));
+		if (nl)
+			end = nl;
+		/* the tokens, by hand: REF_MAX_TOKENS is too few here */
+		size_t n = 0;
+		const char *tok = NULL;
+		size_t toklen = 0;
+		for (const char *c = rest; c < end && n < 20;) {
+			while (c < end && (*c == ' ' || *c == '\t'))
+				c++;
+			if (c == end)
+				break;
+			const char *start = c;
+			while (c < end && *c != ' ' && *c != '\t')
+				c++;
+			n++;
+			tok = start;
+			toklen = (size_t)(c - start);
+		}
+		ok = n == 20 && ref_number(tok, toklen, &want);
+	}
+	char comm[16];
+	uint64_t start;
+	memset(comm, 0xa5, sizeof(comm));
+	int rc = parse_pid_stat_start(p, size, comm, &start);
+	FUZZ_CHECK(rc == (ok ? 0 : -1), "stat returned %d, reference says %d", rc, ok ? 0 : -1);
+	FUZZ_CHECK(start == (ok ? want : 0), "stat start %llu, reference says %llu",
+	           (unsigned long long)start, (unsigned long long)(ok ? want : 0));
+	size_t clen = ok ? (size_t)(close - open - 1) : 0;
+	if (clen > 15)
+		clen = 15;
+	FUZZ_CHECK(comm[clen] == '\0' && (!ok || memcmp(comm, open + 1, clen) == 0),
+	           "stat comm is not the reference's %zu bytes", clen);
+}
+
+/* status: the first complete line whose first token is "Uid:"; its third token is the effective
+ * uid, at most 2^32 - 1. */
+static void check_euid(const uint8_t *data, size_t size)
+{
+	struct ref_lines l = {(const char *)data, (const char *)data + size};
+	const char *p;
+	size_t len;
+	int want_rc = -1;
+	uint64_t want = 0;
+	while (ref_next_line(&l, &p, &len)) {
+		struct ref_tok t[REF_MAX_TOKENS + 1];
+		size_t n = ref_tokens(p, len, t);
+		if (n == 0 || !ref_is(t[0], "Uid:"))
+			continue;
+		if (n >= 3 && ref_number(t[2].p, t[2].len, &want) && want <= UINT32_MAX)
+			want_rc = 0;
+		else
+			want = 0;
+		break;
+	}
+	unsigned uid = 7;
+	int rc = parse_pid_status_euid((const char *)data, size, &uid);
+	FUZZ_CHECK(rc == want_rc, "euid returned %d, reference says %d", rc, want_rc);
+	FUZZ_CHECK(uid == (unsigned)want, "euid %u, reference says %llu", uid,
+	           (unsigned long long)want);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	check_status(data, size);
@@ -320,5 +399,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_schedstat(data, size);
 	check_limits(data, size);
 	check_cgroup(data, size);
+	check_stat_start(data, size);
+	check_euid(data, size);
 	return 0;
 }

@@ -466,6 +466,86 @@ static void cgroup_rejects_input_without_a_valid_line(void **state)
 /* ---- every parser, on input no kernel writes ---- */
 
 /* Run all five parsers on `b`; each must return 0 or -1 and, for cgroup, point within `b`. */
+/* ---- stat and the effective uid, for exec events ---- */
+
+static void stat_gives_comm_and_start_ticks(void **state)
+{
+	(void)state;
+	struct bytes b = fixture("proc/4242/stat");
+	char comm[16];
+	uint64_t start;
+	assert_int_equal(parse_pid_stat_start(b.data, b.len, comm, &start), 0);
+	assert_string_equal(comm, "python3");
+	assert_int_equal(start, 933431);
+	free(b.data);
+}
+
+static void stat_comm_may_hold_parentheses_spaces_and_newlines(void **state)
+{
+	(void)state;
+	static const char text[] = "77 (a) b\n(c ) d) R 1 77 77 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 "
+	                           "4242 0 0\n";
+	struct bytes b = copy_bytes(text, sizeof(text) - 1);
+	char comm[16];
+	uint64_t start;
+	assert_int_equal(parse_pid_stat_start(b.data, b.len, comm, &start), 0);
+	assert_string_equal(comm, "a) b\n(c ) d");
+	assert_int_equal(start, 4242);
+	free(b.data);
+	static const char longer[] =
+	    "8 (0123456789abcdefghij) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 "
+	    "0 99";
+	b = copy_bytes(longer, sizeof(longer) - 1); /* no newline at the end */
+	assert_int_equal(parse_pid_stat_start(b.data, b.len, comm, &start), 0);
+	assert_string_equal(comm, "0123456789abcde");
+	assert_int_equal(start, 99);
+	free(b.data);
+}
+
+static void stat_without_a_start_time_is_refused(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "",
+	    "1 (x S 1 1",
+	    "1 x) S 1",
+	    "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0\n",
+	    "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12x\n",
+	    "1 (x) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct bytes b = copy_bytes(bad[i], strlen(bad[i]));
+		char comm[16];
+		uint64_t start = 1;
+		assert_int_equal(parse_pid_stat_start(b.data, b.len, comm, &start), -1);
+		assert_int_equal(start, 0);
+		assert_string_equal(comm, "");
+		free(b.data);
+	}
+}
+
+static void status_gives_the_effective_uid(void **state)
+{
+	(void)state;
+	static const char text[] = "Name:\tx\nUid:\t1000\t33\t33\t33\nGid:\t5\t5\t5\t5\n";
+	struct bytes b = copy_bytes(text, sizeof(text) - 1);
+	unsigned uid;
+	assert_int_equal(parse_pid_status_euid(b.data, b.len, &uid), 0);
+	assert_int_equal(uid, 33);
+	free(b.data);
+	b = fixture("proc/4242/status");
+	assert_int_equal(parse_pid_status_euid(b.data, b.len, &uid), 0);
+	assert_int_equal(uid, 0);
+	free(b.data);
+	static const char *const bad[] = {"Name:\tx\n", "Uid:\t1000\n", "Uid:\t1 4294967296\n",
+	                                  "Uid:\t1 2"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = copy_bytes(bad[i], strlen(bad[i]));
+		assert_int_equal(parse_pid_status_euid(b.data, b.len, &uid), -1);
+		free(b.data);
+	}
+}
+
 static void parse_all(const struct bytes *b)
 {
 	struct pid_status st;
@@ -489,6 +569,13 @@ static void parse_all(const struct bytes *b)
 	if (rc == 0)
 		assert_true(p >= b->data && n > 0 && n <= b->len &&
 		            (size_t)(p - b->data) <= b->len - n);
+	char comm[16];
+	uint64_t start;
+	unsigned uid;
+	rc = parse_pid_stat_start(b->data, b->len, comm, &start);
+	assert_true((rc == 0 || rc == -1) && strlen(comm) <= 15);
+	rc = parse_pid_status_euid(b->data, b->len, &uid);
+	assert_true(rc == 0 || rc == -1);
 }
 
 static void every_parser_survives_garbage_bytes(void **state)
@@ -523,7 +610,7 @@ static void every_prefix_of_every_fixture_is_safe(void **state)
 		}
 		free(whole.data);
 
-		static const char *const files[] = {"io", "schedstat", "limits", "cgroup"};
+		static const char *const files[] = {"io", "schedstat", "limits", "cgroup", "stat"};
 		for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
 			snprintf(path, sizeof(path), "proc/%s/%s", pids[i], files[f]);
 			whole = fixture(path);
@@ -594,6 +681,10 @@ int main(void)
 	    cmocka_unit_test(cgroup_path_may_contain_colons),
 	    cmocka_unit_test(cgroup_skips_lines_without_the_three_fields),
 	    cmocka_unit_test(cgroup_rejects_input_without_a_valid_line),
+	    cmocka_unit_test(stat_gives_comm_and_start_ticks),
+	    cmocka_unit_test(stat_comm_may_hold_parentheses_spaces_and_newlines),
+	    cmocka_unit_test(stat_without_a_start_time_is_refused),
+	    cmocka_unit_test(status_gives_the_effective_uid),
 	    cmocka_unit_test(every_parser_survives_garbage_bytes),
 	    cmocka_unit_test(every_prefix_of_every_fixture_is_safe),
 	    cmocka_unit_test(a_cut_schedstat_or_limits_is_never_read_short),
