@@ -23,8 +23,8 @@
 # The per-event cost is the delta of kobs_bpf_program_run_seconds_total over the delta of
 # kobs_bpf_program_runs_total across the timed part of the runs with the stats on, per program
 # and tracepoint. The stats are off otherwise (and restored to what they were on exit): their own
-# accounting, two clock reads per program run, costs as much as the programs on this kind of
-# workload, and is not what a production host pays; its slowdown is printed beside.
+# accounting, two clock reads per program run, adds to the slowdown, and a production host does
+# not pay it; the slowdown with them on is printed beside.
 # Both daemons get the same --config.file: by default one whose bpf: mapping times fsync,
 # fdatasync and connect, since the syscalls program is attached only when some syscall is timed
 # and the issue asks for every program; the workloads make none of those syscalls, so it is
