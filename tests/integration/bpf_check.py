@@ -20,7 +20,7 @@ import sys
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 import verdicts
-from verdicts import Scrape, bad, check, ok, series
+from verdicts import Scrape, bad, check, collector_succeeded, ok, series
 
 # The histograms of the bpf collector: log2 buckets of nanoseconds, served in seconds.
 BPF_HISTOGRAMS = [
@@ -136,10 +136,7 @@ def main():
         return
     ok("both text scrapes parse")
 
-    success = s2.value("kobs_scrape_collector_success", collector="bpf")
-    if success is not None:
-        check(success == 1, 'kobs_scrape_collector_success{collector="bpf"} is 1',
-              f'kobs_scrape_collector_success{{collector="bpf"}} is {success}')
+    collector_succeeded(s2, "bpf")
 
     attached = {lab.get("program"): v for lab, v in s2.find("kobs_bpf_program_attached")}
     print(f"# kobs_bpf_program_attached: {attached}")

@@ -24,7 +24,7 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families 
 from prometheus_client.parser import text_string_to_metric_families as parse_text
 
 import verdicts
-from verdicts import Scrape, bad, check, escape, ok, series
+from verdicts import Scrape, bad, check, collector_succeeded, escape, ok, series
 
 MIB = 1 << 20
 STATES = {"running", "sleeping", "disk_sleep", "zombie", "stopped", "idle", "other"}
@@ -109,10 +109,7 @@ def main():
         return
     ok("both text scrapes and the OpenMetrics scrape parse, as valid UTF-8")
 
-    success = s2.value("kobs_scrape_collector_success", collector="processes")
-    if success is not None:
-        check(success == 1, 'kobs_scrape_collector_success{collector="processes"} is 1',
-              f'kobs_scrape_collector_success{{collector="processes"}} is {success}')
+    collector_succeeded(s2, "processes")
 
     for name in GAUGES:
         t = s2.types.get(name)

@@ -67,3 +67,11 @@ class Scrape:
             bad(f"{series(name, want)} is {how} ({self.label})")
             return None
         return found[0][1]
+
+
+def collector_succeeded(scrape, collector):
+    """A failure unless kobs_scrape_collector_success{collector=...} is 1 in the scrape."""
+    success = scrape.value("kobs_scrape_collector_success", collector=collector)
+    if success is not None:
+        check(success == 1, f'kobs_scrape_collector_success{{collector="{collector}"}} is 1',
+              f'kobs_scrape_collector_success{{collector="{collector}"}} is {success}')
