@@ -49,7 +49,7 @@ bool caps_any(void)
 	return false;
 }
 
-int caps_drop_all(char *why, size_t why_len)
+int caps_drop_all(char *note, size_t note_len)
 {
 	int last = last_cap();
 	/* The bounding set first: dropping from it needs CAP_SETPCAP, which goes next. */
@@ -62,18 +62,18 @@ int caps_drop_all(char *why, size_t why_len)
 	int rc = (int)syscall(SYS_capset, &h, d);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	if (rc != 0) {
-		snprintf(why, why_len, "capset: %s", strerror(errno));
+		snprintf(note, note_len, "capset: %s", strerror(errno));
 		return -1;
 	}
 	if (caps_any()) {
-		snprintf(why, why_len, "capabilities are left in the effective or permitted set");
+		snprintf(note, note_len, "capabilities are left in the effective or permitted set");
 		return -1;
 	}
-	if (!bounding_empty()) {
-		snprintf(why, why_len,
-		         "the bounding set could not be emptied (no CAP_SETPCAP); the effective, "
-		         "permitted and ambient sets are empty");
-		return -1;
-	}
+	note[0] = '\0';
+	if (!bounding_empty())
+		snprintf(note, note_len,
+		         "the bounding set keeps what it had (no CAP_SETPCAP to drop it, as under "
+		         "systemd's CapabilityBoundingSet=); with the permitted set empty and "
+		         "no-new-privileges set, nothing in it can be gained again");
 	return 0;
 }

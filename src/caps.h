@@ -10,8 +10,9 @@ bool caps_any(void);
 
 /* Drop every capability: the bounding set (while CAP_SETPCAP allows), the ambient set, then the
  * effective, permitted and inheritable sets; and forbid gaining any through execve. Capabilities
- * belong to each thread: call it before the process starts its threads. Returns 0, or -1 with
- * what is left in `why`. */
-int caps_drop_all(char *why, size_t why_len);
+ * belong to each thread: call it before the process starts its threads. Returns 0, with a note
+ * in `note` when the bounding set could not be emptied (or "" when it was); -1 with the reason
+ * when a capability is left in the effective or permitted set. */
+int caps_drop_all(char *note, size_t note_len);
 
 #endif

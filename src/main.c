@@ -275,10 +275,12 @@ static void drop_privileges(struct daemon *d)
 	if (!bpf || !caps_any())
 		return;
 	char why[256];
-	if (caps_drop_all(why, sizeof(why)) == 0)
-		log_info("dropped every capability");
-	else
+	if (caps_drop_all(why, sizeof(why)) < 0)
 		log_warn("dropping capabilities: %s", why);
+	else if (why[0])
+		log_info("dropped every capability; %s", why);
+	else
+		log_info("dropped every capability");
 }
 
 static int run(struct daemon *d, struct web_config *web, struct groups_config *groups)

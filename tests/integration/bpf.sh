@@ -220,3 +220,22 @@ echo "# landing page: ${row#*class=\"failed\">}"
 pass "as nobody: one log line and the landing page say bpf failed for want of CAP_BPF"
 check_text "$WORK/nobody"
 stop_kobsd || fail "exit status"
+
+# As nobody with CAP_BPF and CAP_PERFMON only, ambient, and a bounding set of those two: what
+# systemd/kobsd-bpf.conf gives the service. The programs attach, then the effective and
+# permitted sets are empty; without CAP_SETPCAP the bounding set stays, and the log says why.
+daemon_as_nobody --inh-caps=-all,+bpf,+perfmon --ambient-caps=+bpf,+perfmon \
+	--bounding-set=-all,+bpf,+perfmon
+start_kobsd
+fetch /metrics -o "$WORK/ambient"
+grep -q '^kobs_bpf_program_attached{program="scheduler"} 1$' "$WORK/ambient" ||
+	fail "with CAP_BPF and CAP_PERFMON as nobody the scheduler program is not attached:" \
+		"$(grep kobs_bpf_program_attached "$WORK/ambient")"
+for set in CapEff CapPrm CapAmb; do
+	v=$(awk -v k="$set:" '$1 == k {print $2}' "/proc/$KOBS_PID/status")
+	[ "$v" = 0000000000000000 ] || fail "with the unit's capabilities, $set is $v after start"
+done
+grep -q 'dropped every capability; the bounding set keeps' "$WORK/kobsd.log" ||
+	fail "the log does not say why the bounding set stays: $(grep -i capabilit "$WORK/kobsd.log")"
+pass "as nobody with CAP_BPF+CAP_PERFMON: attached, then CapEff, CapPrm and CapAmb are 0"
+stop_kobsd || fail "exit status"
