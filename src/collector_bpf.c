@@ -173,7 +173,7 @@ struct bpf_collector {
 	struct ring_buffer *events;
 	pthread_t exec_thread;
 	bool exec_running;
-	volatile int stopping;
+	bool stopping; /* read by the exec thread: atomic loads and stores */
 	struct group_link *link;
 	struct buf file, cmdline, cgroup, name;
 	const char **argv;
@@ -608,7 +608,7 @@ static int on_event(void *ctx, void *data, size_t size)
 static void *exec_main(void *arg)
 {
 	struct bpf_collector *b = arg;
-	while (!b->stopping) {
+	while (!__atomic_load_n(&b->stopping, __ATOMIC_RELAXED)) {
 		/* The kernel wakes this thread only when its buffer fills up (see
 		 * bpf/process_events.bpf.c): otherwise the poll times out, and the buffer is read.
 		 */
@@ -678,7 +678,7 @@ static void bpf_destroy(void *state)
 {
 	struct bpf_collector *b = state;
 	if (b->exec_running) {
-		b->stopping = 1;
+		__atomic_store_n(&b->stopping, true, __ATOMIC_RELAXED);
 		pthread_join(b->exec_thread, NULL);
 	}
 	ring_buffer__free(b->events);
