@@ -167,6 +167,7 @@ struct bpf_collector {
 	/* What each id was called when last served, to notice an id given to another group. */
 	char **served_names;
 	uint64_t *oom_logged; /* OOM kills of each id already logged */
+	unsigned highest_id;  /* the highest id that ever had a group */
 	unsigned epoch;
 
 	/* Exec events. */
@@ -888,8 +889,10 @@ static const char **group_labels(struct bpf_collector *b)
 	for (unsigned id = 0; id < b->nr_groups; id++) {
 		const char *now = id == 0 ? b->ungrouped : group_link_name(b->link, id);
 		char *was = b->served_names[id];
-		if (id > 0 && (renumbered || (was && (!now || strcmp(was, now) != 0)))) {
-			/* The id's group expired, or the id is someone else's now. */
+		/* The id's group expired, or the id is someone else's now; after a reload every
+		 * id that ever had a group (not the others: zeroing them would map their pages). */
+		bool changed = was && (!now || strcmp(was, now) != 0);
+		if (id > 0 && (changed || (renumbered && id <= b->highest_id))) {
 			for (int p = 0; p < P__COUNT; p++)
 				if (b->progs[p].attached)
 					forget_id(b, (enum program_id)p, id);
@@ -899,6 +902,8 @@ static const char **group_labels(struct bpf_collector *b)
 			b->served_names[id] = now ? xstrdup(now) : NULL;
 		}
 		labels[id] = b->served_names[id];
+		if (labels[id] && id > b->highest_id)
+			b->highest_id = id;
 	}
 	group_link_unlock(b->link);
 	return labels;
