@@ -1,0 +1,297 @@
+#!/usr/bin/python3
+"""Writes kobsd's Grafana dashboards (grafana/dashboards/*.json) from the definitions below.
+
+  grafana/build.py           write the JSON files
+  grafana/build.py --check   exit 1 when a file differs from what would be written
+  grafana/build.py --queries print every panel query, one per line (for the tests)
+
+The dashboards follow the node-exporter mixin and grafana's dashboard-linter: a `datasource`
+variable (no __inputs placeholders, so file provisioning and UI import both work), `job` and
+`instance` variables (multi, allValue .+) that filter every query, rate() over
+$__rate_interval, stable uids, and links between the four dashboards (tag kobsd)."""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "dashboards")
+DS = {"type": "prometheus", "uid": "${datasource}"}
+F = 'job=~"$job",instance=~"$instance"'  # every query's filter
+G = F + ',group=~"$group"'
+
+
+def variable(name, query, label, multi=True):
+    return {
+        "name": name, "label": label, "type": "query", "datasource": DS,
+        "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
+        "definition": query, "refresh": 2, "sort": 1,
+        "multi": multi, "includeAll": multi, "allValue": ".+" if multi else None,
+        "current": {}, "options": [], "hide": 0,
+    }
+
+
+def templating(with_group):
+    v = [
+        {"name": "datasource", "label": "Data source", "type": "datasource",
+         "query": "prometheus", "current": {}, "hide": 0, "options": [], "refresh": 1},
+        variable("job", "label_values(kobs_build_info, job)", "Job"),
+        variable("instance", 'label_values(kobs_build_info{job=~"$job"}, instance)',
+                 "Instance"),
+    ]
+    if with_group:
+        v.append(variable("group", 'label_values(kobs_group_processes{%s}, group)' % F,
+                          "Group"))
+    return {"list": v}
+
+
+def target(expr, legend="", ref="A", fmt=None, instant=False):
+    t = {"datasource": DS, "expr": expr, "legendFormat": legend, "refId": ref}
+    if fmt:
+        t["format"] = fmt
+    if instant:
+        t["instant"] = True
+        t["range"] = False
+    return t
+
+
+def timeseries(title, targets, unit="short", description="", stack=False):
+    return {
+        "type": "timeseries", "title": title, "description": description, "datasource": DS,
+        "targets": targets,
+        "fieldConfig": {"defaults": {"unit": unit, "custom": {
+            "fillOpacity": 10 if not stack else 60, "lineWidth": 1, "showPoints": "never",
+            "stacking": {"mode": "normal" if stack else "none", "group": "A"}}},
+            "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+                    "tooltip": {"mode": "multi", "sort": "desc"}},
+    }
+
+
+def selector(metric):
+    """Block I/O is by disk, the other histograms by group."""
+    return F if metric == "kobs_block_io_latency_seconds" else G
+
+
+def heatmap(title, metric):
+    sel = "{%s}" % selector(metric)
+    return {
+        "type": "heatmap", "title": title, "datasource": DS,
+        "description": "Log2 buckets counted in the kernel (le = 2^k ns, in seconds).",
+        "targets": [target("sum by (le) (rate(%s_bucket%s[$__rate_interval]))" % (metric, sel),
+                           "{{le}}", fmt="heatmap")],
+        "fieldConfig": {"defaults": {"custom": {"scaleDistribution": {"type": "linear"}}},
+                        "overrides": []},
+        "options": {"calculate": False, "yAxis": {"unit": "s", "axisPlacement": "left"},
+                    "cellGap": 1, "color": {"mode": "scheme", "scheme": "Oranges",
+                                            "steps": 64, "exponent": 0.5},
+                    "rowsFrame": {"layout": "auto"}, "tooltip": {"show": True},
+                    "legend": {"show": True}},
+    }
+
+
+def quantiles(title, metric, by):
+    sel = selector(metric)
+    t = []
+    for q, ref in (("0.5", "A"), ("0.99", "B")):
+        t.append(target(
+            "histogram_quantile(%s, sum by (%s, le) (rate(%s_bucket{%s}[$__rate_interval])))"
+            % (q, by, metric, sel), "p%s {{%s}}" % ("50" if q == "0.5" else "99",
+                                                   by.split(", ")[-1]), ref))
+    return timeseries(title, t, "s")
+
+
+def table(title, targets, unit="short"):
+    return {
+        "type": "table", "title": title, "datasource": DS, "targets": targets,
+        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "options": {"showHeader": True, "sortBy": [{"displayName": "Value", "desc": True}]},
+        "transformations": [{"id": "merge", "options": {}}],
+    }
+
+
+def rate(metric, sel, by, window="$__rate_interval"):
+    return "sum by (%s) (rate(%s{%s}[%s]))" % (by, metric, sel, window)
+
+
+def host():
+    return [
+        timeseries("CPU by mode", [target(
+            rate("kobs_cpu_seconds_total", F, "instance, mode") +
+            " / on (instance) group_left sum by (instance) (kobs_cpus{%s})" % F,
+            "{{instance}} {{mode}}")], "percentunit", stack=True),
+        timeseries("Load", [target("kobs_load1{%s}" % F, "{{instance}} 1m", "A"),
+                            target("kobs_load5{%s}" % F, "{{instance}} 5m", "B"),
+                            target("kobs_load15{%s}" % F, "{{instance}} 15m", "C")]),
+        timeseries("Pressure stall (PSI)", [target(
+            rate("kobs_pressure_stalled_seconds_total", F, "instance, resource, kind"),
+            "{{instance}} {{resource}} {{kind}}")], "percentunit",
+            "Share of time tasks stalled on each resource (some: at least one; full: all)."),
+        timeseries("Memory", [
+            target("kobs_memory_total_bytes{%s} - kobs_memory_available_bytes{%s}" % (F, F),
+                   "{{instance}} used", "A"),
+            target("kobs_memory_cached_bytes{%s}" % F, "{{instance}} cached", "B"),
+            target("kobs_memory_available_bytes{%s}" % F, "{{instance}} available", "C")],
+            "bytes"),
+        timeseries("Context switches", [target(
+            rate("kobs_context_switches_total", F, "instance"), "{{instance}}")], "ops"),
+        timeseries("Softirqs", [target(rate("kobs_softirqs_total", F, "instance, type"),
+                                       "{{instance}} {{type}}")], "ops"),
+        timeseries("Processes and forks", [
+            target("kobs_procs_running{%s}" % F, "{{instance}} running", "A"),
+            target("kobs_procs_blocked{%s}" % F, "{{instance}} blocked (D)", "B"),
+            target(rate("kobs_forks_total", F, "instance"), "{{instance}} forks/s", "C")]),
+        timeseries("Paging and OOM kills", [
+            target(rate("kobs_vm_major_page_faults_total", F, "instance"),
+                   "{{instance}} major faults", "A"),
+            target("sum by (instance) (increase(kobs_vm_oom_kills_total{%s}[$__rate_interval]))"
+                   % F, "{{instance}} OOM kills", "B")], "ops"),
+    ]
+
+
+def groups():
+    return [
+        table("Top groups by CPU", [target(
+            "topk(10, " + rate("kobs_group_cpu_seconds_total", G, "instance, group") + ")",
+            fmt="table", instant=True)], "percentunit"),
+        timeseries("CPU by group", [target(rate("kobs_group_cpu_seconds_total", G,
+                                                "instance, group"), "{{instance}} {{group}}")],
+                   "percentunit"),
+        timeseries("Resident memory", [target(
+            "sum by (instance, group) (kobs_group_resident_memory_bytes{%s})" % G,
+            "{{instance}} {{group}}")], "bytes"),
+        timeseries("I/O: storage vs syscalls", [target(
+            rate("kobs_group_io_bytes_total", G, "instance, group, op, layer"),
+            "{{instance}} {{group}} {{op}} {{layer}}")], "Bps",
+            "storage: what reached the block layer; syscall: what read and write calls moved."),
+        timeseries("Context switches", [target(
+            rate("kobs_group_context_switches_total", G, "instance, group, type"),
+            "{{instance}} {{group}} {{type}}")], "ops"),
+        timeseries("Page faults", [target(
+            rate("kobs_group_page_faults_total", G, "instance, group, type"),
+            "{{instance}} {{group}} {{type}}")], "ops"),
+        timeseries("Open fds and fd usage", [
+            target("sum by (instance, group) (kobs_group_open_fds{%s})" % G,
+                   "{{instance}} {{group}} fds", "A"),
+            target("max by (instance, group) (kobs_group_max_fd_usage_ratio{%s})" % G,
+                   "{{instance}} {{group}} worst usage ratio", "B")]),
+        timeseries("Processes by state (D highlighted)", [
+            target("sum by (instance, group, state) (kobs_group_processes{%s})" % G,
+                   "{{instance}} {{group}} {{state}}")], description="disk_sleep is the D state."),
+        timeseries("Run-queue wait", [target(
+            rate("kobs_group_runqueue_wait_seconds_total", G, "instance, group"),
+            "{{instance}} {{group}}")], "percentunit",
+            "Seconds per second the group's main threads waited for a CPU."),
+        timeseries("Restarts (oldest process start time changes)", [target(
+            "sum by (instance, group) (changes(kobs_group_oldest_start_time_seconds{%s}"
+            "[$__rate_interval]))" % G, "{{instance}} {{group}}")]),
+    ]
+
+
+def kernel():
+    p = []
+    for title, metric, by in (
+            ("Run-queue latency", "kobs_runqueue_latency_seconds", "group"),
+            ("Off-CPU time", "kobs_offcpu_seconds", "group"),
+            ("Syscall latency", "kobs_syscall_latency_seconds", "syscall"),
+            ("Block I/O latency", "kobs_block_io_latency_seconds", "device, op")):
+        p.append(heatmap(title, metric))
+        p.append(quantiles(title + " p50 / p99", metric, by))
+    p += [
+        timeseries("OOM kills by group", [target(
+            "sum by (group) (increase(kobs_oom_kills_total{%s}[$__rate_interval])) "
+            "or on () vector(0)" % F, "{{group}}")],
+            description="0 when no OOM kill happened in the range."),
+        timeseries("TCP retransmits", [target(rate("kobs_tcp_retransmits_total", F,
+                                                   "instance"), "{{instance}}")], "ops"),
+        timeseries("Packet drops by reason", [target(
+            rate("kobs_packet_drops_total", F, "reason") + " or on () vector(0)",
+            "{{reason}}")], "ops", "Reasons from the kernel's enum skb_drop_reason."),
+    ]
+    return p
+
+
+def self_():
+    return [
+        timeseries("Collection time by collector", [target(
+            "max by (instance, collector) (kobs_scrape_collector_duration_seconds{%s})" % F,
+            "{{instance}} {{collector}}")], "s"),
+        timeseries("Collector success", [target(
+            "min by (instance, collector) (kobs_scrape_collector_success{%s})" % F,
+            "{{instance}} {{collector}}")]),
+        timeseries("Series served", [target(
+            "sum by (instance) (scrape_samples_scraped{%s})" % F, "{{instance}}")]),
+        timeseries("CPU of kobsd", [target(rate("process_cpu_seconds_total", F, "instance"),
+                                           "{{instance}}")], "percentunit"),
+        timeseries("Resident memory of kobsd", [target(
+            "max by (instance) (process_resident_memory_bytes{%s})" % F, "{{instance}}")],
+            "bytes"),
+        timeseries("/proc read errors", [target(
+            rate("kobs_procfs_read_errors_total", F, "instance, file, reason") +
+            " or on () vector(0)", "{{instance}} {{file}} {{reason}}")], "ops"),
+        timeseries("BPF programs attached", [target(
+            "max by (instance, program) (kobs_bpf_program_attached{%s})" % F,
+            "{{instance}} {{program}}")]),
+        timeseries("BPF run time per event", [target(
+            "sum by (program, tracepoint) (rate(kobs_bpf_program_run_seconds_total{%s}"
+            "[$__rate_interval])) / sum by (program, tracepoint) "
+            "(rate(kobs_bpf_program_runs_total{%s}[$__rate_interval]))" % (F, F),
+            "{{program}} {{tracepoint}}")], "s",
+            "Served while kernel.bpf_stats_enabled is 1."),
+    ]
+
+
+DASHBOARDS = [
+    ("kobsd-host", "kobsd / Host", host, False),
+    ("kobsd-groups", "kobsd / Process groups", groups, True),
+    ("kobsd-kernel", "kobsd / Kernel latency", kernel, True),
+    ("kobsd-self", "kobsd / kobsd itself", self_, False),
+]
+
+
+def dashboard(uid, title, panels_of, with_group):
+    panels = []
+    for i, panel in enumerate(panels_of()):
+        panel["id"] = i + 1
+        w = 24 if panel["type"] == "table" else 12
+        panel["gridPos"] = {"h": 8, "w": w, "x": 0 if w == 24 else (i % 2) * 12,
+                            "y": (i // 2) * 8}
+        panels.append(panel)
+    return {
+        "uid": uid, "title": title, "tags": ["kobsd"], "editable": True,
+        "schemaVersion": 38, "version": 1, "refresh": "30s", "graphTooltip": 1,
+        "time": {"from": "now-1h", "to": "now"}, "timezone": "",
+        "links": [{"type": "dashboards", "tags": ["kobsd"], "asDropdown": False,
+                   "includeVars": True, "keepTime": True, "title": "kobsd dashboards"}],
+        "templating": templating(with_group), "annotations": {"list": []}, "panels": panels,
+    }
+
+
+def rendered():
+    return {uid + ".json": json.dumps(dashboard(uid, title, p, g), indent=2, sort_keys=True) + "\n"
+            for uid, title, p, g in DASHBOARDS}
+
+
+def main():
+    files = rendered()
+    if "--queries" in sys.argv:
+        for text in files.values():
+            for panel in json.loads(text)["panels"]:
+                for t in panel["targets"]:
+                    print(t["expr"])
+        return 0
+    if "--check" in sys.argv:
+        stale = [n for n, text in files.items()
+                 if not os.path.exists(os.path.join(OUT, n))
+                 or open(os.path.join(OUT, n), encoding="utf-8").read() != text]
+        for n in stale:
+            print(f"grafana/dashboards/{n} is not what grafana/build.py writes: run it")
+        return 1 if stale else 0
+    os.makedirs(OUT, exist_ok=True)
+    for n, text in files.items():
+        with open(os.path.join(OUT, n), "w", encoding="utf-8") as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
