@@ -10,7 +10,7 @@ packages="
   libsystemd-dev systemd
   clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
-  prometheus prometheus-node-exporter openssl python3 python3-prometheus-client curl procps valgrind
+  prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind
   wrk
 "
 
