@@ -538,13 +538,13 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	if (procfs_read_seq_at(pfd, "stat", &b->file, 4096) < 0 ||
 	    parse_pid_stat_start(b->file.data, b->file.len, comm, &start) < 0)
 		goto out;
-	/* A process the processes collector has classified keeps the group it gave it; one that
-	 * started after its listing has not been seen yet. */
+	/* A process that started before the processes collector's last listing may have been
+	 * classified by its name before this exec: that collector must classify it again. */
 	group_link_lock(b->link);
 	double listed = group_link_listed_boot(b->link);
 	group_link_unlock(b->link);
 	if ((double)start / (double)hz <= listed)
-		goto out;
+		group_link_exec(b->link, pid);
 	if (procfs_read_seq_at(pfd, "status", &b->file, 16384) < 0 ||
 	    parse_pid_status_euid(b->file.data, b->file.len, &id.uid) < 0)
 		goto out;

@@ -87,6 +87,13 @@ static const enum pids_item id_items[I__COUNT] = {
 #define STAT_VAL(stack, item, type) PIDS_VAL(item, type, stack, NULL)
 #define ID_VAL(stack, item, type)   PIDS_VAL(item, type, stack, NULL)
 
+/* A process that called execve() after it was classified. */
+struct exec_life {
+	int pid;
+	uint64_t began;
+	uint64_t generation;
+};
+
 /* A process new in this scrape, between being listed and being classified. */
 struct pending {
 	struct pg_process *proc;
@@ -119,7 +126,17 @@ struct processes {
 	struct pg_process **listed; /* per stack of this scrape's reap */
 	struct pending *pending;
 	unsigned pending_pids[SELECT_BATCH];
+
+	/* Processes that called execve() after they were classified (group_link.h): the
+	 * accounting knows each such life by its start plus a generation in the high bits, so that
+	 * an exec starts a new life, classified by its new name. Sorted by pid. */
+	struct exec_life *execd;
+	size_t nexecd;
 };
+
+/* Start ticks fit in 48 bits for some 89,000 years at 100 Hz: the generation goes above. */
+#define GENERATION_SHIFT 48
+#define EXECS_MAX        4096
 
 static double clock_seconds(clockid_t clock)
 {
@@ -183,6 +200,7 @@ static void processes_destroy(void *state)
 	struct processes *p = state;
 	close(p->proc_fd);
 	pg_free(p->pg);
+	free(p->execd);
 	buf_free(&p->file);
 	buf_free(&p->cmdline);
 	buf_free(&p->cgroup);
@@ -594,18 +612,41 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	};
 	double now = clock_seconds(CLOCK_MONOTONIC);
 	pg_begin(p->pg, &settings, now, clock_seconds(CLOCK_REALTIME), total);
+	int *execs = xreallocarray(NULL, EXECS_MAX, sizeof(*execs));
+	size_t nexecs = group_link_take_execs(env->link, execs, EXECS_MAX), ix = 0, ie = 0;
+	struct exec_life *execd = xreallocarray(NULL, p->nexecd + nexecs + 1, sizeof(*execd));
+	size_t nexecd = 0;
 	size_t npending = 0;
 	for (size_t i = 0; i < total; i++) {
 		struct pids_stack *st = f->stacks[i];
+		int pid = STAT_VAL(st, S_PID, s_int);
 		uint64_t began = STAT_VAL(st, S_BEGAN, ull_int);
+		/* The life's generation: the last one, plus one for an exec since the last scrape.
+		 */
+		uint64_t generation = 0;
+		while (ie < p->nexecd && p->execd[ie].pid < pid)
+			ie++;
+		if (ie < p->nexecd && p->execd[ie].pid == pid && p->execd[ie].began == began)
+			generation = p->execd[ie].generation;
+		while (ix < nexecs && execs[ix] < pid)
+			ix++;
+		if (ix < nexecs && execs[ix] == pid)
+			generation++;
+		if (generation)
+			execd[nexecd++] = (struct exec_life){pid, began, generation};
 		bool is_new;
 		p->listed[i] =
-		    pg_observe(p->pg, STAT_VAL(st, S_PID, s_int), STAT_VAL(st, S_PPID, s_int),
-		               began, p->boot_wall + (double)began / p->ticks_per_second, &is_new);
+		    pg_observe(p->pg, pid, STAT_VAL(st, S_PPID, s_int),
+		               began | (generation & 0xffff) << GENERATION_SHIFT,
+		               p->boot_wall + (double)began / p->ticks_per_second, &is_new);
 		if (p->listed[i] && is_new)
 			p->pending[npending++] =
 			    (struct pending){.proc = p->listed[i], .began = began};
 	}
+	free(execs);
+	free(p->execd);
+	p->execd = execd;
+	p->nexecd = nexecd;
 	classify_new(p, env, npending);
 	for (size_t i = 0; i < total; i++)
 		if (p->listed[i] && pg_grouped(p->listed[i]))

@@ -8,6 +8,10 @@
 #include "../bpf/kobs_bpf.h"
 #include "xalloc.h"
 
+/* Execs of classified processes kept between two collections; more are dropped (those processes
+ * keep their group, as they did before exec events existed). */
+#define GROUP_LINK_EXECS 4096
+
 struct id_slot {
 	char *name;       /* NULL: the id is free */
 	double exec_seen; /* steady clock: when an exec last asked for it; 0 never */
@@ -26,6 +30,8 @@ struct group_link {
 	size_t nslots;
 	unsigned epoch;
 	double listed_boot;
+	int execs[GROUP_LINK_EXECS]; /* group_link_exec() since the last take */
+	size_t nexecs;
 };
 
 static double steady_now(void)
@@ -169,6 +175,31 @@ void group_link_publish(struct group_link *l, const char *const *names, size_t n
 	l->listed_boot = listed_boot;
 	pthread_mutex_unlock(&l->lock);
 	free(sorted);
+}
+
+void group_link_exec(struct group_link *l, int pid)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->nexecs < GROUP_LINK_EXECS)
+		l->execs[l->nexecs++] = pid;
+	pthread_mutex_unlock(&l->lock);
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+	return (x > y) - (x < y);
+}
+
+size_t group_link_take_execs(struct group_link *l, int *pids, size_t max)
+{
+	pthread_mutex_lock(&l->lock);
+	size_t n = l->nexecs < max ? l->nexecs : max;
+	memcpy(pids, l->execs, n * sizeof(*pids));
+	l->nexecs = 0;
+	pthread_mutex_unlock(&l->lock);
+	qsort(pids, n, sizeof(*pids), by_pid);
+	return n;
 }
 
 void group_link_reset(struct group_link *l)

@@ -55,6 +55,12 @@ unsigned group_link_get(struct group_link *l, int pid);
  * and the group expiry. Frees the ids of groups that are gone. */
 void group_link_publish(struct group_link *l, const char *const *names, size_t n,
                         double listed_boot, double expiry);
+/* The bpf collector: `pid`, which the processes collector had already classified, called
+ * execve(); the next collection classifies it again, by its new name. */
+void group_link_exec(struct group_link *l, int pid);
+/* The processes collector: the pids of group_link_exec() since the last call, sorted, at most
+ * `max` (the rest are dropped, and keep their group). Returns how many. */
+size_t group_link_take_execs(struct group_link *l, int *pids, size_t max);
 /* Every id changes meaning (a new configuration); the bpf collector forgets what it counted. */
 void group_link_reset(struct group_link *l);
 

@@ -62,6 +62,7 @@ ln -s "$(command -v bash)" "$WORK/bin/kt_burn"
 ln -s "$(command -v bash)" "$WORK/bin/kt_nap"
 ln -s "$(command -v dd)" "$WORK/bin/kt_sys"
 ln -s "$(command -v dd)" "$WORK/bin/kt_late"
+ln -s "$(command -v dd)" "$WORK/bin/kt_reborn"
 mkfifo "$WORK/never"
 # Burn for a few tens of milliseconds, sleep one (a wakeup, then a wait behind the others).
 burn='exec 3<>"$1"; end=$((SECONDS + $2))
@@ -83,10 +84,17 @@ nice -n 19 "$WORK/bin/kt_sys" if=/dev/zero of=/dev/null bs=1 count=$((400000 * s
 	status=none &
 EXTRA_PIDS+=($!)
 
+# A shell the daemon classifies as one (outside every group), which then execs: the exec event
+# makes both sides classify it again, into kt_reborn.
+reborn_at=$(scaled 3)
+bash -c 'sleep "$1"; exec nice -n 19 "$2" if=/dev/zero of=/dev/null bs=1 count="$3" status=none' \
+	kt_shell "$reborn_at" "$WORK/bin/kt_reborn" $((400000 * seconds)) &
+EXTRA_PIDS+=($!)
+
 cat >"$WORK/kobsd.yml" <<'EOF'
 process_names:
   - name: "{{.Comm}}"
-    comm: [kt_burn, kt_sys, kt_nap, kt_late]
+    comm: [kt_burn, kt_sys, kt_nap, kt_late, kt_reborn]
 bpf:
   syscalls: [read, write]
 EOF
@@ -133,6 +141,8 @@ for _ in $(seq 1 $(($(scaled 15) * 4))); do
 		has "$WORK/text0" kobs_offcpu_seconds_count 'group="kt_nap"' &&
 		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_sys"' 'syscall="read"' &&
 		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_late"' 'syscall="read"' &&
+		has "$WORK/text0" kobs_syscall_latency_seconds_count 'group="kt_reborn"' 'syscall="read"' &&
+		has "$WORK/text0" kobs_group_processes 'group="kt_reborn"' 'state="running"' &&
 		has "$WORK/text0" kobs_block_io_latency_seconds_count "device=\"$DISK\"" 'op="write"'; then
 		ready=1
 		break

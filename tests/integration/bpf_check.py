@@ -5,7 +5,8 @@
 
 DIR holds what bpf.sh gathered while its workload ran, grouped by comm (kt_burn: four CPU
 burners on two cores; kt_sys: a loop of one-byte read and write calls; kt_nap: a process that
-sleeps 20 ms at a time; kt_late: a copy of kt_sys started after the daemon):
+sleeps 20 ms at a time; kt_late: a copy of kt_sys started after the daemon; kt_reborn: a shell
+started before the daemon, and classified as such, that then execs a copy of kt_sys):
   text1, text2   two text-format scrapes, a few seconds apart, with direct writes to DEVICE (the
                  disk under the file system bpf.sh wrote to) between them
   times          four epoch seconds: before and after scrape 1, before and after scrape 2
@@ -31,7 +32,7 @@ BPF_HISTOGRAMS = [
 MUST_ATTACH = ["scheduler", "block_io", "syscalls", "process_events"]
 # What bpf.sh's config makes of the workload, and what it asks the syscalls program to time.
 BURNERS = 4
-GROUPS = {"kt_burn", "kt_sys", "kt_nap", "kt_late"}
+GROUPS = {"kt_burn", "kt_sys", "kt_nap", "kt_late", "kt_reborn"}
 UNGROUPED = "ungrouped"
 SYSCALLS = {"read", "write"}
 
@@ -185,6 +186,7 @@ def main():
           f"kt_sys: time in read and write grew {spent} s in at most {long:.2f} s")
     # A group born of an exec after the daemon started is counted like the others.
     grows(s1, s2, "kobs_syscall_latency_seconds", group="kt_late", syscall="read")
+    grows(s1, s2, "kobs_syscall_latency_seconds", group="kt_reborn", syscall="read")
     calls = {lab.get("syscall") for lab, _ in s2.find("kobs_syscall_latency_seconds_count")}
     check(calls <= SYSCALLS, f"only the configured system calls are timed: {sorted(calls)}",
           f"kobs_syscall_latency_seconds serves syscalls {sorted(calls - SYSCALLS)}, though the "
