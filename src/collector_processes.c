@@ -3,7 +3,8 @@
  *
  * Each scrape lists every process with libproc2's pids API, which reads /proc/<pid>/stat (state,
  * CPU ticks, page faults, threads, memory sizes, parent, start). A process seen for the first
- * time is classified once for its life: its comm, cmdline and cgroup are read here byte for byte
+ * time is classified once for its life (an execve() the bpf collector reports starts a new one,
+ * see struct exec_life): its comm, cmdline and cgroup are read here byte for byte
  * (libproc2 4.0.2 rewrites control characters in comm and splits cmdline at newlines, and
  * process-exporter's configs match the raw bytes), its user and systemd unit come from
  * libproc2. Then the files libproc2 lacks are read for every grouped process: status (context
