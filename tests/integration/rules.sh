@@ -86,7 +86,7 @@ documented_names() {
 
 # used_names_yaml: the metric names in the rules' expressions and the tests' input series: the
 # names of kobsd's families (kobs_*, process_*) and of recording rules (with a colon). Quoted
-# label values are left out first.
+# label values and [ranges] (a subquery's [1d:10m] has a colon) are left out first.
 used_names_yaml() {
 	"$PYTHON" - "${RULE_FILES[@]}" -- "${TEST_FILES[@]}" <<'PY'
 import re
@@ -107,6 +107,7 @@ for path in test_files:
 names = set()
 for text in texts:
     text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    text = re.sub(r"\[[^\]]*\]", "", text)
     names.update(re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*", text))
 print("\n".join(sorted(n for n in names if n.startswith(("kobs_", "process_")) or ":" in n)))
 PY
@@ -119,7 +120,7 @@ used_names_text() {
 	/^ *(- )?(expr|series):/ { block = ($0 ~ /: *\|-? *$/); indent = match($0, /[^ ]/); print; next }
 	block && (match($0, /[^ ]/) > indent || /^ *$/) { print; next }
 	{ block = 0 }' "${RULE_FILES[@]}" "${TEST_FILES[@]}" |
-		sed -e 's/^ *\(- \)\?\(expr\|series\): *//' -e 's/"\([^"\\]\|\\.\)*"/""/g' |
+		sed -e 's/^ *\(- \)\?\(expr\|series\): *//' -e 's/"\([^"\\]\|\\.\)*"/""/g' -e 's/\[[^]]*\]//g' |
 		grep -oE '[A-Za-z_:][A-Za-z0-9_:]*' | grep -E '^(kobs_|process_)|:' | sort -u
 }
 
