@@ -100,6 +100,15 @@ def quantiles(title, metric, by):
     return timeseries(title, t, "s")
 
 
+def highlight(panel, series_regex):
+    """Draw the series whose legend matches in thick red, the others as they are."""
+    panel["fieldConfig"]["overrides"].append({
+        "matcher": {"id": "byRegexp", "options": series_regex},
+        "properties": [{"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}},
+                       {"id": "custom.lineWidth", "value": 3}]})
+    return panel
+
+
 def table(title, targets, unit="short"):
     return {
         "type": "table", "title": title, "datasource": DS, "targets": targets,
@@ -174,9 +183,10 @@ def groups():
                    "{{instance}} {{group}} fds", "A"),
             target("max by (instance, group) (kobs_group_max_fd_usage_ratio{%s})" % G,
                    "{{instance}} {{group}} worst usage ratio", "B")]),
-        timeseries("Processes by state (D highlighted)", [
+        highlight(timeseries("Processes by state (D highlighted)", [
             target("sum by (instance, group, state) (kobs_group_processes{%s})" % G,
                    "{{instance}} {{group}} {{state}}")], description="disk_sleep is the D state."),
+            ".* disk_sleep$"),
         timeseries("Run-queue wait", [target(
             rate("kobs_group_runqueue_wait_seconds_total", G, "instance, group"),
             "{{instance}} {{group}}")], "percentunit",
