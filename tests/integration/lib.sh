@@ -268,7 +268,8 @@ daemon_as_nobody() {
 	else
 		KOBSD_RUN=("${as_nobody[@]}" "$WORK/kobsd")
 	fi
-	if [[ "${LSAN_OPTIONS:-}" =~ suppressions=([^:]*) ]]; then
+	# (Once: a second call finds them in $WORK already.)
+	if [[ "${LSAN_OPTIONS:-}" =~ suppressions=([^:]*) ]] && [ "${BASH_REMATCH[1]}" != "$WORK/lsan.supp" ]; then
 		install -m 0644 "${BASH_REMATCH[1]}" "$WORK/lsan.supp"
 		export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=${BASH_REMATCH[1]}/suppressions=$WORK/lsan.supp}"
 	fi
