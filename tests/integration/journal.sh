@@ -16,7 +16,7 @@ wait_grep LISTENING "$WORK/journal.log" || fail "journal socket listener did not
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 : >"$WORK/stderr"
 stream=$(stat -c '%d:%i' "$WORK/stderr")
-JOURNAL_STREAM=$stream "${KOBSD_RUN[@]}" --web.listen-address="127.0.0.1:$port" \
+JOURNAL_STREAM=$stream "${KOBSD_RUN[@]}" ${NO_BPF[@]+"${NO_BPF[@]}"} --web.listen-address="127.0.0.1:$port" \
 	--path.procfs="$WORK/nonexistent" 2>>"$WORK/stderr" &
 KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
@@ -39,7 +39,7 @@ stop_kobsd || fail "exit status"
 
 # With JOURNAL_STREAM pointing elsewhere (stderr redirected since), plain lines on stderr.
 : >"$WORK/stderr2"
-JOURNAL_STREAM=1:1 "${KOBSD_RUN[@]}" --web.listen-address="127.0.0.1:$port" 2>>"$WORK/stderr2" &
+JOURNAL_STREAM=1:1 "${KOBSD_RUN[@]}" ${NO_BPF[@]+"${NO_BPF[@]}"} --web.listen-address="127.0.0.1:$port" 2>>"$WORK/stderr2" &
 KOBS_PID=$!
 wait_grep 'ready' "$WORK/stderr2" || true
 grep -q 'level=info msg="kobsd .* ready"' "$WORK/stderr2" || fail "no logfmt lines on stderr"

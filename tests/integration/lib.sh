@@ -143,18 +143,28 @@ pass() {
 
 # start_kobsd [flags...]: runs the daemon on 127.0.0.1 with a kernel-chosen port (unless the
 # flags give --web.listen-address) and sets KOBS_URL once it is listening.
-# The bpf collector (when built) is left out unless KOBS_WITH_BPF=1: with it, a daemon started as
+# The bpf collector (when built) is left out unless KOBS_WITH_BPF=1 (tests that run the daemon
+# themselves pass "${NO_BPF[@]}" too): with it, a daemon started as
 # root drops its capabilities after start and then reads /proc as an unprivileged process would,
 # which the tests of the /proc side do not expect. tests/integration/bpf.sh tests it.
+# set_no_bpf: NO_BPF as KOBS_WITH_BPF says now (start_kobsd calls it again, so that a test may
+# set KOBS_WITH_BPF after sourcing this file).
+set_no_bpf() {
+	NO_BPF=()
+	if [ "${KOBS_WITH_BPF:-0}" != 1 ] && "$KOBSD" --help 2>/dev/null | grep -q '^  bpf '; then
+		NO_BPF=(--no-collector.bpf)
+	fi
+}
+set_no_bpf
+
 start_kobsd() {
 	local listen=(--web.listen-address=127.0.0.1:0)
 	local a
 	for a in "$@"; do
 		case "$a" in --web.listen-address*) listen=() ;; esac
 	done
-	if [ "${KOBS_WITH_BPF:-0}" != 1 ] && "$KOBSD" --help 2>/dev/null | grep -q '^  bpf '; then
-		listen+=(--no-collector.bpf)
-	fi
+	set_no_bpf
+	listen+=(${NO_BPF[@]+"${NO_BPF[@]}"})
 	: >"$WORK/kobsd.log"
 	"${KOBSD_RUN[@]}" ${listen[@]+"${listen[@]}"} "$@" 2>>"$WORK/kobsd.log" &
 	KOBS_PID=$!

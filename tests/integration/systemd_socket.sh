@@ -7,7 +7,7 @@ ACTIVATE=$(command -v systemd-socket-activate || true)
 [ -n "$ACTIVATE" ] || fail "systemd-socket-activate not installed (package systemd)"
 
 port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$ACTIVATE" -l "127.0.0.1:$port" "${KOBSD_RUN[@]}" --web.systemd-socket 2>"$WORK/kobsd.log" &
+"$ACTIVATE" -l "127.0.0.1:$port" "${KOBSD_RUN[@]}" ${NO_BPF[@]+"${NO_BPF[@]}"} --web.systemd-socket 2>"$WORK/kobsd.log" &
 KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
 wait_grep 'Listening on' "$WORK/kobsd.log" || fail "systemd-socket-activate did not start listening"
