@@ -47,6 +47,37 @@ expect_exit 78 --config.file="$WORK/missing.yml"
 grep -q 'missing.yml' "$WORK/err" || fail "missing config message does not name the file"
 pass "missing config file exits 78"
 
+# expect_exit_within WANT ARGS...: expect_exit, but a run that outlives a bounded wait fails
+# instead of hanging the test.
+expect_exit_within() {
+	local want=$1
+	shift
+	local got=0
+	timeout -s KILL "$(scaled 20)" "${KOBSD_RUN[@]}" "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
+	[ "$got" -ne 137 ] || fail "kobsd $* did not return within $(scaled 20) s"
+	[ "$got" -eq "$want" ] || fail "kobsd $* exited $got, expected $want: $(cat "$WORK/err")"
+	valgrind_verdict || fail "valgrind found problems (above)"
+}
+
+# Whatever the path turns out to be, the check ends at once naming it: opening a FIFO for
+# reading used to wait for a writer forever.
+mkfifo "$WORK/fifo.yml"
+ln -s "$WORK/fifo.yml" "$WORK/link.yml"
+for odd in "$WORK/fifo.yml:named pipe (FIFO)" "$WORK/link.yml:named pipe (FIFO)" \
+	"/dev/zero:character device" "$WORK:directory"; do
+	path=${odd%%:*}
+	expect_exit_within 78 --check-config --config.file="$path"
+	grep -qF "$path: is a ${odd#*:}, not a regular file" "$WORK/err" ||
+		fail "--config.file=$path: $(cat "$WORK/err")"
+done
+pass "a FIFO, a link to one, a device or a directory as --config.file exits 78 at once, naming it"
+
+printf 'process_names:\n  - name: x\0y\n' >"$WORK/nul.yml"
+expect_exit 78 --check-config --config.file="$WORK/nul.yml"
+grep -qF "$WORK/nul.yml:2:12: control characters are not allowed (a NUL byte)" "$WORK/err" ||
+	fail "NUL byte message: $(cat "$WORK/err")"
+pass "a NUL byte in the config is reported at its line and column"
+
 # A port already taken: a clear message and a non-zero exit, not a hang.
 start_kobsd
 taken=${KOBS_URL#http://}
@@ -55,3 +86,16 @@ grep -q 'in use' "$WORK/err" || fail "address-in-use message: $(cat "$WORK/err")
 pass "address in use is explained"
 stop_kobsd || fail "SIGTERM exit status was not 0"
 pass "SIGTERM exits 0"
+
+# SIGHUP when the config file has become a FIFO: the reload fails with a message, the old
+# configuration keeps serving, and SIGTERM still stops the daemon (it used to block in open(2)).
+cp "$WORK/good.yml" "$WORK/reload.yml"
+start_kobsd --config.file="$WORK/reload.yml"
+rm "$WORK/reload.yml"
+mkfifo "$WORK/reload.yml"
+kill -HUP "$KOBS_PID"
+wait_grep "reload failed, keeping the running configuration: $WORK/reload.yml: is a named pipe" \
+	"$WORK/kobsd.log" || fail "no reload error for a FIFO"
+fetch /metrics | grep -q '^kobs_build_info{' || fail "no metrics after the failed reload"
+stop_kobsd || fail "SIGTERM exit status after a failed reload was not 0"
+pass "SIGHUP on a config that became a FIFO: error logged, old config kept, SIGTERM stops it"
