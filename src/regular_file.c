@@ -60,9 +60,7 @@ static bool acceptable(const char *path, const struct stat *st, size_t limit, ch
 	}
 	if (st->st_size < 0 || (unsigned long long)st->st_size > limit) {
 		describe_limit(limit, shown, sizeof(shown));
-		snprintf(err, errlen,
-		         "%s: is %lld bytes, more than the %s a file may have here; is "
-		         "this the right file?",
+		snprintf(err, errlen, "%s: is %lld bytes, larger than %s; is this the right file?",
 		         path, (long long)st->st_size, shown);
 		return false;
 	}
@@ -106,8 +104,7 @@ static char *read_bounded(int fd, const char *path, size_t hint, size_t limit, s
 	if (n > limit) {
 		char shown[32];
 		describe_limit(limit, shown, sizeof(shown));
-		snprintf(err, errlen, "%s: grew past the %s a file may have here while it was read",
-		         path, shown);
+		snprintf(err, errlen, "%s: grew larger than %s while it was read", path, shown);
 		free(data);
 		return NULL;
 	}

@@ -77,9 +77,7 @@ static void file_over_the_limit_is_refused(void **state)
 	put("0123456789", 10);
 	assert_null(regular_file_read(file, 9, &len, err, sizeof(err)));
 	snprintf(want, sizeof(want),
-	         "%s: is 10 bytes, more than the 9 bytes a file may have here; "
-	         "is this the right file?",
-	         file);
+	         "%s: is 10 bytes, larger than 9 bytes; is this the right file?", file);
 	assert_string_equal(err, want);
 }
 
@@ -91,8 +89,7 @@ static void file_that_grows_past_the_limit_while_read_is_refused(void **state)
 	char err[256];
 	size_t len;
 	assert_null(regular_file_read("/proc/self/status", 64, &len, err, sizeof(err)));
-	assert_string_equal(err, "/proc/self/status: grew past the 64 bytes a file may have here "
-	                         "while it was read");
+	assert_string_equal(err, "/proc/self/status: grew larger than 64 bytes while it was read");
 }
 
 /* Opening a FIFO for reading waits for a writer; the alarm turns that hang into a failure. */
