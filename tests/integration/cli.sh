@@ -109,6 +109,7 @@ mkfifo "$WORK/reload.yml"
 kill -HUP "$KOBS_PID"
 wait_grep "reload failed, keeping the running configuration: $WORK/reload.yml: is a named pipe" \
 	"$WORK/kobsd.log" || fail "no reload error for a FIFO"
-fetch /metrics | grep -q '^kobs_build_info{' || fail "no metrics after the failed reload"
+fetch /metrics -o "$WORK/body"
+grep -q '^kobs_build_info{' "$WORK/body" || fail "no metrics after the failed reload"
 stop_kobsd || fail "SIGTERM exit status after a failed reload was not 0"
 pass "SIGHUP on a config that became a FIFO: error logged, old config kept, SIGTERM stops it"
