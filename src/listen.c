@@ -249,8 +249,9 @@ static int own_collision(const struct sockaddr *sa, socklen_t salen, bool dual, 
 	return -1;
 }
 
-/* Bind and listen on `sa`; on failure, keep the first reason, and which socket of ours (if any)
- * holds the address. */
+/* Bind and listen on `sa`. On failure, note the reason (one that says more than "no such address
+ * family here" when an earlier attempt gave one) and which socket of ours, if any, holds the
+ * address. */
 static int try_bind(const struct sockaddr *sa, socklen_t salen, bool dual, const int *ours,
                     size_t nours, int *error, int *own)
 {
