@@ -11,10 +11,22 @@
 #      scratch copy, and the tests that show it still serves (the systemd and bpf ones skip);
 #   5. make distcheck: the release tarball is made, built out of tree with its sources read-only,
 #      checked (the unit tests and SMOKE_TESTS of Makefile.am, each parser fuzzed for 1 s:
-#      configure --enable-quick-check), installed, uninstalled and made again.
+#      configure --enable-quick-check), installed, uninstalled and made again;
+#   6. with --package only (.ci/run passes it; needs root): the Debian package is built, checked
+#      by lintian, installed on this machine, run as its user kobsd, scraped and purged
+#      (tests/integration/package.sh). It runs last and alone, since it installs into /usr.
 # Prints how long each pass took, then one closing line "N passed, N failed, N skipped", and exits
 # non-zero on any failure.
 set -uo pipefail
+package=no
+case "${1:-}" in
+--package) package=yes ;;
+"") ;;
+*)
+	echo "usage: tests/run-all.sh [--package]" >&2
+	exit 2
+	;;
+esac
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -115,6 +127,12 @@ distcheck() {
 	return $status
 }
 timed "distcheck" distcheck || status=1
+
+if [ $package = yes ]; then
+	echo "==== the Debian package: built, checked by lintian, installed, run as kobsd, purged ===="
+	SUITE_TESTS="tests/integration/package.sh" \
+		timed "package" run_suite "$top" --enable-werror || status=1
+fi
 
 echo "${timings%; }"
 
