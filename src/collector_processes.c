@@ -98,6 +98,7 @@ struct exec_life {
 /* A process new in this scrape, between being listed and being classified. */
 struct pending {
 	struct pg_process *proc;
+	int ppid;
 	uint64_t began; /* start, in clock ticks since boot */
 	char comm[16];
 	bool matched;
@@ -317,7 +318,7 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 {
 	const char **argv = p->argv;
 	int pid = pg_pid(np->proc);
-	struct proc_identity id = {.pid = pid};
+	struct proc_identity id = {.pid = pid, .ppid = np->ppid};
 	if (!st || read_identity(p, pid, np->comm, argv, &id.argc, &id.cgroup) < 0) {
 		if (!st || gone(errno)) {
 			pg_vanished(p->pg, np->proc);
@@ -642,7 +643,9 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 		               p->boot_wall + (double)began / p->ticks_per_second, &is_new);
 		if (p->listed[i] && is_new)
 			p->pending[npending++] =
-			    (struct pending){.proc = p->listed[i], .began = began};
+			    (struct pending){.proc = p->listed[i],
+			                     .ppid = STAT_VAL(st, S_PPID, s_int),
+			                     .began = began};
 	}
 	free(execs);
 	free(p->execd);
