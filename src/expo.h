@@ -20,6 +20,8 @@ enum metric_type {
 	METRIC_COUNTER,
 	METRIC_HISTOGRAM,
 	METRIC_INFO,
+	METRIC_UNTYPED, /* "untyped" in the text format, "unknown" in OpenMetrics */
+	METRIC_SUMMARY,
 };
 
 enum expo_format {
@@ -60,12 +62,28 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
                     const double *bounds, const uint64_t *cumulative, size_t nbounds, double sum,
                     uint64_t count);
 
+/* A summary sample: `quantiles` ascending in [0, 1] with their `values`, the `sum` and `count` of
+ * the observations. */
+void expo_summary(struct expo *e, const struct label *labels, size_t nlabels,
+                  const double *quantiles, const double *values, size_t nquantiles, double sum,
+                  uint64_t count);
+
+/* Who adds the samples from now on (0 until set; below EXPO_OWNERS): the scrape marks each
+ * collector's samples with its own number, so that one model can be written for a request that
+ * asked for some collectors only. */
+#define EXPO_OWNERS 64
+void expo_set_owner(struct expo *e, unsigned owner);
+
 /* Number of families and of series (one per sample; a histogram counts once). */
 size_t expo_families(const struct expo *e);
 size_t expo_series(const struct expo *e);
 
 /* Append the whole exposition to `out` in the given format (OpenMetrics ends with `# EOF`). */
 void expo_write(const struct expo *e, enum expo_format format, struct buf *out);
+/* The same, with only the samples whose owner's bit is set in `owners`; families left without
+ * samples are not written. */
+void expo_write_owned(const struct expo *e, enum expo_format format, uint64_t owners,
+                      struct buf *out);
 
 /* The Content-Type header value for a format. */
 const char *expo_content_type(enum expo_format format);
