@@ -44,6 +44,7 @@ harnesses=(
 	"listen       listen.c"
 	"escape_label expo.c buf.c xalloc.c -lm"
 	"expo_write   expo.c buf.c xalloc.c -lm"
+	"textfile     textfile_parse.c expo.c buf.c xalloc.c -lm"
 )
 declare -A deps=()
 order=()
