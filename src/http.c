@@ -99,6 +99,27 @@ static void copy_into_response(const char *body, size_t len, void *arg)
 	reply->response = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 }
 
+static handler_result select_collector(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+	(void)kind;
+	if (strcmp(key, "collect[]") == 0)
+		scrape_select(cls, value);
+	return MHD_YES;
+}
+
+static handler_result queue_copied_text(const struct generation *g, struct MHD_Connection *c,
+                                        unsigned status, const char *body)
+{
+	struct MHD_Response *r =
+	    new_response(g, body, strlen(body), MHD_RESPMEM_MUST_COPY, "text/plain; charset=utf-8");
+	if (!r)
+		return MHD_NO;
+	handler_result ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static handler_result serve_metrics(const struct generation *g, struct MHD_Connection *c)
 {
 	const char *accept =
@@ -108,10 +129,17 @@ static handler_result serve_metrics(const struct generation *g, struct MHD_Conne
 	enum expo_format format = negotiate_format(accept);
 	bool gzip = negotiate_gzip(encoding);
 
+	/* collect[]=NAME, repeatable, picks collectors as node_exporter's does. */
+	struct scrape_selection sel;
+	scrape_selection_init(&sel, g->h->scrape);
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, select_collector, &sel);
+	if (sel.error[0])
+		return queue_copied_text(g, c, MHD_HTTP_BAD_REQUEST, sel.error);
+
 	struct metrics_reply reply = {NULL};
-	if (scrape_serve(g->h->scrape, format, gzip, copy_into_response, &reply) < 0) {
+	if (scrape_serve(g->h->scrape, &sel, format, gzip, copy_into_response, &reply) < 0) {
 		gzip = false;
-		scrape_serve(g->h->scrape, format, false, copy_into_response, &reply);
+		scrape_serve(g->h->scrape, &sel, format, false, copy_into_response, &reply);
 	}
 	if (!reply.response)
 		return queue_text(g, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory\n");
