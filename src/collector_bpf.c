@@ -45,6 +45,7 @@
 #include "process_events.skel.h"
 #include "scheduler.skel.h"
 #include "syscalls.skel.h"
+#include "task_iter.skel.h"
 #include "tcp_retransmits.skel.h"
 
 #include "buf.h"
@@ -53,6 +54,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "procfs_pid_parse.h"
+#include "task_feed.h"
 #include "xalloc.h"
 
 #ifndef CAP_PERFMON
@@ -70,6 +72,7 @@ enum program_id {
 	P_TCP_RETRANSMITS,
 	P_PACKET_DROPS,
 	P_PROCESS_EVENTS,
+	P_TASK_ITER,
 	P__COUNT,
 };
 
@@ -108,6 +111,8 @@ static const struct program_def programs[P__COUNT] = {
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
                           .words = "lost",
                           .table = "events"},
+    /* Not on a tracepoint: an iterator the processes collector reads (task_feed.h). */
+    [P_TASK_ITER] = {task_iter_bpf__elf_bytes, {NULL}, .words = "wchan_groups"},
 };
 
 /* An array map of words, mapped into this process as far as it is read: the kernel maps every
@@ -176,6 +181,7 @@ struct bpf_collector {
 	bool exec_running;
 	bool stopping; /* read by the exec thread: atomic loads and stores */
 	struct group_link *link;
+	struct task_feed *tasks; /* filled in while the task iterator is attached */
 	struct buf file, cmdline, cgroup, name;
 	const char **argv;
 };
@@ -675,9 +681,38 @@ static unsigned read_pid_max(void)
 	return v >= 301 && v <= (1ul << 22) ? (unsigned)v : 1u << 22;
 }
 
+/* ---- the task iterator, for the processes collector ---- */
+
+static int open_tasks(void *ctx)
+{
+	struct bpf_collector *b = ctx;
+	/* The link was made while privileged; making an iterator of it needs no capability. */
+	return bpf_iter_create(bpf_link__fd(b->progs[P_TASK_ITER].hooks[0].link));
+}
+
+static void set_wchan_groups(void *ctx, const uint64_t *bits, size_t words)
+{
+	struct bpf_collector *b = ctx;
+	uint64_t *w = words_upto(&b->progs[P_TASK_ITER].words, words);
+	if (!w)
+		return;
+	for (size_t i = 0; i < words && i < b->progs[P_TASK_ITER].words.entries; i++)
+		if (__atomic_load_n(&w[i], __ATOMIC_RELAXED) != bits[i])
+			__atomic_store_n(&w[i], bits[i], __ATOMIC_RELAXED);
+}
+
+static void offer_tasks(struct bpf_collector *b)
+{
+	if (!b->progs[P_TASK_ITER].attached || b->progs[P_TASK_ITER].nhooks != 1)
+		return;
+	*b->tasks = (struct task_feed){b, open_tasks, set_wchan_groups};
+}
+
 static void bpf_destroy(void *state)
 {
 	struct bpf_collector *b = state;
+	if (b->tasks)
+		*b->tasks = (struct task_feed){0};
 	if (b->exec_running) {
 		__atomic_store_n(&b->stopping, true, __ATOMIC_RELAXED);
 		pthread_join(b->exec_thread, NULL);
@@ -729,6 +764,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	for (int i = 0; i < P__COUNT; i++)
 		b->progs[i].table_fd = -1;
 	b->link = env->link;
+	b->tasks = env->tasks;
 	buf_init(&b->file);
 	buf_init(&b->cmdline);
 	buf_init(&b->cgroup);
@@ -798,6 +834,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	b->oom_logged = xcalloc(b->nr_groups, sizeof(*b->oom_logged));
 	struct group_link_map map = {b, read_pid_word, write_pid_word};
 	group_link_attach(b->link, &map, pid_max, b->nr_groups);
+	offer_tasks(b);
 	/* The note of the log and the landing page: what runs, and why the rest does not. */
 	int used = snprintf(why, why_len, "%zu of %d programs attached", attached, P__COUNT);
 	for (int i = 0; i < P__COUNT && used > 0 && (size_t)used < why_len; i++)

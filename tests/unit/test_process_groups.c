@@ -34,8 +34,7 @@ static int setup(void **state)
 	f->pg = pg_new();
 	f->settings = (struct pg_settings){.per_process_limit = 100,
 	                                   .group_limit = 1000,
-	                                   .group_expiry = 300,
-	                                   .ticks_per_second = HZ};
+	                                   .group_expiry = 300};
 	f->expo = expo_new();
 	buf_init(&f->text);
 	*state = f;
@@ -83,8 +82,9 @@ static void scrape(struct fixture *f, const struct proc *procs, size_t n)
 		                     (double)procs[i].start / HZ, &is_new);
 		assert_non_null(seen[i]);
 		if (is_new && procs[i].group)
-			pg_classify(f->pg, seen[i], procs[i].group, "comm", procs[i].per_process,
-			            procs[i].children);
+			pg_classify(f->pg, seen[i], procs[i].group, "comm",
+			            (procs[i].per_process ? PG_PER_PROCESS : 0) |
+			                (procs[i].children ? PG_CHILDREN : 0));
 	}
 	for (size_t i = 0; i < n; i++)
 		if (pg_is_new(seen[i]) && !procs[i].group)
@@ -98,7 +98,7 @@ static void scrape(struct fixture *f, const struct proc *procs, size_t n)
 		    .fds_known = true,
 		    .open_fds = 10,
 		    .fd_limit = 1000};
-		fig.counters[PGC_CPU_USER] = procs[i].cpu_user;
+		fig.counters[PGC_CPU_USER] = procs[i].cpu_user * (1000000000 / HZ); /* ns */
 		fig.io_known = !procs[i].io_unreadable;
 		fig.counters[PGC_IO_WRITE_BYTES] = procs[i].write_bytes;
 		pg_update(f->pg, seen[i], &fig);
