@@ -131,7 +131,7 @@ struct kobs_task_thread {
 	unsigned int kind; /* KOBS_TASK_THREAD */
 	unsigned int size;
 	unsigned int tid, tgid;
-	unsigned int state, exit_state; /* task_struct.__state and .exit_state */
+	unsigned int state, exit_state;  /* task_struct.__state and .exit_state */
 	unsigned long long start_ns;     /* start_boottime: since boot, suspend included */
 	unsigned long long run_delay_ns; /* waiting on a run queue (sched_info.run_delay) */
 	struct kobs_task_counts counts;

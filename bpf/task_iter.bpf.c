@@ -223,8 +223,8 @@ static __always_inline void write_process(struct seq_file *seq, struct task_stru
 	}
 	struct mm_struct *mm = t->mm;
 	if (mm) {
-		__u64 resident = mm_pages(mm, MM_FILE) + mm_pages(mm, MM_ANON) +
-		                 mm_pages(mm, MM_SHMEM);
+		__u64 resident =
+		    mm_pages(mm, MM_FILE) + mm_pages(mm, MM_ANON) + mm_pages(mm, MM_SHMEM);
 		__u64 peak = BPF_CORE_READ(mm, hiwater_rss);
 		r->flags |= KOBS_PROCESS_HAS_MM;
 		r->virtual_pages = BPF_CORE_READ(mm, total_vm);

@@ -150,13 +150,14 @@ struct processes {
 	struct buf cgroup;
 	struct buf name;
 	/* Scratch of one collection, freed at its end like libproc2's results. */
-	const char **argv;          /* MAX_ARGS, pointing into `cmdline` */
+	const char **argv;           /* MAX_ARGS, pointing into `cmdline` */
 	struct pg_process **tracked; /* per listed process of this scrape */
 	struct pending *pending;
 	unsigned pending_pids[SELECT_BATCH];
 
 	/* The task iterator: whether it failed (then /proc for good), this scrape's records (freed
-	 * at its end), and the threads' run-queue wait of the last scrape, sorted by tgid and tid. */
+	 * at its end), and the threads' run-queue wait of the last scrape, sorted by tgid and tid.
+	 */
 	bool tasks_failed;
 	bool from_tasks; /* the last collection read the iterator */
 	struct buf records;
@@ -679,8 +680,8 @@ static int read_tasks(struct processes *p, const struct collector_env *env, char
 	buf_reset(&p->records);
 	for (;;) {
 		buf_reserve(&p->records, 64 * 1024);
-		ssize_t got = read(fd, p->records.data + p->records.len,
-		                   p->records.cap - p->records.len - 1);
+		ssize_t got =
+		    read(fd, p->records.data + p->records.len, p->records.cap - p->records.len - 1);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got < 0) {
@@ -861,8 +862,8 @@ static void update_from_tasks(struct processes *p, struct pg_process *proc,
 	bool have_last = pg_last(proc, &last);
 	f.counters[PGC_RUNQUEUE_WAIT] =
 	    runqueue_wait(p, threads, n, have_last ? &last : NULL, waits, nwaits);
-	f.state = pg_state_from_letter(
-	    leader ? task_state_letter(leader->state, leader->exit_state) : '?');
+	f.state = pg_state_from_letter(leader ? task_state_letter(leader->state, leader->exit_state)
+	                                      : '?');
 	f.threads = rec->threads;
 	uint64_t page = (uint64_t)p->page_size;
 	if (rec->flags & KOBS_PROCESS_HAS_MM) {
@@ -911,9 +912,9 @@ static void observe(struct processes *p, const struct collector_env *env, const 
 		if (generation)
 			execd[nexecd++] = (struct exec_life){pid, began, generation};
 		bool is_new;
-		p->tracked[i] = pg_observe(p->pg, pid, l[i].ppid,
-		                           began | (generation & 0xffff) << GENERATION_SHIFT,
-		                           p->boot_wall + (double)began / p->ticks_per_second, &is_new);
+		p->tracked[i] = pg_observe(
+		    p->pg, pid, l[i].ppid, began | (generation & 0xffff) << GENERATION_SHIFT,
+		    p->boot_wall + (double)began / p->ticks_per_second, &is_new);
 		if (p->tracked[i] && is_new)
 			p->pending[npending++] =
 			    (struct pending){.proc = p->tracked[i], .began = began};
@@ -927,8 +928,7 @@ static void observe(struct processes *p, const struct collector_env *env, const 
 
 /* Which group ids have processes whose entry asks for their wait channels; told to the
  * iterator for the next scrape. */
-static void publish_wchan_groups(struct processes *p, const struct collector_env *env,
-                                 size_t total)
+static void publish_wchan_groups(struct processes *p, const struct collector_env *env, size_t total)
 {
 	if (!p->from_tasks || !env->tasks->set_wchan_groups)
 		return;
@@ -956,10 +956,11 @@ static struct listed *list_processes(struct processes *p, const struct collector
 			return list_tasks(p, total);
 		}
 		p->tasks_failed = true;
-		log_warn("collector processes: %s; reading /proc instead from now on (another "
-		         "user's I/O and open files need CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH there, "
-		         "and context switches and run-queue wait are the main thread's)",
-		         why);
+		log_warn(
+		    "collector processes: %s; reading /proc instead from now on (another "
+		    "user's I/O and open files need CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH there, "
+		    "and context switches and run-queue wait are the main thread's)",
+		    why);
 	}
 	return list_procfs(p, env, total);
 }
@@ -1001,8 +1002,8 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 	struct thread_wait *waits = NULL;
 	size_t nwaits = 0;
 	if (p->from_tasks)
-		waits = xreallocarray(NULL, p->tasks.nthreads ? p->tasks.nthreads : 1,
-		                      sizeof(*waits));
+		waits =
+		    xreallocarray(NULL, p->tasks.nthreads ? p->tasks.nthreads : 1, sizeof(*waits));
 	for (size_t i = 0; i < total; i++) {
 		if (!p->tracked[i] || !pg_grouped(p->tracked[i]))
 			continue;

@@ -535,8 +535,8 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 }
 
 const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS] = {
-    "scheduler",    "block_io",       "syscalls",  "oom_kills", "tcp_retransmits",
-    "packet_drops", "process_events", "task_iter",
+    "scheduler",       "block_io",     "syscalls",       "oom_kills",
+    "tcp_retransmits", "packet_drops", "process_events", "task_iter",
 };
 
 /* Syscall numbers of the architecture the daemon was built for (generated from <sys/syscall.h>),
@@ -1031,12 +1031,11 @@ bool groups_config_match(struct groups_config *c, const struct proc_identity *p,
 		name_template_expand(e->name, &v, GROUP_NAME_MAX, name);
 		if (name->len == 0)
 			buf_puts(name, "unnamed");
-		*m = (struct group_match){
-		    .entry = i,
-		    .per_process = e->per_process,
-		    .children = e->children > 0,
-		    .threads = e->threads,
-		    .wchan = e->wchan};
+		*m = (struct group_match){.entry = i,
+		                          .per_process = e->per_process,
+		                          .children = e->children > 0,
+		                          .threads = e->threads,
+		                          .wchan = e->wchan};
 		return true;
 	}
 	return false;

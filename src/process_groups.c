@@ -28,14 +28,14 @@ struct pg_process {
 	uint64_t start_ticks;
 	double start_time;
 	int group;
-	unsigned flags;   /* PG_* of its entry */
-	bool has_slot;    /* it has per-process series (within per_process_limit) */
-	bool is_new;      /* first listed in this scrape */
-	bool updated;     /* pg_update() in this scrape */
-	bool dead;        /* pg_vanished() in this scrape: already retired */
-	bool io_known;    /* counters[PGC_IO_*] hold a reading */
-	bool has_last;    /* `last` holds a whole reading */
-	char comm[16];    /* the kernel's comm is at most 15 bytes */
+	unsigned flags; /* PG_* of its entry */
+	bool has_slot;  /* it has per-process series (within per_process_limit) */
+	bool is_new;    /* first listed in this scrape */
+	bool updated;   /* pg_update() in this scrape */
+	bool dead;      /* pg_vanished() in this scrape: already retired */
+	bool io_known;  /* counters[PGC_IO_*] hold a reading */
+	bool has_last;  /* `last` holds a whole reading */
+	char comm[16];  /* the kernel's comm is at most 15 bytes */
 	uint64_t counters[PGC__COUNT];
 	struct pg_gauges last; /* valid when `has_last`; of this scrape when `updated` */
 };
@@ -562,8 +562,9 @@ static void expose_group_counters(struct process_groups *pg, const struct pg_fam
                                   struct expo *out)
 {
 	char help[512];
-	snprintf(help, sizeof(help), "%s, summed over the group's processes, exited ones included%s.",
-	         f->help, f->main_thread_on_procfs ? MAIN_THREAD_NOTE : "");
+	snprintf(help, sizeof(help),
+	         "%s, summed over the group's processes, exited ones included%s.", f->help,
+	         f->main_thread_on_procfs ? MAIN_THREAD_NOTE : "");
 	expo_family(out, f->group_name, METRIC_COUNTER, f->unit, help);
 	for (size_t i = 0; i < pg->ngroups; i++) {
 		const struct group *g = &pg->groups[i];
@@ -708,8 +709,9 @@ static void expose_processes(struct process_groups *pg, struct expo *out)
 	for (size_t i = 0; i < PG_FAMILIES; i++) {
 		const struct pg_family *f = &pg_families[i];
 		char help[512];
-		snprintf(help, sizeof(help), "%s, of each process of a group with per_process: true%s.",
-		         f->help, f->main_thread_on_procfs ? MAIN_THREAD_NOTE : "");
+		snprintf(help, sizeof(help),
+		         "%s, of each process of a group with per_process: true%s.", f->help,
+		         f->main_thread_on_procfs ? MAIN_THREAD_NOTE : "");
 		expo_family(out, f->process_name, METRIC_COUNTER, f->unit, help);
 		for (size_t k = 0; k < pg->ncur; k++) {
 			const struct pg_process *p = &pg->cur[k];

@@ -157,7 +157,8 @@ void scrape_start(struct scrape *s)
 {
 	/* A first collection right away, before any request: every process running now is put in
 	 * its group (and the bpf collector's programs count it there) from the start, not from the
-	 * second scrape on. Its result is not served: a request waits for a collection of its own. */
+	 * second scrape on. Its result is not served: a request waits for a collection of its own.
+	 */
 	s->collection_wanted = true;
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {

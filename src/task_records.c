@@ -84,8 +84,8 @@ int task_records_parse(const void *buf, size_t len, struct task_records *out, ch
 			push((const void ***)&out->threads, &out->nthreads, &out->threads_cap,
 			     p + off);
 		else
-			push((const void ***)&out->processes, &out->nprocesses,
-			     &out->processes_cap, p + off);
+			push((const void ***)&out->processes, &out->nprocesses, &out->processes_cap,
+			     p + off);
 		off += size;
 	}
 	if (out->nthreads)
@@ -122,11 +122,11 @@ size_t task_records_threads_of(const struct task_records *r, unsigned tgid, size
 }
 
 /* include/linux/sched.h: the states /proc reports, in the order of their letters. */
-#define TASK_REPORT        0x7f
-#define TASK_NOLOAD        0x0400
-#define TASK_IDLE          (KOBS_TASK_UNINTERRUPTIBLE | TASK_NOLOAD)
-#define TASK_RTLOCK_WAIT   0x1000
-#define TASK_REPORT_IDLE   (TASK_REPORT + 1)
+#define TASK_REPORT      0x7f
+#define TASK_NOLOAD      0x0400
+#define TASK_IDLE        (KOBS_TASK_UNINTERRUPTIBLE | TASK_NOLOAD)
+#define TASK_RTLOCK_WAIT 0x1000
+#define TASK_REPORT_IDLE (TASK_REPORT + 1)
 
 char task_state_letter(unsigned state, unsigned exit_state)
 {
@@ -157,7 +157,8 @@ static uint64_t scale(uint64_t a, uint64_t b, uint64_t c)
 void task_cputime_split(uint64_t utime, uint64_t stime, uint64_t runtime, uint64_t *user,
                         uint64_t *system)
 {
-	/* No tick fell in system mode (or none at all yet): the kernel counts it all as user time. */
+	/* No tick fell in system mode (or none at all yet): the kernel counts it all as user time.
+	 */
 	if (stime == 0) {
 		*user = runtime;
 		*system = 0;

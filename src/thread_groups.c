@@ -135,9 +135,8 @@ static struct series *series_of(struct thread_groups *tg, const char *group, con
 	memmove(&tg->series[at + 1], &tg->series[at], (tg->nseries - at) * sizeof(*tg->series));
 	tg->nseries++;
 	struct series *s = &tg->series[at];
-	*s = (struct series){.key = {xstrdup(group), xstrdup(name)},
-	                     .created = tg->wall,
-	                     .empty_since = -1};
+	*s = (struct series){
+	    .key = {xstrdup(group), xstrdup(name)}, .created = tg->wall, .empty_since = -1};
 	return s;
 }
 
@@ -189,7 +188,8 @@ void tg_waiting(struct thread_groups *tg, const char *group, const char *wchan)
 	if (!wchan[0])
 		wchan = "unknown";
 	bool found;
-	size_t at = find_pair(tg->waiting, tg->nwaiting, sizeof(*tg->waiting), group, wchan, &found);
+	size_t at =
+	    find_pair(tg->waiting, tg->nwaiting, sizeof(*tg->waiting), group, wchan, &found);
 	if (found) {
 		tg->waiting[at].threads++;
 		return;
@@ -202,8 +202,7 @@ void tg_waiting(struct thread_groups *tg, const char *group, const char *wchan)
 		tg->waiting_cap = tg->waiting_cap ? tg->waiting_cap * 2 : 16;
 		tg->waiting = xreallocarray(tg->waiting, tg->waiting_cap, sizeof(*tg->waiting));
 	}
-	memmove(&tg->waiting[at + 1], &tg->waiting[at],
-	        (tg->nwaiting - at) * sizeof(*tg->waiting));
+	memmove(&tg->waiting[at + 1], &tg->waiting[at], (tg->nwaiting - at) * sizeof(*tg->waiting));
 	tg->nwaiting++;
 	tg->waiting[at] = (struct waiting){{xstrdup(group), xstrdup(wchan)}, 1};
 }
@@ -235,7 +234,7 @@ static void expire(struct thread_groups *tg)
 
 static void expose(struct thread_groups *tg, struct expo *out)
 {
-	expo_family(out, "kobs_thread_count", METRIC_GAUGE, NULL,
+	expo_family(out, "kobs_threads_by_name", METRIC_GAUGE, NULL,
 	            "Threads of the group with this name (comm), of entries with threads: true.");
 	for (size_t i = 0; i < tg->nseries; i++) {
 		const struct series *s = &tg->series[i];
@@ -253,7 +252,8 @@ static void expose(struct thread_groups *tg, struct expo *out)
 		for (size_t i = 0; i < tg->nseries; i++) {
 			const struct series *s = &tg->series[i];
 			for (size_t k = 0; k < fam->nseries; k++) {
-				struct label l[4] = {{"group", s->key.group}, {"threadname", s->key.value}};
+				struct label l[4] = {{"group", s->key.group},
+				                     {"threadname", s->key.value}};
 				size_t n = pgf_labels(l, 2, &fam->series[k]);
 				expo_counter_created(
 				    out, l, n,

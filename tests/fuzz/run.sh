@@ -34,6 +34,7 @@ harnesses=(
 	"pressure     procfs_parse.c"
 	"softirqs     procfs_parse.c"
 	"pid_files    procfs_pid_parse.c"
+	"task_records task_records.c xalloc.c"
 	"config       config_file.c config_yaml.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
 	"name_template name_template.c buf.c xalloc.c"
 	"web_config   web_config.c config_yaml.c xalloc.c -lyaml -lcrypt"

@@ -892,7 +892,7 @@ int main(void)
 	    T(group_expiry_takes_seconds_and_suffixes),
 	    T(entries_inherit_children_from_the_settings),
 	    T(an_entry_can_override_children_and_ask_for_per_process),
-    T(an_entry_asks_for_threads_and_wait_channels_only_when_it_says_so),
+	    T(an_entry_asks_for_threads_and_wait_channels_only_when_it_says_so),
 	    T(the_same_text_makes_the_same_config),
 	    T(unknown_top_level_key_is_an_error_at_the_key),
 	    T(unknown_entry_key_is_an_error_at_the_key),

@@ -32,9 +32,8 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	f->pg = pg_new();
-	f->settings = (struct pg_settings){.per_process_limit = 100,
-	                                   .group_limit = 1000,
-	                                   .group_expiry = 300};
+	f->settings = (struct pg_settings){
+	    .per_process_limit = 100, .group_limit = 1000, .group_expiry = 300};
 	f->expo = expo_new();
 	buf_init(&f->text);
 	*state = f;

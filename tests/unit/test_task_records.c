@@ -19,8 +19,8 @@ struct stream {
 
 static void put_thread(struct stream *s, unsigned tgid, unsigned tid, const char *comm)
 {
-	struct kobs_task_thread t = {.kind = KOBS_TASK_THREAD, .size = sizeof(t), .tid = tid,
-	                             .tgid = tgid};
+	struct kobs_task_thread t = {
+	    .kind = KOBS_TASK_THREAD, .size = sizeof(t), .tid = tid, .tgid = tgid};
 	strncpy(t.comm, comm, sizeof(t.comm) - 1);
 	memcpy(s->bytes + s->len, &t, sizeof(t));
 	s->len += sizeof(t);
@@ -28,8 +28,8 @@ static void put_thread(struct stream *s, unsigned tgid, unsigned tid, const char
 
 static void put_process(struct stream *s, unsigned tgid, unsigned threads)
 {
-	struct kobs_task_process p = {.kind = KOBS_TASK_PROCESS, .size = sizeof(p), .tgid = tgid,
-	                              .threads = threads};
+	struct kobs_task_process p = {
+	    .kind = KOBS_TASK_PROCESS, .size = sizeof(p), .tgid = tgid, .threads = threads};
 	memcpy(s->bytes + s->len, &p, sizeof(p));
 	s->len += sizeof(p);
 }

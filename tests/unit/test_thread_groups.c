@@ -86,7 +86,7 @@ static double value_of(const struct fixture *f, const char *series)
 
 #define CPU(g, n)                                                                                  \
 	"kobs_thread_cpu_seconds_total{group=\"" g "\",threadname=\"" n "\",mode=\"user\"}"
-#define COUNT(g, n) "kobs_thread_count{group=\"" g "\",threadname=\"" n "\"}"
+#define COUNT(g, n) "kobs_threads_by_name{group=\"" g "\",threadname=\"" n "\"}"
 
 static void threads_of_one_name_are_summed(void **state)
 {
@@ -187,19 +187,17 @@ static void sleeping_threads_are_counted_by_wait_channel(void **state)
 	tg_waiting(f->tg, "web", "");
 	end(f);
 	assert_float_equal(
-	    value_of(f,
-	             "kobs_group_waiting_threads{group=\"db\",wchan=\"futex_wait_queue\"}"),
-	    2, 0);
-	assert_float_equal(
-	    value_of(f, "kobs_group_waiting_threads{group=\"db\",wchan=\"do_epoll_wait\"}"), 1,
+	    value_of(f, "kobs_group_waiting_threads{group=\"db\",wchan=\"futex_wait_queue\"}"), 2,
 	    0);
+	assert_float_equal(
+	    value_of(f, "kobs_group_waiting_threads{group=\"db\",wchan=\"do_epoll_wait\"}"), 1, 0);
 	assert_float_equal(
 	    value_of(f, "kobs_group_waiting_threads{group=\"web\",wchan=\"unknown\"}"), 1, 0);
 	/* A gauge of this scrape only. */
 	begin(f);
 	end(f);
-	assert_true(isnan(value_of(
-	    f, "kobs_group_waiting_threads{group=\"db\",wchan=\"futex_wait_queue\"}")));
+	assert_true(isnan(
+	    value_of(f, "kobs_group_waiting_threads{group=\"db\",wchan=\"futex_wait_queue\"}")));
 }
 
 static void a_reset_forgets_every_series(void **state)
