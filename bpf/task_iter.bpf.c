@@ -66,7 +66,7 @@ struct {
 static __always_inline __u32 task_state(struct task_struct *t)
 {
 	if (bpf_core_field_exists(t->__state))
-		return BPF_CORE_READ(t, __state);
+		return t->__state;
 	return (__u32)BPF_CORE_READ((struct task_struct___old *)t, state);
 }
 
@@ -77,7 +77,7 @@ static __always_inline __u64 mm_pages(struct mm_struct *mm, int which)
 	if (bpf_core_type_exists(struct mm_rss_stat___old))
 		v = BPF_CORE_READ((struct mm_struct___old *)mm, rss_stat.count[which].counter);
 	else
-		v = (long)BPF_CORE_READ(mm, rss_stat[which].count);
+		v = (long)mm->rss_stat[which].count;
 	return v > 0 ? (__u64)v : 0;
 }
 
@@ -111,13 +111,13 @@ static __always_inline bool count_fds(struct task_struct *t, __u64 *out)
 	struct files_struct *files = t->files;
 	if (!files)
 		return false;
-	struct fdtable *fdt = BPF_CORE_READ(files, fdt);
+	struct fdtable *fdt = files->fdt;
 	if (!fdt)
 		return false;
-	__u32 words = (BPF_CORE_READ(fdt, max_fds) + 63) / 64;
+	__u32 words = (fdt->max_fds + 63) / 64;
 	if (words > FD_WORDS_MAX)
 		return false;
-	struct fd_count c = {.bits = BPF_CORE_READ(fdt, open_fds)};
+	struct fd_count c = {.bits = fdt->open_fds};
 	bpf_loop(words, count_word, &c, 0);
 	*out = c.count;
 	return true;
@@ -157,15 +157,21 @@ static __always_inline void find_wchan(struct task_struct *t, struct scratch *s)
 	}
 }
 
+/* struct task_io_accounting's fields exist only with CONFIG_TASK_XACCT (the syscall figures)
+ * and CONFIG_TASK_IO_ACCOUNTING (the storage ones). */
 static __always_inline void fill_io(struct kobs_task_io *out, struct task_io_accounting *io)
 {
-	out->rchar = BPF_CORE_READ(io, rchar);
-	out->wchar = BPF_CORE_READ(io, wchar);
-	out->syscr = BPF_CORE_READ(io, syscr);
-	out->syscw = BPF_CORE_READ(io, syscw);
-	out->read_bytes = BPF_CORE_READ(io, read_bytes);
-	out->write_bytes = BPF_CORE_READ(io, write_bytes);
-	out->cancelled_write_bytes = BPF_CORE_READ(io, cancelled_write_bytes);
+	if (bpf_core_field_exists(io->rchar)) {
+		out->rchar = io->rchar;
+		out->wchar = io->wchar;
+		out->syscr = io->syscr;
+		out->syscw = io->syscw;
+	}
+	if (bpf_core_field_exists(io->read_bytes)) {
+		out->read_bytes = io->read_bytes;
+		out->write_bytes = io->write_bytes;
+		out->cancelled_write_bytes = io->cancelled_write_bytes;
+	}
 }
 
 static __always_inline void write_thread(struct seq_file *seq, struct task_struct *t,
@@ -180,7 +186,8 @@ static __always_inline void write_thread(struct seq_file *seq, struct task_struc
 	r->state = task_state(t);
 	r->exit_state = t->exit_state;
 	r->start_ns = t->start_boottime;
-	r->run_delay_ns = t->sched_info.run_delay;
+	if (bpf_core_field_exists(t->sched_info))
+		r->run_delay_ns = t->sched_info.run_delay;
 	r->counts.utime_ns = t->utime;
 	r->counts.stime_ns = t->stime;
 	r->counts.runtime_ns = t->se.sum_exec_runtime;
@@ -189,7 +196,7 @@ static __always_inline void write_thread(struct seq_file *seq, struct task_struc
 	r->counts.min_flt = t->min_flt;
 	r->counts.maj_flt = t->maj_flt;
 	fill_io(&r->counts.io, &t->ioac);
-	bpf_probe_read_kernel_str(r->comm, sizeof(r->comm), t->comm);
+	__builtin_memcpy(r->comm, t->comm, sizeof(r->comm));
 	/* S (interruptible) or D (uninterruptible), not stopped or exiting. */
 	if ((r->state & (KOBS_TASK_INTERRUPTIBLE | KOBS_TASK_UNINTERRUPTIBLE)) && !r->exit_state &&
 	    wants_wchan(r->tgid))
@@ -207,27 +214,28 @@ static __always_inline void write_process(struct seq_file *seq, struct task_stru
 	r->tgid = t->tgid;
 	struct task_struct *parent = t->real_parent;
 	r->ppid = parent ? parent->tgid : 0;
-	r->euid = BPF_CORE_READ(t, real_cred, euid.val);
+	const struct cred *cred = t->real_cred;
+	r->euid = cred ? cred->euid.val : 0;
 	struct signal_struct *sig = t->signal;
 	if (sig) {
-		r->threads = (__u32)BPF_CORE_READ(sig, nr_threads);
-		r->exited.utime_ns = BPF_CORE_READ(sig, utime);
-		r->exited.stime_ns = BPF_CORE_READ(sig, stime);
-		r->exited.runtime_ns = BPF_CORE_READ(sig, sum_sched_runtime);
-		r->exited.nvcsw = BPF_CORE_READ(sig, nvcsw);
-		r->exited.nivcsw = BPF_CORE_READ(sig, nivcsw);
-		r->exited.min_flt = BPF_CORE_READ(sig, min_flt);
-		r->exited.maj_flt = BPF_CORE_READ(sig, maj_flt);
+		r->threads = (__u32)sig->nr_threads;
+		r->exited.utime_ns = sig->utime;
+		r->exited.stime_ns = sig->stime;
+		r->exited.runtime_ns = sig->sum_sched_runtime;
+		r->exited.nvcsw = sig->nvcsw;
+		r->exited.nivcsw = sig->nivcsw;
+		r->exited.min_flt = sig->min_flt;
+		r->exited.maj_flt = sig->maj_flt;
 		fill_io(&r->exited.io, &sig->ioac);
-		r->fd_limit = BPF_CORE_READ(sig, rlim[RLIMIT_NOFILE_INDEX].rlim_cur);
+		r->fd_limit = sig->rlim[RLIMIT_NOFILE_INDEX].rlim_cur;
 	}
 	struct mm_struct *mm = t->mm;
 	if (mm) {
 		__u64 resident =
 		    mm_pages(mm, MM_FILE) + mm_pages(mm, MM_ANON) + mm_pages(mm, MM_SHMEM);
-		__u64 peak = BPF_CORE_READ(mm, hiwater_rss);
+		__u64 peak = mm->hiwater_rss;
 		r->flags |= KOBS_PROCESS_HAS_MM;
-		r->virtual_pages = BPF_CORE_READ(mm, total_vm);
+		r->virtual_pages = mm->total_vm;
 		r->resident_pages = resident;
 		r->swap_pages = mm_pages(mm, MM_SWAP);
 		r->peak_resident_pages = peak > resident ? peak : resident;
