@@ -579,10 +579,9 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	struct group_match m;
 	if (group_link_match(b->link, &id, &m, &b->name)) {
 		/* A group the processes collector has not made yet gets its id now, so that
-		 * a process gone before the next scrape still counts in its own group. */
-		unsigned gid = group_link_id(b->link, b->name.data, true);
-		if (gid)
-			group_link_set(b->link, pid, gid);
+		 * a process gone before the next scrape still counts in its own group; unless
+		 * this process has made too many new groups already (ungrouped, then). */
+		group_link_set(b->link, pid, group_link_exec_id(b->link, pid, b->name.data));
 	}
 	free(unit);
 out:
@@ -606,7 +605,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		classify_exec(b, (int)ev.pid);
 		break;
 	case KOBS_EVENT_EXIT:
-		group_link_set(b->link, (int)ev.pid, 0);
+		group_link_exit(b->link, (int)ev.pid);
 		break;
 	}
 	return 0;
@@ -1227,6 +1226,12 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		const uint64_t *w = words_upto(&b->progs[P_PROCESS_EVENTS].words, 1);
 		if (w)
 			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
+		expo_family(
+		    out, "kobs_exec_groups_refused", METRIC_COUNTER, NULL,
+		    "New groups refused to processes that called execve() under new names "
+		    "more than 4 times in their life (they count as ungrouped): one process "
+		    "cannot take every group id.");
+		expo_sample(out, NULL, 0, (double)group_link_exec_refused(b->link));
 	}
 	expose_stats(b, out);
 	return 0;

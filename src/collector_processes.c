@@ -124,6 +124,7 @@ struct thread_wait {
 struct pending {
 	struct pg_process *proc;
 	uint64_t began; /* start, in clock ticks since boot */
+	bool execd;     /* a life after an execve() */
 	char comm[16];
 	bool matched;
 };
@@ -387,10 +388,19 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 
 	struct group_match m;
 	np->matched = group_link_match(env->link, &id, &m, &p->name);
-	if (np->matched)
-		pg_classify(p->pg, np->proc, p->name.data, np->comm,
-		            (m.per_process ? PG_PER_PROCESS : 0) | (m.children ? PG_CHILDREN : 0) |
-		                (m.threads ? PG_THREADS : 0) | (m.wchan ? PG_WCHAN : 0));
+	if (!np->matched)
+		return;
+	unsigned flags = (m.per_process ? PG_PER_PROCESS : 0) | (m.children ? PG_CHILDREN : 0) |
+	                 (m.threads ? PG_THREADS : 0) | (m.wchan ? PG_WCHAN : 0);
+	/* After an exec, a group is made only if the exec gave it an id: a process that execs
+	 * itself under ever new names is refused new groups (group_link_exec_id). */
+	if (np->execd && group_link_attached(env->link)) {
+		group_link_lock(env->link);
+		if (!group_link_find(env->link, p->name.data))
+			flags |= PG_NO_NEW_GROUP;
+		group_link_unlock(env->link);
+	}
+	pg_classify(p->pg, np->proc, p->name.data, np->comm, flags);
 }
 
 /* Classify the processes new in this scrape: first every one on its own matchers, then those
@@ -427,7 +437,7 @@ static void classify_new(struct processes *p, const struct collector_env *env, s
 	for (size_t i = 0; linked && i < n; i++) {
 		const char *group = pg_group_of(p->pg, p->pending[i].proc);
 		group_link_set(env->link, pg_pid(p->pending[i].proc),
-		               group ? group_link_id(env->link, group, false) : 0);
+		               group ? group_link_id(env->link, group) : 0);
 	}
 	/* A long command line (a Java class path) must not keep its buffer resident. */
 	buf_free(&p->cmdline);
@@ -916,8 +926,8 @@ static void observe(struct processes *p, const struct collector_env *env, const 
 		    p->pg, pid, l[i].ppid, began | (generation & 0xffff) << GENERATION_SHIFT,
 		    p->boot_wall + (double)began / p->ticks_per_second, &is_new);
 		if (p->tracked[i] && is_new)
-			p->pending[npending++] =
-			    (struct pending){.proc = p->tracked[i], .began = began};
+			p->pending[npending++] = (struct pending){
+			    .proc = p->tracked[i], .began = began, .execd = generation > 0};
 	}
 	free(execs);
 	free(p->execd);
@@ -937,7 +947,7 @@ static void publish_wchan_groups(struct processes *p, const struct collector_env
 		const struct pg_process *proc = p->tracked[i];
 		if (!proc || !pg_grouped(proc) || !(pg_flags(proc) & PG_WCHAN))
 			continue;
-		unsigned id = group_link_id(env->link, pg_group_of(p->pg, proc), false);
+		unsigned id = group_link_id(env->link, pg_group_of(p->pg, proc));
 		if (id && id <= KOBS_MAX_GROUPS)
 			p->wchan_bits[id / 64] |= 1ull << (id % 64);
 	}

@@ -145,8 +145,9 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* The group named `name`, created when new; GROUP_OVER_LIMIT when that would exceed `limit`. */
-static int group_get(struct process_groups *pg, const char *name, unsigned limit)
+/* The group named `name`, created when new; GROUP_OVER_LIMIT when that would exceed `limit`,
+ * GROUP_NONE when it is new and may not be made. */
+static int group_get(struct process_groups *pg, const char *name, unsigned limit, bool may_make)
 {
 	uint64_t h = name_hash(name);
 	size_t free_slot = pg->ngroups;
@@ -159,6 +160,8 @@ static int group_get(struct process_groups *pg, const char *name, unsigned limit
 		if (g->hash == h && strcmp(g->name, name) == 0)
 			return (int)i;
 	}
+	if (!may_make)
+		return GROUP_NONE;
 	if (pg->groups_in_use >= limit)
 		return GROUP_OVER_LIMIT;
 	if (free_slot == pg->ngroups) {
@@ -259,9 +262,9 @@ static void copy_comm(struct pg_process *p, const char *comm)
 void pg_classify(struct process_groups *pg, struct pg_process *p, const char *name,
                  const char *comm, unsigned flags)
 {
-	p->group = group_get(pg, name, pg->settings.group_limit);
+	p->group = group_get(pg, name, pg->settings.group_limit, !(flags & PG_NO_NEW_GROUP));
 	copy_comm(p, comm);
-	p->flags = flags;
+	p->flags = flags & ~PG_NO_NEW_GROUP;
 }
 
 /* The tracked process with this pid in this scrape, NULL if none. */

@@ -73,10 +73,11 @@ struct pg_settings {
 };
 
 /* What a process's process_names entry asks for (struct group_match), as bits. */
-#define PG_PER_PROCESS (1u << 0) /* series of its own */
-#define PG_CHILDREN    (1u << 1) /* its children without a match of their own join its group */
-#define PG_THREADS     (1u << 2) /* series by thread name */
-#define PG_WCHAN       (1u << 3) /* sleeping threads by wait channel */
+#define PG_PER_PROCESS  (1u << 0) /* series of its own */
+#define PG_CHILDREN     (1u << 1) /* its children without a match of their own join its group */
+#define PG_THREADS      (1u << 2) /* series by thread name */
+#define PG_WCHAN        (1u << 3) /* sleeping threads by wait channel */
+#define PG_NO_NEW_GROUP (1u << 4) /* join the group only if it exists; else stay ungrouped */
 
 struct pg_process; /* one tracked process; valid from pg_observe() to pg_end() */
 struct process_groups;

@@ -5,8 +5,9 @@
 # /proc/PID/io; the context switches and run-queue wait of a process with 8 busy threads equal
 # the sums over its threads' /proc files (not its main thread's); threads: true and wchan: true
 # give series by thread name and wait channel that /proc confirms; a busy process that ran
-# before the daemon is in the run-queue histograms from the first scrape; and without the
-# task_iter program the collector reads /proc and says so. The loads
+# before the daemon is in the run-queue histograms from the first scrape; a process that execs
+# itself under ever new names makes at most 4 new groups; and without the task_iter program the
+# collector reads /proc and says so. The loads
 # (tests/integration/task_iter_load.py) end asleep for good, so the comparisons are exact but
 # for the 5% the issue allows. Names carry this test's pid, so that other runs do not mix in.
 . "$(dirname "$0")/lib.sh"
@@ -36,6 +37,8 @@ process_names:
     name: "{{.Comm}}"
     threads: true
     wchan: true
+  - cmdline: ['/ex$$_']
+    name: "{{.Comm}}"
 YML
 
 busy=$(scaled 8)
@@ -91,9 +94,31 @@ check_text "$WORK/steady"
 fetch / -o "$WORK/landing.html"
 grep -q "task iterator" "$WORK/landing.html" ||
 	fail "the landing page does not say the processes' figures come from the task iterator"
+
+# (4) A process that execs itself under a new name every 0.1 s gives new groups their ids at
+# most 4 times; the next names count as ungrouped, and the refusals are counted.
+cat >"$SHARED/ex.sh" <<'SH'
+#!/bin/bash
+n=$((${1:-0} + 1))
+ln -sf "$0" "${0%_*}_$n"
+sleep 0.1
+exec "${0%_*}_$n" "$n"
+SH
+chmod 0755 "$SHARED/ex.sh"
+ln -s "$SHARED/ex.sh" "$SHARED/ex$$_0"
+"$SHARED/ex$$_0" 0 &
+EXTRA_PIDS+=($!)
+sleep "$(scaled 3)"
+fetch /metrics -o "$WORK/execs"
+kill "${EXTRA_PIDS[-1]}"
+groups=$(grep -o "group=\"ex$$_[0-9]*\"" "$WORK/execs" | sort -u | wc -l)
+refused=$(sed -n 's/^kobs_exec_groups_refused_total //p' "$WORK/execs")
+[ "$groups" -le 5 ] || fail "a process exec'ing under new names made $groups groups (at most 5)"
+[ "${refused%.*}" -gt 0 ] || fail "no refusal counted: kobs_exec_groups_refused_total '$refused'"
+pass "an exec loop under new names made $groups groups; $refused new groups refused"
 stop_kobsd || fail "exit status"
 
-# (4) Without the task_iter program, the /proc files are the source, and that is said.
+# (5) Without the task_iter program, the /proc files are the source, and that is said.
 cat >>"$WORK/kobsd.yml" <<YML
 bpf:
   programs: [scheduler]

@@ -56,6 +56,7 @@ struct proc {
 	uint64_t start;    /* ticks */
 	const char *group; /* NULL: matches nothing */
 	bool per_process, children;
+	bool no_new_group; /* PG_NO_NEW_GROUP */
 	uint64_t cpu_user; /* ticks */
 	bool io_unreadable;
 	uint64_t write_bytes;
@@ -83,7 +84,8 @@ static void scrape(struct fixture *f, const struct proc *procs, size_t n)
 		if (is_new && procs[i].group)
 			pg_classify(f->pg, seen[i], procs[i].group, "comm",
 			            (procs[i].per_process ? PG_PER_PROCESS : 0) |
-			                (procs[i].children ? PG_CHILDREN : 0));
+			                (procs[i].children ? PG_CHILDREN : 0) |
+			                (procs[i].no_new_group ? PG_NO_NEW_GROUP : 0));
 	}
 	for (size_t i = 0; i < n; i++)
 		if (pg_is_new(seen[i]) && !procs[i].group)
@@ -134,6 +136,20 @@ static void test_counters_keep_the_totals_of_exited_members(void **state)
 	assert_float_equal(value_of(f, CPU_A), 1.6, 1e-9);
 	assert_float_equal(value_of(f, "kobs_group_processes{group=\"a\",state=\"sleeping\"}"), 1,
 	                   0);
+}
+
+static void test_a_process_refused_new_groups_joins_only_existing_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct proc procs[] = {
+	    {.pid = 10, .start = 1, .group = "a", .cpu_user = 1},
+	    {.pid = 11, .start = 1, .group = "a", .no_new_group = true, .cpu_user = 2},
+	    {.pid = 12, .start = 1, .group = "fresh", .no_new_group = true, .cpu_user = 4}};
+	scrape(f, procs, 3);
+	assert_float_equal(value_of(f, CPU_A), 0.03, 1e-9);
+	assert_true(
+	    isnan(value_of(f, "kobs_group_cpu_seconds_total{group=\"fresh\",mode=\"user\"}")));
+	assert_float_equal(value_of(f, "kobs_processes_ungrouped"), 1, 0);
 }
 
 static void test_a_reused_pid_is_a_new_process(void **state)
@@ -362,6 +378,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_counters_keep_the_totals_of_exited_members, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_reused_pid_is_a_new_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_process_refused_new_groups_joins_only_existing_ones, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_lower_reading_does_not_take_a_counter_back,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_an_empty_group_stays_until_it_expires, setup,
