@@ -162,7 +162,7 @@ struct bpf_collector {
 	size_t pid_words;
 	unsigned nr_groups;
 	struct kobs_settings settings;
-	const char *syscalls[GROUPS_BPF_SYSCALLS];
+	char *syscalls[GROUPS_BPF_SYSCALLS]; /* copies: a reload frees the configuration */
 	char *ungrouped; /* the group label of id 0, NULL when those processes are left out */
 
 	struct enum_names drop_reasons, block_ops;
@@ -731,6 +731,8 @@ static void bpf_destroy(void *state)
 	free(b->served_names);
 	free(b->oom_logged);
 	free(b->ungrouped);
+	for (size_t i = 0; i < GROUPS_BPF_SYSCALLS; i++)
+		free(b->syscalls[i]);
 	free(b->argv);
 	buf_free(&b->file);
 	buf_free(&b->cmdline);
@@ -782,7 +784,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	    .drop_has_reason = tracepoint_args(kernel, "kfree_skb") >= 3,
 	};
 	for (size_t i = 0; i < cfg->nsyscalls; i++)
-		b->syscalls[i] = cfg->syscalls[i];
+		b->syscalls[i] = xstrdup(cfg->syscalls[i]);
 	read_enum(kernel, "skb_drop_reason", "SKB_DROP_REASON_", KOBS_DROP_REASONS - 1,
 	          &b->drop_reasons);
 	read_enum(kernel, "req_op", "REQ_OP_", 256, &b->block_ops);
