@@ -88,7 +88,7 @@ while time.time() < end:
     time.sleep(0.1)' "$io_dir/f" "$(scaled 300)" &
 EXTRA_PIDS+=($!)
 ${capless[@]+"${capless[@]}"} /bin/sh -c 'i=0; while [ $i -lt "$1" ]; do "$0" 0.2; i=$((i + 1)); done' \
-	"$WORK/bin/kd_nap" "$(scaled 600)" &
+	"$WORK/bin/kd_nap" "$(scaled 1500)" &
 EXTRA_PIDS+=($!)
 # Killed by the cleanup itself (a timeout wrapper would die alone and leave it spinning).
 ${capless[@]+"${capless[@]}"} "$WORK/bin/kd_burn" /dev/zero &
