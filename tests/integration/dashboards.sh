@@ -136,8 +136,8 @@ if [ -n "${KOBS_SCREENSHOTS:-}" ]; then
 	sleep "${KOBS_DASH_SECONDS:-0}"
 fi
 # The range starts a few seconds after Prometheus, once the first rates exist, and is drawn
-# once it spans 30 seconds: lines long enough to judge.
-while [ $(($(date +%s) - since)) -lt 33 ]; do sleep 1; done
+# once it spans 20 seconds: lines long enough to judge.
+while [ $(($(date +%s) - since)) -lt 23 ]; do sleep 1; done
 "$PYTHON" tests/integration/dashboards_render.py --prometheus "$PROM" --start $((since + 3)) \
 	--out "$WORK/render" --timeout "$(scaled 120)" ${allow[@]+"${allow[@]}"} \
 	${copy[@]+"${copy[@]}"} grafana/dashboards/*.json >"$WORK/render.out" 2>&1 ||
