@@ -98,4 +98,64 @@ struct kobs_hist {
 	unsigned long long words[KOBS_HIST_WORDS];
 };
 
+/* The task iterator's records (bpf/task_iter.bpf.c): one struct kobs_task_thread per thread, and
+ * after a thread group leader's, one struct kobs_task_process. Each starts with its kind and size,
+ * so that the daemon can tell them apart and check them. Times in nanoseconds. */
+enum kobs_task_kind {
+	KOBS_TASK_THREAD = 1,
+	KOBS_TASK_PROCESS = 2,
+};
+
+/* Bits of task_struct.__state the programs test (include/linux/sched.h). */
+#define KOBS_TASK_INTERRUPTIBLE   0x0001
+#define KOBS_TASK_UNINTERRUPTIBLE 0x0002
+
+/* struct task_io_accounting: what /proc/<pid>/io shows. */
+struct kobs_task_io {
+	unsigned long long rchar, wchar, syscr, syscw;
+	unsigned long long read_bytes, write_bytes, cancelled_write_bytes;
+};
+
+/* What a thread counts for itself; in a process record, what its exited threads counted. */
+struct kobs_task_counts {
+	unsigned long long utime_ns, stime_ns; /* sampled at ticks; scaled to runtime_ns */
+	unsigned long long runtime_ns;         /* on the CPU (se.sum_exec_runtime) */
+	unsigned long long nvcsw, nivcsw;      /* voluntary, involuntary context switches */
+	unsigned long long min_flt, maj_flt;
+	struct kobs_task_io io;
+};
+
+#define KOBS_WCHAN_LEN 48
+
+struct kobs_task_thread {
+	unsigned int kind; /* KOBS_TASK_THREAD */
+	unsigned int size;
+	unsigned int tid, tgid;
+	unsigned int state, exit_state;  /* task_struct.__state and .exit_state */
+	unsigned long long start_ns;     /* start_boottime: since boot, suspend included */
+	unsigned long long run_delay_ns; /* waiting on a run queue (sched_info.run_delay) */
+	struct kobs_task_counts counts;
+	char comm[16];
+	char wchan[KOBS_WCHAN_LEN]; /* "" unless asked for and sleeping */
+};
+
+#define KOBS_PROCESS_HAS_MM  0x1 /* the memory figures are set (not a kernel thread) */
+#define KOBS_PROCESS_HAS_FDS 0x2 /* open_fds is set */
+
+struct kobs_task_process {
+	unsigned int kind; /* KOBS_TASK_PROCESS */
+	unsigned int size;
+	unsigned int tgid, ppid, euid;
+	unsigned int threads; /* signal_struct.nr_threads */
+	unsigned int flags;
+	unsigned int pad;
+	struct kobs_task_counts exited; /* signal_struct: the process's exited threads */
+	unsigned long long virtual_pages, resident_pages, swap_pages, peak_resident_pages;
+	unsigned long long open_fds;
+	unsigned long long fd_limit; /* soft RLIMIT_NOFILE */
+};
+
+/* The map of groups whose sleeping threads get their wait channel: one bit per group id. */
+#define KOBS_WCHAN_WORDS ((KOBS_MAX_GROUPS + 1 + 63) / 64)
+
 #endif

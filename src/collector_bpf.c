@@ -45,6 +45,7 @@
 #include "process_events.skel.h"
 #include "scheduler.skel.h"
 #include "syscalls.skel.h"
+#include "task_iter.skel.h"
 #include "tcp_retransmits.skel.h"
 
 #include "buf.h"
@@ -53,6 +54,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "procfs_pid_parse.h"
+#include "task_feed.h"
 #include "xalloc.h"
 
 #ifndef CAP_PERFMON
@@ -70,6 +72,7 @@ enum program_id {
 	P_TCP_RETRANSMITS,
 	P_PACKET_DROPS,
 	P_PROCESS_EVENTS,
+	P_TASK_ITER,
 	P__COUNT,
 };
 
@@ -108,6 +111,8 @@ static const struct program_def programs[P__COUNT] = {
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
                           .words = "lost",
                           .table = "events"},
+    /* Not on a tracepoint: an iterator the processes collector reads (task_feed.h). */
+    [P_TASK_ITER] = {task_iter_bpf__elf_bytes, {NULL}, .words = "wchan_groups"},
 };
 
 /* An array map of words, mapped into this process as far as it is read: the kernel maps every
@@ -157,7 +162,7 @@ struct bpf_collector {
 	size_t pid_words;
 	unsigned nr_groups;
 	struct kobs_settings settings;
-	const char *syscalls[GROUPS_BPF_SYSCALLS];
+	char *syscalls[GROUPS_BPF_SYSCALLS]; /* copies: a reload frees the configuration */
 	char *ungrouped; /* the group label of id 0, NULL when those processes are left out */
 
 	struct enum_names drop_reasons, block_ops;
@@ -176,6 +181,7 @@ struct bpf_collector {
 	bool exec_running;
 	bool stopping; /* read by the exec thread: atomic loads and stores */
 	struct group_link *link;
+	struct task_feed *tasks; /* filled in while the task iterator is attached */
 	struct buf file, cmdline, cgroup, name;
 	const char **argv;
 };
@@ -573,10 +579,9 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	struct group_match m;
 	if (group_link_match(b->link, &id, &m, &b->name)) {
 		/* A group the processes collector has not made yet gets its id now, so that
-		 * a process gone before the next scrape still counts in its own group. */
-		unsigned gid = group_link_id(b->link, b->name.data, true);
-		if (gid)
-			group_link_set(b->link, pid, gid);
+		 * a process gone before the next scrape still counts in its own group; unless
+		 * this process has made too many new groups already (ungrouped, then). */
+		group_link_set(b->link, pid, group_link_exec_id(b->link, pid, b->name.data));
 	}
 	free(unit);
 out:
@@ -600,7 +605,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		classify_exec(b, (int)ev.pid);
 		break;
 	case KOBS_EVENT_EXIT:
-		group_link_set(b->link, (int)ev.pid, 0);
+		group_link_exit(b->link, (int)ev.pid);
 		break;
 	}
 	return 0;
@@ -675,9 +680,38 @@ static unsigned read_pid_max(void)
 	return v >= 301 && v <= (1ul << 22) ? (unsigned)v : 1u << 22;
 }
 
+/* ---- the task iterator, for the processes collector ---- */
+
+static int open_tasks(void *ctx)
+{
+	struct bpf_collector *b = ctx;
+	/* The link was made while privileged; making an iterator of it needs no capability. */
+	return bpf_iter_create(bpf_link__fd(b->progs[P_TASK_ITER].hooks[0].link));
+}
+
+static void set_wchan_groups(void *ctx, const uint64_t *bits, size_t words)
+{
+	struct bpf_collector *b = ctx;
+	uint64_t *w = words_upto(&b->progs[P_TASK_ITER].words, words);
+	if (!w)
+		return;
+	for (size_t i = 0; i < words && i < b->progs[P_TASK_ITER].words.entries; i++)
+		if (__atomic_load_n(&w[i], __ATOMIC_RELAXED) != bits[i])
+			__atomic_store_n(&w[i], bits[i], __ATOMIC_RELAXED);
+}
+
+static void offer_tasks(struct bpf_collector *b)
+{
+	if (!b->progs[P_TASK_ITER].attached || b->progs[P_TASK_ITER].nhooks != 1)
+		return;
+	*b->tasks = (struct task_feed){b, open_tasks, set_wchan_groups};
+}
+
 static void bpf_destroy(void *state)
 {
 	struct bpf_collector *b = state;
+	if (b->tasks)
+		*b->tasks = (struct task_feed){0};
 	if (b->exec_running) {
 		__atomic_store_n(&b->stopping, true, __ATOMIC_RELAXED);
 		pthread_join(b->exec_thread, NULL);
@@ -697,6 +731,8 @@ static void bpf_destroy(void *state)
 	free(b->served_names);
 	free(b->oom_logged);
 	free(b->ungrouped);
+	for (size_t i = 0; i < GROUPS_BPF_SYSCALLS; i++)
+		free(b->syscalls[i]);
 	free(b->argv);
 	buf_free(&b->file);
 	buf_free(&b->cmdline);
@@ -729,6 +765,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	for (int i = 0; i < P__COUNT; i++)
 		b->progs[i].table_fd = -1;
 	b->link = env->link;
+	b->tasks = env->tasks;
 	buf_init(&b->file);
 	buf_init(&b->cmdline);
 	buf_init(&b->cgroup);
@@ -747,7 +784,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	    .drop_has_reason = tracepoint_args(kernel, "kfree_skb") >= 3,
 	};
 	for (size_t i = 0; i < cfg->nsyscalls; i++)
-		b->syscalls[i] = cfg->syscalls[i];
+		b->syscalls[i] = xstrdup(cfg->syscalls[i]);
 	read_enum(kernel, "skb_drop_reason", "SKB_DROP_REASON_", KOBS_DROP_REASONS - 1,
 	          &b->drop_reasons);
 	read_enum(kernel, "req_op", "REQ_OP_", 256, &b->block_ops);
@@ -798,6 +835,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	b->oom_logged = xcalloc(b->nr_groups, sizeof(*b->oom_logged));
 	struct group_link_map map = {b, read_pid_word, write_pid_word};
 	group_link_attach(b->link, &map, pid_max, b->nr_groups);
+	offer_tasks(b);
 	/* The note of the log and the landing page: what runs, and why the rest does not. */
 	int used = snprintf(why, why_len, "%zu of %d programs attached", attached, P__COUNT);
 	for (int i = 0; i < P__COUNT && used > 0 && (size_t)used < why_len; i++)
@@ -1190,6 +1228,12 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		const uint64_t *w = words_upto(&b->progs[P_PROCESS_EVENTS].words, 1);
 		if (w)
 			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
+		expo_family(
+		    out, "kobs_exec_groups_refused", METRIC_COUNTER, NULL,
+		    "New groups refused to processes that called execve() under new names "
+		    "more than 4 times in their life (they count as ungrouped): one process "
+		    "cannot take every group id.");
+		expo_sample(out, NULL, 0, (double)group_link_exec_refused(b->link));
 	}
 	expose_stats(b, out);
 	return 0;

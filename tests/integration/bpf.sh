@@ -199,6 +199,33 @@ done
 	"$(prom_query "$p99_query"; curl -sS --max-time 5 "$PROM/api/v1/targets"
 		tail -n 20 "$WORK/prometheus.log")"
 pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
+
+# Reloads that change the groups but not the bpf: section leave the programs alone and say
+# nothing about a restart, however many there are; the timed syscalls keep their names.
+for comm in kt_other kt_third; do
+	sed -i "s/comm: \[kt_burn,/comm: [$comm, kt_burn,/" "$WORK/kobsd.yml"
+	reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
+	kill -HUP "$KOBS_PID"
+	for _ in $(seq 1 $(($(scaled 5) * 20))); do
+		[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -gt "$reloads" ] && break
+		sleep 0.05
+	done
+done
+[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -ge 2 ] ||
+	fail "two SIGHUPs did not both reload: $(grep -i reload "$WORK/kobsd.log")"
+! grep -q 'take effect when kobsd restarts' "$WORK/kobsd.log" ||
+	fail "a reload that leaves bpf: alone says it needs a restart: $(grep restart "$WORK/kobsd.log")"
+# (The reload starts the groups' histograms again: wait for kt_sys's next syscalls.)
+for _ in $(seq 1 $(($(scaled 5) * 4))); do
+	fetch /metrics -o "$WORK/reloaded"
+	syscalls=$(grep -o '^kobs_syscall_latency_seconds_count{[^}]*}' "$WORK/reloaded" |
+		grep -o 'syscall="[^"]*"' | sort -u | tr '\n' ' ')
+	[ "$syscalls" = 'syscall="read" syscall="write" ' ] && break
+	sleep 0.25
+done
+[ "$syscalls" = 'syscall="read" syscall="write" ' ] ||
+	fail "after two reloads the timed syscalls are labelled $syscalls"
+pass "two reloads of the groups: no restart asked for, the timed syscalls keep their names"
 stop_kobsd || fail "exit status"
 
 # Unprivileged: no capability to load BPF, so the collector fails at start and says why, once;
