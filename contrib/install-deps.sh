@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install everything kobsd's build and test suite need on Debian 12 (bookworm).
+# Install everything kobsd's build and test suite need on Debian 12 (bookworm), the Debian
+# package's build (debian/control's Build-Depends, debhelper, lintian) included.
 # Idempotent: packages already present are left alone. Needs root (or sudo).
 set -eu
 
@@ -11,7 +12,9 @@ packages="
   clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind
-  wrk
+  wrk chromium python3-pil
+  groff-base man-db
+  debhelper dpkg-dev lintian adduser
 "
 
 missing=""

@@ -1,11 +1,12 @@
 #include "config_yaml.h"
 
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+
+#include "regular_file.h"
 
 static int report(char *err, size_t errlen, const char *path, const yaml_mark_t *mark,
                   const char *what)
@@ -18,15 +19,103 @@ static int report(char *err, size_t errlen, const char *path, const yaml_mark_t 
 	return -1;
 }
 
-static int check_events(yaml_parser_t *parser, const char *path, char *err, size_t errlen)
+enum text_encoding { UTF8, UTF16LE, UTF16BE };
+
+/* The character at text[i] and its width in bytes. Only line breaks need to come out exact: the
+ * rest is counted, not read. */
+static unsigned long char_at(const unsigned char *t, size_t len, size_t i, enum text_encoding enc,
+                             size_t *width)
+{
+	if (enc != UTF8) {
+		if (i + 1 >= len) {
+			*width = len - i;
+			return 0;
+		}
+		unsigned long c = enc == UTF16LE
+		                      ? (unsigned long)t[i] | (unsigned long)t[i + 1] << 8
+		                      : (unsigned long)t[i] << 8 | t[i + 1];
+		*width = c >= 0xd800 && c <= 0xdbff ? 4 : 2; /* a surrogate pair is one character */
+		return c;
+	}
+	unsigned long c = t[i];
+	*width = 1;
+	if ((c & 0xe0) == 0xc0 && i + 1 < len) {
+		*width = 2;
+		c = (c & 0x1f) << 6 | (t[i + 1] & 0x3f);
+	} else if ((c & 0xf0) == 0xe0 && i + 2 < len) {
+		*width = 3;
+		c = (c & 0x0f) << 12 | (unsigned long)(t[i + 1] & 0x3f) << 6 | (t[i + 2] & 0x3f);
+	} else if ((c & 0xf8) == 0xf0) {
+		*width = 4;
+	}
+	return c;
+}
+
+/* The line and column (0-based, in characters, as libyaml's marks count them) of the byte at
+ * `offset`. libyaml reads UTF-8, or UTF-16 after a byte order mark; its line breaks are LF, CR,
+ * CR LF, NEL, LS and PS. */
+static yaml_mark_t mark_of_offset(const unsigned char *text, size_t len, size_t offset)
+{
+	yaml_mark_t mark = {0};
+	enum text_encoding enc = UTF8;
+	size_t i = 0;
+	if (len >= 2 && text[0] == 0xff && text[1] == 0xfe)
+		enc = UTF16LE, i = 2;
+	else if (len >= 2 && text[0] == 0xfe && text[1] == 0xff)
+		enc = UTF16BE, i = 2;
+	else if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	if (offset > len)
+		offset = len;
+	while (i < offset) {
+		size_t width, next_width;
+		unsigned long c = char_at(text, len, i, enc, &width);
+		if (c == '\r' && i + width < len &&
+		    char_at(text, len, i + width, enc, &next_width) == '\n')
+			width += next_width; /* CR LF is one line break */
+		if (c == '\n' || c == '\r' || c == 0x85 || c == 0x2028 || c == 0x2029) {
+			mark.line++;
+			mark.column = 0;
+		} else {
+			mark.column++;
+		}
+		i += width;
+	}
+	mark.index = offset;
+	return mark;
+}
+
+int config_yaml_parser_error(const yaml_parser_t *parser, const char *name, const char *text,
+                             size_t len, char *err, size_t errlen)
+{
+	const char *problem = parser->problem ? parser->problem : "invalid YAML";
+	if (parser->error != YAML_READER_ERROR)
+		return report(err, errlen, name, &parser->problem_mark, problem);
+	/* A reader error (a byte or character YAML does not allow) comes with the offset of the
+	 * byte; its mark is left at the start. */
+	yaml_mark_t mark = mark_of_offset((const unsigned char *)text, len, parser->problem_offset);
+	char what[160];
+	int value = parser->problem_value;
+	if (value == 0)
+		snprintf(what, sizeof(what), "%s (a NUL byte)", problem);
+	else if (value > 0 && strstr(problem, "octet"))
+		snprintf(what, sizeof(what), "%s (byte 0x%02X)", problem, (unsigned)value);
+	else if (value > 0)
+		snprintf(what, sizeof(what), "%s (U+%04X)", problem, (unsigned)value);
+	else
+		snprintf(what, sizeof(what), "%s", problem);
+	return report(err, errlen, name, &mark, what);
+}
+
+static int check_events(yaml_parser_t *parser, const char *path, const char *text, size_t len,
+                        char *err, size_t errlen)
 {
 	int depth = 0, documents = 0;
 	bool first_node = true;
 	for (;;) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(parser, &ev))
-			return report(err, errlen, path, &parser->problem_mark,
-			              parser->problem ? parser->problem : "invalid YAML");
+			return config_yaml_parser_error(parser, path, text, len, err, errlen);
 		yaml_event_type_t type = ev.type;
 		yaml_mark_t mark = ev.start_mark;
 		yaml_event_delete(&ev);
@@ -75,36 +164,14 @@ int config_yaml_check(const char *name, const char *text, size_t len, char *err,
 	if (!yaml_parser_initialize(&parser))
 		return report(err, errlen, name, NULL, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-	int rc = check_events(&parser, name, err, errlen);
+	int rc = check_events(&parser, name, text, len, err, errlen);
 	yaml_parser_delete(&parser);
 	return rc;
 }
 
 char *config_yaml_read(const char *path, size_t *len, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		report(err, errlen, path, NULL, strerror(errno));
-		return NULL;
-	}
-	static const size_t limit = CONFIG_MAX_BYTES;
-	char *text = malloc(limit + 1);
-	size_t n = text ? fread(text, 1, limit + 1, f) : 0;
-	int read_failed = ferror(f);
-	fclose(f);
-	if (!text || read_failed) {
-		free(text);
-		report(err, errlen, path, NULL, "cannot read the file");
-		return NULL;
-	}
-	if (n > limit) {
-		free(text);
-		report(err, errlen, path, NULL, "larger than 1 MiB; is this the right file?");
-		return NULL;
-	}
-	text[n] = '\0';
-	*len = n;
-	return text;
+	return regular_file_read(path, CONFIG_MAX_BYTES, len, err, errlen);
 }
 
 int config_yaml_error(char *err, size_t errlen, const char *name, const yaml_mark_t *mark,

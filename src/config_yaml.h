@@ -13,11 +13,18 @@
 /* Deep nesting is the classic way to exhaust a recursive consumer. */
 #define CONFIG_MAX_DEPTH 32
 
-/* Read the whole file into a NUL-terminated heap buffer the caller frees. Returns NULL with
+/* Read the whole file into a NUL-terminated heap buffer the caller frees: a regular file of at
+ * most CONFIG_MAX_BYTES, read without ever blocking (regular_file.h). Returns NULL with
  * "FILE: what is wrong" in `err`. */
 char *config_yaml_read(const char *path, size_t *len, char *err, size_t errlen);
 /* Check `len` bytes of YAML against the limits above. Returns 0, or -1 with the message. */
 int config_yaml_check(const char *name, const char *text, size_t len, char *err, size_t errlen);
+
+/* Why `parser` stopped on `len` bytes of `text`, as "NAME:LINE:COLUMN: problem": also for a
+ * byte YAML does not allow (a NUL, invalid UTF-8), which libyaml locates by offset only. Returns
+ * -1. */
+int config_yaml_parser_error(const yaml_parser_t *parser, const char *name, const char *text,
+                             size_t len, char *err, size_t errlen);
 
 /* Write "NAME:LINE:COLUMN: " (1-based, from `mark`; "NAME: " when it is NULL) and the formatted
  * message into `err`. Returns -1, for `return config_yaml_error(...)`. */

@@ -724,9 +724,7 @@ int groups_config_parse(const char *name, const char *text, size_t len, struct g
 		return fail_at(&p, NULL, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &p.doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1,
-		         parser.problem_mark.column + 1,
-		         parser.problem ? parser.problem : "invalid YAML");
+		config_yaml_parser_error(&parser, name, text, len, err, errlen);
 		yaml_parser_delete(&parser);
 		return -1;
 	}

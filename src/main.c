@@ -74,8 +74,13 @@ static int open_listeners(struct daemon *d)
 			return EXIT_USAGE;
 		}
 	}
+	if (listen_check_repeats(addrs, d->options.listen, d->options.nlisten, err, sizeof(err)) <
+	    0) {
+		fprintf(stderr, "kobsd: %s\n", err);
+		return EXIT_USAGE;
+	}
 	for (size_t i = 0; i < d->options.nlisten; i++) {
-		int fd = listen_open(&addrs[i], err, sizeof(err));
+		int fd = listen_open(&addrs[i], d->listen_fds, d->nlisten, err, sizeof(err));
 		if (fd < 0) {
 			log_error("%s", err);
 			return EXIT_FAILURE;

@@ -9,6 +9,7 @@
 #include <yaml.h>
 
 #include "config_yaml.h"
+#include "regular_file.h"
 #include "xalloc.h"
 
 #define WEB_CONFIG_MAX_BYTES (1024 * 1024)
@@ -135,7 +136,8 @@ static int parse_client_auth(struct parse *p, const yaml_node_t *node)
 	               s);
 }
 
-static int parse_path(struct parse *p, const yaml_node_t *node, const char *key, char **out)
+static int parse_path(struct parse *p, const yaml_node_t *node, const char *key, char **out,
+                      struct web_config_place *at)
 {
 	const char *s;
 	if (want_string(p, node, key, &s) < 0)
@@ -144,6 +146,8 @@ static int parse_path(struct parse *p, const yaml_node_t *node, const char *key,
 		return 0; /* empty means unset, as in exporter-toolkit */
 	free(*out);
 	*out = resolve_path(p->basedir, s);
+	at->line = node->start_mark.line + 1;
+	at->column = node->start_mark.column + 1;
 	return 0;
 }
 
@@ -163,11 +167,11 @@ static int parse_tls(struct parse *p, const yaml_node_t *map)
 		if (key_repeated(p, map, pair))
 			return fail_at(p, knode, "tls_server_config.%s is given twice", k);
 		if (strcmp(k, "cert_file") == 0)
-			rc = parse_path(p, v, k, &c->cert_file);
+			rc = parse_path(p, v, k, &c->cert_file, &c->cert_file_at);
 		else if (strcmp(k, "key_file") == 0)
-			rc = parse_path(p, v, k, &c->key_file);
+			rc = parse_path(p, v, k, &c->key_file, &c->key_file_at);
 		else if (strcmp(k, "client_ca_file") == 0)
-			rc = parse_path(p, v, k, &c->client_ca_file);
+			rc = parse_path(p, v, k, &c->client_ca_file, &c->client_ca_file_at);
 		else if (strcmp(k, "client_auth_type") == 0)
 			rc = parse_client_auth(p, v);
 		else if (strcmp(k, "min_version") == 0)
@@ -352,9 +356,7 @@ int web_config_parse(const char *name, const char *text, size_t len, const char 
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	int rc;
 	if (!yaml_parser_load(&parser, &p.doc)) {
-		snprintf(err, errlen, "%s:%zu:%zu: %s", name, parser.problem_mark.line + 1,
-		         parser.problem_mark.column + 1,
-		         parser.problem ? parser.problem : "invalid YAML");
+		config_yaml_parser_error(&parser, name, text, len, err, errlen);
 		rc = -1;
 	} else {
 		rc = parse_root(&p);
@@ -366,63 +368,58 @@ int web_config_parse(const char *name, const char *text, size_t len, const char 
 	return rc;
 }
 
-static char *read_small_file(const char *path, size_t limit, char *err, size_t errlen,
-                             const char *what)
+/* The PEM text of a file the web config names at `at` under `key`. MHD takes it as a C string,
+ * so a NUL byte (a DER file, most likely) would cut it short. */
+static char *read_pem(const char *config, const char *key, const char *path,
+                      const struct web_config_place *at, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
-		return NULL;
-	}
-	char *data = xmalloc(limit + 1);
-	size_t n = fread(data, 1, limit + 1, f);
-	int bad = ferror(f);
-	fclose(f);
-	if (bad || n > limit || n == 0) {
-		snprintf(err, errlen, "%s %s: %s", what, path,
-		         bad ? "cannot be read"
-		         : n ? "too large"
-		             : "is empty");
-		free(data);
-		return NULL;
-	}
-	data[n] = '\0';
-	return data;
+	char why[384];
+	size_t len = 0;
+	char *pem = regular_file_read(path, PEM_MAX_BYTES, &len, why, sizeof(why));
+	if (pem && len == 0)
+		snprintf(why, sizeof(why), "%s: is empty", path);
+	else if (pem && memchr(pem, '\0', len))
+		snprintf(
+		    why, sizeof(why),
+		    "%s: is not PEM text (a DER file? convert it with openssl x509 -inform der "
+		    "or openssl pkey -inform der)",
+		    path);
+	else if (pem)
+		return pem;
+	if (pem && strcmp(key, "key_file") == 0)
+		explicit_bzero(pem, len);
+	free(pem);
+	snprintf(err, errlen, "%s:%zu:%zu: %s %s", config, at->line, at->column, key, why);
+	return NULL;
 }
 
 int web_config_load(const char *path, struct web_config *out, char *err, size_t errlen)
 {
-	char *text = read_small_file(path, WEB_CONFIG_MAX_BYTES, err, errlen, "web config");
-	if (!text) {
-		/* An empty file is a valid "no TLS, no auth" configuration. */
-		FILE *f = fopen(path, "rb");
-		if (!f)
-			return -1;
-		int empty = fgetc(f) == EOF;
-		fclose(f);
-		if (!empty)
-			return -1;
-		text = xstrdup("");
-	}
+	memset(out, 0, sizeof(*out));
+	size_t len;
+	char *text = regular_file_read(path, WEB_CONFIG_MAX_BYTES, &len, err, errlen);
+	if (!text)
+		return -1;
 	char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
 	else
 		strcpy(dir, ".");
-	int rc = web_config_parse(path, text, strlen(text), dir, out, err, errlen);
+	int rc = web_config_parse(path, text, len, dir, out, err, errlen);
 	free(dir);
 	free(text);
 	if (rc < 0 || !out->tls)
 		return rc;
 
-	out->cert_pem = read_small_file(out->cert_file, PEM_MAX_BYTES, err, errlen, "cert_file");
+	out->cert_pem =
+	    read_pem(path, "cert_file", out->cert_file, &out->cert_file_at, err, errlen);
 	if (out->cert_pem)
 		out->key_pem =
-		    read_small_file(out->key_file, PEM_MAX_BYTES, err, errlen, "key_file");
+		    read_pem(path, "key_file", out->key_file, &out->key_file_at, err, errlen);
 	if (out->key_pem && out->client_ca_file)
-		out->client_ca_pem = read_small_file(out->client_ca_file, PEM_MAX_BYTES, err,
-		                                     errlen, "client_ca_file");
+		out->client_ca_pem = read_pem(path, "client_ca_file", out->client_ca_file,
+		                              &out->client_ca_file_at, err, errlen);
 	if (!out->cert_pem || !out->key_pem || (out->client_ca_file && !out->client_ca_pem)) {
 		web_config_free(out);
 		return -1;

@@ -31,12 +31,19 @@ struct web_header {
 	char *value;
 };
 
+/* Where in the file a setting was given (1-based), for messages about what it names. */
+struct web_config_place {
+	size_t line;
+	size_t column;
+};
+
 struct web_config {
 	/* tls_server_config; paths are absolute or relative to the file's directory */
 	bool tls;
 	char *cert_file;
 	char *key_file;
 	char *client_ca_file;
+	struct web_config_place cert_file_at, key_file_at, client_ca_file_at;
 	enum client_auth client_auth;
 	enum tls_version min_version;
 	enum tls_version max_version;
@@ -59,7 +66,9 @@ struct web_config {
 int web_config_parse(const char *name, const char *text, size_t len, const char *basedir,
                      struct web_config *out, char *err, size_t errlen);
 
-/* Read and parse the file, then read the certificate, key and CA files it names. */
+/* Read and parse the file, then read the certificate, key and CA files it names. Each must be a
+ * regular file of at most 1 MiB (regular_file.h); a message about one of them starts with the
+ * web config's "FILE:LINE:COLUMN:" where it is named. */
 int web_config_load(const char *path, struct web_config *out, char *err, size_t errlen);
 
 void web_config_free(struct web_config *c);

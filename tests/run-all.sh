@@ -8,10 +8,25 @@
 #      test and every unit test under valgrind memcheck (KOBS_VALGRIND=1: tests/valgrind.sh,
 #      suppressions in tests/valgrind.supp); any error or leak fails the test that caused it;
 #   4. a build without libsystemd and without eBPF (--with-systemd=no --enable-bpf=no) in a
-#      scratch copy, and the tests that show it still serves (the systemd and bpf ones skip).
+#      scratch copy, and the tests that show it still serves (the systemd and bpf ones skip);
+#   5. make distcheck: the release tarball is made, built out of tree with its sources read-only,
+#      checked (the unit tests and SMOKE_TESTS of Makefile.am, each parser fuzzed for 1 s:
+#      configure --enable-quick-check), installed, uninstalled and made again;
+#   6. with --package only (.ci/run passes it; needs root): the Debian package is built, checked
+#      by lintian, installed on this machine, run as its user kobsd, scraped and purged
+#      (tests/integration/package.sh). It runs last and alone, since it installs into /usr.
 # Prints how long each pass took, then one closing line "N passed, N failed, N skipped", and exits
 # non-zero on any failure.
 set -uo pipefail
+package=no
+case "${1:-}" in
+--package) package=yes ;;
+"") ;;
+*)
+	echo "usage: tests/run-all.sh [--package]" >&2
+	exit 2
+	;;
+esac
 cd "$(dirname "$0")/.."
 top=$(pwd)
 jobs=$(nproc 2>/dev/null || echo 2)
@@ -88,6 +103,36 @@ SUITE_TESTS="tests/integration/cli.sh tests/integration/http.sh tests/integratio
 	tests/integration/processes.sh tests/integration/bpf.sh" \
 	timed "without libsystemd and eBPF" run_suite "$nosd" --with-systemd=no --enable-bpf=no --enable-werror || status=1
 rm -rf "$nosd"
+
+echo "==== make distcheck: the release tarball builds, passes its quick check and installs ===="
+distcheck() {
+	local log=$top/distcheck.log status=0 n failed_before=$failed
+	make -C "$top" -j"$jobs" distcheck >"$log" 2>&1 || status=$?
+	# distcheck removes its build directory, test-suite.log with it: count from its output.
+	n=$(sed -n 's/^# PASS: *//p' "$log"); passed=$((passed + ${n:-0}))
+	n=$(sed -n 's/^# \(FAIL\|ERROR\|XPASS\): *//p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+	failed=$((failed + n))
+	n=$(sed -n 's/^# SKIP: *//p' "$log"); skipped=$((skipped + ${n:-0}))
+	rm -f "$top"/kobsd-*.tar.gz
+	if [ $status -eq 0 ]; then
+		rm -f "$log"
+		return 0
+	fi
+	echo "==== make distcheck failed; the end of $log ===="
+	tail -n 150 "$log"
+	# A failed check leaves distcheck's build directory in place, with the tests' logs.
+	cat "$top"/kobsd-*/_build/sub/test-suite.log 2>/dev/null
+	# A failure outside the tests (making the tarball, building, installing) counts as one.
+	[ $failed -gt $failed_before ] || failed=$((failed + 1))
+	return $status
+}
+timed "distcheck" distcheck || status=1
+
+if [ $package = yes ]; then
+	echo "==== the Debian package: built, checked by lintian, installed, run as kobsd, purged ===="
+	SUITE_TESTS="tests/integration/package.sh" \
+		timed "package" run_suite "$top" --enable-werror || status=1
+fi
 
 echo "${timings%; }"
 

@@ -4,7 +4,9 @@
  *   number from 0 to 65535 written without leading zeros, and the host is what preceded the
  *   port's ':' (without the brackets of "[v6]:port");
  * - written back as "host:port", or "[host]:port" when the host needs the brackets, the address
- *   parses to the same host and port. */
+ *   parses to the same host and port;
+ * - listen_check_repeats finds the address and its written-back form the same, and ":port"
+ *   overlapping it, unless the port is 0; its message names both as given. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +59,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(strcmp(again.host, a.host) == 0 && strcmp(again.port, a.port) == 0,
 	           "\"%s\" parses to host \"%s\" port \"%s\", not \"%s\" \"%s\"", written,
 	           again.host, again.port, a.host, a.port);
+
+	bool port_zero = strcmp(a.port, "0") == 0;
+	struct listen_addr pair[2] = {a, again};
+	const char *specs[2] = {spec, written};
+	char message[1024]; /* room for two hosts of 255 bytes */
+	rc = listen_check_repeats(pair, specs, 2, message, sizeof(message));
+	FUZZ_CHECK(rc == (port_zero ? 0 : -1), "\"%s\" and \"%s\": %d", spec, written, rc);
+	if (rc < 0)
+		FUZZ_CHECK(strstr(message, spec) && strstr(message, written), "message \"%s\"",
+		           message);
+	char every[sizeof(a.port) + 1];
+	snprintf(every, sizeof(every), ":%s", a.port);
+	FUZZ_CHECK(listen_parse(every, &pair[1], err, sizeof(err)) == 0, "\"%s\": %s", every, err);
+	specs[1] = every;
+	rc = listen_check_repeats(pair, specs, 2, err, sizeof(err));
+	FUZZ_CHECK(rc == (port_zero ? 0 : -1), "\"%s\" and \"%s\": %d", spec, every, rc);
 	free(spec);
 	return 0;
 }

@@ -11,13 +11,16 @@
 # below; tests/fuzz/README.md says more.
 #
 # Environment: FUZZ_SECONDS per harness (default 10); FUZZ_ONLY, a list of harness names;
-# FUZZ_KEEP=1 keeps the scratch directory (it is always kept after a finding).
+# FUZZ_KEEP=1 keeps the scratch directory (it is always kept after a finding); KOBS_BUILDDIR, the
+# build directory whose src/syscall_names.h (made by `make`) the config harness includes: the
+# source tree by default, and what `make check` passes in an out-of-tree build (make distcheck).
 # Exit status: 0 when no harness found anything; 1 when one crashed, leaked, timed out, ran out
 # of memory or broke a property (its report and reproducer are printed); 77 (automake's
 # "skipped") when clang or libFuzzer's runtime is missing; 2 on a usage error.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+builddir=${KOBS_BUILDDIR:-$top}
 seconds=${FUZZ_SECONDS:-10}
 case "$seconds" in '' | *[!0-9]* | 0)
 	echo "run.sh: FUZZ_SECONDS must be a positive whole number of seconds, not '$seconds'" >&2
@@ -35,9 +38,9 @@ harnesses=(
 	"softirqs     procfs_parse.c"
 	"pid_files    procfs_pid_parse.c"
 	"task_records task_records.c xalloc.c"
-	"config       config_file.c config_yaml.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
+	"config       config_file.c config_yaml.c regular_file.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
 	"name_template name_template.c buf.c xalloc.c"
-	"web_config   web_config.c config_yaml.c xalloc.c -lyaml -lcrypt"
+	"web_config   web_config.c config_yaml.c regular_file.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
 	"listen       listen.c"
 	"escape_label expo.c buf.c xalloc.c -lm"
@@ -72,6 +75,12 @@ if [ -z "$clang" ]; then
 	echo "SKIP: Debian's clang is not installed (apt-get install clang libclang-rt-14-dev)"
 	exit 77
 fi
+# src/groups_config.c includes this header, which make generates in the build directory.
+if [ ! -f "$builddir/src/syscall_names.h" ]; then
+	echo "run.sh: $builddir/src/syscall_names.h is missing: run make first, or set KOBS_BUILDDIR" \
+		"to the build directory of an out-of-tree build" >&2
+	exit 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kobs-fuzz.XXXXXX")
 keep=${FUZZ_KEEP:-0}
@@ -85,7 +94,7 @@ cleanup() {
 trap cleanup EXIT
 
 cflags=(-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$top/src")
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I"$top/src" -I"$builddir/src")
 
 # A trivial harness must build and run, or libFuzzer's runtime is missing.
 printf '%s\n' '#include <stddef.h>' '#include <stdint.h>' \

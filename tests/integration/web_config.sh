@@ -76,7 +76,20 @@ code=$(curl -sS --max-time 10 --cacert "$WORK/server2-ca.crt" -o /dev/null -w '%
 curl -sS --max-time 5 --cacert "$WORK/server-ca.crt" -o /dev/null "$HTTPS/metrics" 2>/dev/null &&
 	fail "old certificate still served after SIGHUP"
 pass "SIGHUP swaps the certificate without a restart"
-stop_kobsd || fail "exit status"
+
+# A key file that became a FIFO: the reload fails at once, naming where the web config names it;
+# the running certificate stays, and SIGTERM still stops the daemon (open(2) used to block).
+mv "$WORK/server.key" "$WORK/server.key.real"
+mkfifo "$WORK/server.key"
+kill -HUP "$KOBS_PID"
+wait_grep "reload failed, keeping the running configuration: $WORK/tls.yml:3:13: key_file $WORK/server.key: is a named pipe (FIFO)" \
+	"$WORK/kobsd.log" || fail "no reload error naming the FIFO key file and its line"
+code=$(curl -sS --max-time 10 --cacert "$WORK/server2-ca.crt" -o /dev/null -w '%{http_code}' "$HTTPS/metrics")
+[ "$code" = 200 ] || fail "not served with the running certificate after the failed reload ($code)"
+stop_kobsd || fail "exit status after a failed reload"
+rm "$WORK/server.key"
+mv "$WORK/server.key.real" "$WORK/server.key"
+pass "SIGHUP with a key file that became a FIFO: error with file:line:column, TLS kept, SIGTERM stops"
 
 # ---- client certificates ----
 cat >"$WORK/mtls.yml" <<YML
@@ -111,8 +124,17 @@ printf 'tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n'
 status=0
 kobsd --web.config.file="$WORK/bad.yml" 2>"$WORK/err" || status=$?
 [ $status -eq 78 ] || fail "missing certificate exit status $status"
-grep -q 'missing.crt: No such file' "$WORK/err" || fail "message: $(cat "$WORK/err")"
+grep -qF "bad.yml:2:14: cert_file $WORK/missing.crt: No such file" "$WORK/err" ||
+	fail "missing certificate message lacks the web config's file, line and column: $(cat "$WORK/err")"
 status=0
 kobsd --check-config --web.config.file="$WORK/tls.yml" >/dev/null 2>&1 || status=$?
 [ $status -eq 0 ] || fail "--check-config rejects a good web config"
+printf 'tls_server_config:\n  cert_file: server.crt\n  key_file: /dev/zero\n' >"$WORK/bad.yml"
+status=0
+timeout -s KILL "$(scaled 20)" "${KOBSD_RUN[@]}" --check-config --web.config.file="$WORK/bad.yml" \
+	2>"$WORK/err" || status=$?
+valgrind_verdict || fail "valgrind found problems (above)"
+[ $status -eq 78 ] || fail "a device as key_file: exit status $status"
+grep -qF "bad.yml:3:13: key_file /dev/zero: is a character device, not a regular file" "$WORK/err" ||
+	fail "message: $(cat "$WORK/err")"
 pass "a bad web config exits 78 naming file, line and column"

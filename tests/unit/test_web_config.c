@@ -4,8 +4,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <crypt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "web_config.h"
 
@@ -223,6 +226,180 @@ static void yaml_syntax_error_has_position(void **state)
 	assert_non_null(strstr(err, "web.yml:"));
 }
 
+static void nul_byte_is_reported_at_its_line_and_column(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[256];
+	const char text[] = "basic_auth_users:\n  al\0ice: x\n";
+	assert_int_equal(
+	    web_config_parse("web.yml", text, sizeof(text) - 1, "/etc/kobsd", &c, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "web.yml:2:5: "));
+	assert_non_null(strstr(err, "NUL"));
+}
+
+/* ---- web_config_load: the files, in a directory of their own ---- */
+
+static char dir[64];
+
+static int make_dir(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/kobs-web-XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static const char *const names[] = {"web.yml", "server.crt", "server.key", "ca.crt"};
+
+static int remove_dir(void **state)
+{
+	(void)state;
+	char path[128];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	return rmdir(dir);
+}
+
+static const char *in_dir(const char *name)
+{
+	static char path[128];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return path;
+}
+
+static void put(const char *name, const char *text, size_t len)
+{
+	FILE *f = fopen(in_dir(name), "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void put_string(const char *name, const char *text)
+{
+	put(name, text, strlen(text));
+}
+
+static const char tls_yml[] = "tls_server_config:\n"
+                              "  cert_file: server.crt\n"
+                              "  key_file: server.key\n";
+/* Not a real certificate: web_config_load reads the files; GnuTLS judges them later. */
+static const char pem[] = "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n";
+
+static void files_named_by_the_web_config_are_read(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512];
+	put_string("web.yml", tls_yml);
+	put_string("server.crt", pem);
+	put_string("server.key", pem);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), 0);
+	assert_string_equal(c.cert_pem, pem);
+	assert_string_equal(c.key_pem, pem);
+	web_config_free(&c);
+}
+
+static void empty_web_config_file_means_plain_http(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512];
+	put_string("web.yml", "");
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), 0);
+	assert_false(c.tls);
+	web_config_free(&c);
+}
+
+static void missing_certificate_is_reported_where_the_web_config_names_it(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512], want[256];
+	put_string("web.yml", tls_yml);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "%s/web.yml:2:14: cert_file %s/server.crt: No such file", dir,
+	         dir);
+	assert_non_null(strstr(err, want));
+}
+
+/* The alarm turns a hang in open(2) into a failure. */
+static void key_that_is_a_fifo_is_refused_at_once(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512], want[256];
+	put_string("web.yml", tls_yml);
+	put_string("server.crt", pem);
+	assert_int_equal(mkfifo(in_dir("server.key"), 0600), 0);
+	alarm(10);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), -1);
+	alarm(0);
+	snprintf(want, sizeof(want),
+	         "%s/web.yml:3:13: key_file %s/server.key: is a named pipe (FIFO), not a regular "
+	         "file",
+	         dir, dir);
+	assert_string_equal(err, want);
+}
+
+static void web_config_that_is_a_fifo_is_refused_at_once(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512], want[256];
+	assert_int_equal(mkfifo(in_dir("web.yml"), 0600), 0);
+	alarm(10);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), -1);
+	alarm(0);
+	snprintf(want, sizeof(want), "%s/web.yml: is a named pipe (FIFO), not a regular file", dir);
+	assert_string_equal(err, want);
+}
+
+static void ca_file_that_is_a_directory_is_refused(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512];
+	put_string("web.yml", "tls_server_config:\n"
+	                      "  cert_file: server.crt\n"
+	                      "  key_file: server.key\n"
+	                      "  client_ca_file: /tmp\n"
+	                      "  client_auth_type: RequireAndVerifyClientCert\n");
+	put_string("server.crt", pem);
+	put_string("server.key", pem);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "web.yml:4:19: client_ca_file /tmp: is a directory"));
+}
+
+/* The file was read as a C string, so everything after a NUL byte was silently dropped. */
+static void nul_byte_in_the_file_is_not_its_end(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512];
+	const char text[] = "basic_auth_users: {}\n\0tls_server_config: 1\n";
+	put("web.yml", text, sizeof(text) - 1);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "web.yml:2:1: "));
+	assert_non_null(strstr(err, "NUL"));
+}
+
+static void der_certificate_is_named_as_such(void **state)
+{
+	(void)state;
+	struct web_config c;
+	char err[512];
+	put_string("web.yml", tls_yml);
+	put("server.crt", "\x30\x82\x01\x00\x00\x01", 6);
+	put_string("server.key", pem);
+	assert_int_equal(web_config_load(in_dir("web.yml"), &c, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "web.yml:2:14: cert_file "));
+	assert_non_null(strstr(err, "is not PEM text (a DER file?"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -240,6 +417,23 @@ int main(void)
 	    cmocka_unit_test(priorities_follow_versions),
 	    cmocka_unit_test(bcrypt_password_check),
 	    cmocka_unit_test(yaml_syntax_error_has_position),
+	    cmocka_unit_test(nul_byte_is_reported_at_its_line_and_column),
+	    cmocka_unit_test_setup_teardown(files_named_by_the_web_config_are_read, make_dir,
+	                                    remove_dir),
+	    cmocka_unit_test_setup_teardown(empty_web_config_file_means_plain_http, make_dir,
+	                                    remove_dir),
+	    cmocka_unit_test_setup_teardown(
+	        missing_certificate_is_reported_where_the_web_config_names_it, make_dir,
+	        remove_dir),
+	    cmocka_unit_test_setup_teardown(key_that_is_a_fifo_is_refused_at_once, make_dir,
+	                                    remove_dir),
+	    cmocka_unit_test_setup_teardown(web_config_that_is_a_fifo_is_refused_at_once, make_dir,
+	                                    remove_dir),
+	    cmocka_unit_test_setup_teardown(ca_file_that_is_a_directory_is_refused, make_dir,
+	                                    remove_dir),
+	    cmocka_unit_test_setup_teardown(nul_byte_in_the_file_is_not_its_end, make_dir,
+	                                    remove_dir),
+	    cmocka_unit_test_setup_teardown(der_certificate_is_named_as_such, make_dir, remove_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
