@@ -526,6 +526,21 @@ fail:
 	unload(p);
 }
 
+/* The programs' ELF images, embedded in the daemon, are read only to load them: once loaded,
+ * their pages (some 200 KiB) need not stay resident. They are the daemon's own read-only data,
+ * so the kernel drops them and would read them again from the file if they were touched. */
+static void release_elf_images(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < P__COUNT; i++) {
+		size_t size;
+		uintptr_t elf = (uintptr_t)programs[i].elf(&size);
+		uintptr_t from = (elf + page - 1) & ~(page - 1), to = (elf + size) & ~(page - 1);
+		if (to > from)
+			madvise((void *)from, to - from, MADV_DONTNEED);
+	}
+}
+
 /* ---- exec events: classify a new process the moment it has its final name ---- */
 
 static void classify_exec(struct bpf_collector *b, int pid)
@@ -826,6 +841,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		}
 	}
 	btf__free(kernel);
+	release_elf_images();
 	if (attached == 0) {
 		snprintf(why, why_len, "off: no program could be attached (see the log)");
 		bpf_destroy(b);

@@ -283,7 +283,8 @@ static void expose(struct thread_groups *tg, struct expo *out)
 
 void tg_end(struct thread_groups *tg, struct expo *out)
 {
-	qsort(tg->cur, tg->ncur, sizeof(*tg->cur), by_tid);
+	if (tg->ncur)
+		qsort(tg->cur, tg->ncur, sizeof(*tg->cur), by_tid);
 	/* Only the last scrape's threads stay between scrapes. */
 	free(tg->last);
 	tg->last = tg->cur;
