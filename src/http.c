@@ -5,15 +5,17 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "conn_table.h"
 #include "landing.h"
 #include "log.h"
 #include "negotiate.h"
-#include "request_deadline.h"
 #include "xalloc.h"
 
 #define MAX_LISTENERS 16
@@ -25,6 +27,12 @@
 #define CONNECTION_MEMORY_LIMIT (32 * 1024)
 #define AUTH_REALM              "kobsd"
 
+/* Descriptors the daemon needs besides its connections and its servers' (below): /proc files,
+ * BPF maps, the journal, the listening sockets. */
+#define OWN_FILES 128
+/* The default --web.max-connections at most. */
+#define DEFAULT_MAX_CONNECTIONS 4096
+
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result handler_result;
 #else
@@ -32,8 +40,8 @@ typedef int handler_result;
 #endif
 
 /* One set of libmicrohttpd daemons serving one web configuration. A reload starts a new
- * generation on the same sockets and retires the old one, so no request ever sees a half-changed
- * configuration and nothing needs a lock. */
+ * generation on the same sockets and retires the old one, so no request ever sees a
+ * half-changed configuration and nothing needs a lock. */
 struct generation {
 	struct http *h;
 	struct web_config web;
@@ -46,47 +54,61 @@ struct generation {
 	unsigned char salt[16];
 };
 
+/* What the server keeps of each connection, from its start to its close. */
+struct connection {
+	struct conn *slot; /* in the connection table; NULL when refused */
+};
+
 struct http {
 	struct generation *current;
 	int fds[MAX_LISTENERS];
 	size_t nfds;
 	struct http_config config;
+	unsigned server_connection_limit; /* libmicrohttpd's own, above ours */
 	struct scrape *scrape;
 	atomic_bool ready;
 	atomic_uint in_flight; /* requests whose answer is not fully sent yet */
-	struct request_deadlines *deadlines;
+	struct conn_table *conns;
 };
 
-static void add_configured_headers(const struct generation *g, struct MHD_Response *r)
+/* ---- answers ---- */
+
+/* One request being answered. */
+struct request {
+	struct generation *g;
+	struct MHD_Connection *c;
+	bool close; /* close the connection after the answer */
+};
+
+/* The web config's headers, and "Connection: close" when the connection must end after this
+ * answer. */
+static void finish_response(const struct request *rq, struct MHD_Response *r)
 {
-	for (size_t i = 0; i < g->web.nheaders; i++)
-		MHD_add_response_header(r, g->web.headers[i].name, g->web.headers[i].value);
+	for (size_t i = 0; i < rq->g->web.nheaders; i++)
+		MHD_add_response_header(r, rq->g->web.headers[i].name, rq->g->web.headers[i].value);
+	if (rq->close)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
-/* A response with its content type and the web config's headers; NULL when out of memory. */
-static struct MHD_Response *new_response(const struct generation *g, const void *body, size_t len,
-                                         enum MHD_ResponseMemoryMode mode, const char *content_type)
+static handler_result send_response(const struct request *rq, unsigned status,
+                                    struct MHD_Response *r)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body, mode);
-	if (!r)
-		return NULL;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	add_configured_headers(g, r);
-	return r;
-}
-
-static handler_result queue_text(const struct generation *g, struct MHD_Connection *c,
-                                 unsigned status, const char *body)
-{
-	struct MHD_Response *r = new_response(g, body, strlen(body), MHD_RESPMEM_PERSISTENT,
-	                                      "text/plain; charset=utf-8");
-	if (!r)
-		return MHD_NO;
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	handler_result ret = MHD_queue_response(c, status, r);
+	finish_response(rq, r);
+	handler_result ret = MHD_queue_response(rq->c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static handler_result queue_text(const struct request *rq, unsigned status, const char *body)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	return send_response(rq, status, r);
 }
 
 struct metrics_reply {
@@ -99,49 +121,48 @@ static void copy_into_response(const char *body, size_t len, void *arg)
 	reply->response = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 }
 
-static handler_result serve_metrics(const struct generation *g, struct MHD_Connection *c)
+static handler_result serve_metrics(const struct request *rq)
 {
 	const char *accept =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
+	    MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT);
 	const char *encoding =
-	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	    MHD_lookup_connection_value(rq->c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	enum expo_format format = negotiate_format(accept);
 	bool gzip = negotiate_gzip(encoding);
 
 	struct metrics_reply reply = {NULL};
-	if (scrape_serve(g->h->scrape, format, gzip, copy_into_response, &reply) < 0) {
+	if (scrape_serve(rq->g->h->scrape, format, gzip, copy_into_response, &reply) < 0) {
 		gzip = false;
-		scrape_serve(g->h->scrape, format, false, copy_into_response, &reply);
+		scrape_serve(rq->g->h->scrape, format, false, copy_into_response, &reply);
 	}
 	if (!reply.response)
-		return queue_text(g, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory\n");
+		return queue_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory\n");
 	MHD_add_response_header(reply.response, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                        expo_content_type(format));
 	if (gzip)
 		MHD_add_response_header(reply.response, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
 	MHD_add_response_header(reply.response, MHD_HTTP_HEADER_VARY, "Accept, Accept-Encoding");
-	add_configured_headers(g, reply.response);
-	handler_result ret = MHD_queue_response(c, MHD_HTTP_OK, reply.response);
-	MHD_destroy_response(reply.response);
-	return ret;
+	return send_response(rq, MHD_HTTP_OK, reply.response);
 }
 
-static handler_result serve_landing(const struct generation *g, struct MHD_Connection *c)
+static handler_result serve_landing(const struct request *rq)
 {
+	struct http *h = rq->g->h;
 	struct collector_status status[32];
-	size_t n = scrape_status(g->h->scrape, status, 32);
+	size_t n = scrape_status(h->scrape, status, 32);
 	struct buf page;
 	buf_init(&page);
-	landing_render(&page, g->h->config.telemetry_path, status, n, atomic_load(&g->h->ready));
+	landing_render(&page, h->config.telemetry_path, status, n, atomic_load(&h->ready));
 	struct MHD_Response *r =
-	    new_response(g, page.data, page.len, MHD_RESPMEM_MUST_COPY, "text/html; charset=utf-8");
+	    MHD_create_response_from_buffer(page.len, page.data, MHD_RESPMEM_MUST_COPY);
 	buf_free(&page);
 	if (!r)
 		return MHD_NO;
-	handler_result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	return send_response(rq, MHD_HTTP_OK, r);
 }
+
+/* ---- authentication ---- */
 
 static void password_digest(const struct generation *g, const char *password, unsigned char out[32])
 {
@@ -206,14 +227,16 @@ static bool authorized(struct generation *g, struct MHD_Connection *c)
 	return ok;
 }
 
-static handler_result refuse_unauthorized(const struct generation *g, struct MHD_Connection *c)
+static handler_result refuse_unauthorized(const struct request *rq)
 {
 	static const char body[] = "Unauthorized\n";
-	struct MHD_Response *r = new_response(g, body, sizeof(body) - 1, MHD_RESPMEM_PERSISTENT,
-	                                      "text/plain; charset=utf-8");
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
 	if (!r)
 		return MHD_NO;
-	handler_result ret = MHD_queue_basic_auth_fail_response(c, AUTH_REALM, r);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	finish_response(rq, r);
+	handler_result ret = MHD_queue_basic_auth_fail_response(rq->c, AUTH_REALM, r);
 	MHD_destroy_response(r);
 	return ret;
 }
@@ -239,12 +262,14 @@ static bool client_certificate_ok(const struct generation *g, struct MHD_Connect
 	return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
-static struct request_deadline *deadline_of(struct MHD_Connection *c)
+static struct connection *connection_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *info =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return info ? info->socket_context : NULL;
 }
+
+/* ---- requests ---- */
 
 static handler_result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
@@ -252,6 +277,7 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 {
 	struct generation *g = cls;
 	struct http *h = g->h;
+	struct request rq = {g, c, false};
 	(void)version;
 	(void)upload_data;
 
@@ -273,27 +299,28 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	request_deadline_received(h->deadlines, deadline_of(c));
+	struct connection *conn = connection_of(c);
+	conn_request_received(h->conns, conn ? conn->slot : NULL);
 	if (!client_certificate_ok(g, c))
-		return queue_text(g, c, MHD_HTTP_FORBIDDEN,
+		return queue_text(&rq, MHD_HTTP_FORBIDDEN,
 		                  "A valid client certificate is required\n");
 	/* Nothing, not even which paths exist, is told before authentication. */
 	if (!authorized(g, c))
-		return refuse_unauthorized(g, c);
+		return refuse_unauthorized(&rq);
 	if (!get)
-		return queue_text(g, c, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+		return queue_text(&rq, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
 	if (strcmp(url, h->config.telemetry_path) == 0)
-		return serve_metrics(g, c);
+		return serve_metrics(&rq);
 	if (strcmp(url, "/") == 0)
-		return serve_landing(g, c);
+		return serve_landing(&rq);
 	if (strcmp(url, "/-/healthy") == 0)
-		return queue_text(g, c, MHD_HTTP_OK, "Healthy\n");
+		return queue_text(&rq, MHD_HTTP_OK, "Healthy\n");
 	if (strcmp(url, "/-/ready") == 0) {
 		if (atomic_load(&h->ready))
-			return queue_text(g, c, MHD_HTTP_OK, "Ready\n");
-		return queue_text(g, c, MHD_HTTP_SERVICE_UNAVAILABLE, "Not ready\n");
+			return queue_text(&rq, MHD_HTTP_OK, "Ready\n");
+		return queue_text(&rq, MHD_HTTP_SERVICE_UNAVAILABLE, "Not ready\n");
 	}
-	return queue_text(g, c, MHD_HTTP_NOT_FOUND, "Not Found\n");
+	return queue_text(&rq, MHD_HTTP_NOT_FOUND, "Not Found\n");
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -304,26 +331,37 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (*con_cls) {
 		atomic_fetch_sub(&g->h->in_flight, 1);
 		*con_cls = NULL;
-		request_deadline_answered(g->h->deadlines, deadline_of(c));
+		struct connection *conn = connection_of(c);
+		conn_request_answered(g->h->conns, conn ? conn->slot : NULL);
 	}
 }
 
-/* Every connection is on the clock from the moment it opens (see request_deadline.h).
- * libmicrohttpd reports the close before it closes the socket, as request_deadline_remove
- * requires. */
+/* Every connection goes through the connection table from the moment it opens (see
+ * conn_table.h). libmicrohttpd reports the close before it closes the socket, as
+ * conn_table_remove requires. */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode what)
 {
 	struct generation *g = cls;
+	struct http *h = g->h;
 	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *info =
+		struct connection *conn = xcalloc(1, sizeof(*conn));
+		const union MHD_ConnectionInfo *fd =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (info)
-			*socket_context = request_deadline_add(g->h->deadlines, info->connect_fd);
+		const union MHD_ConnectionInfo *peer =
+		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		if (fd)
+			conn->slot = conn_table_admit(h->conns, fd->connect_fd,
+			                              peer ? peer->client_addr : NULL);
+		*socket_context = conn;
 		return;
 	}
-	request_deadline_remove(g->h->deadlines, *socket_context);
+	struct connection *conn = *socket_context;
 	*socket_context = NULL;
+	if (!conn)
+		return;
+	conn_table_remove(h->conns, conn->slot);
+	free(conn);
 }
 
 /* libmicrohttpd's own complaints are about single connections (a client that hung up, a
@@ -339,9 +377,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", line);
 }
 
+/* ---- generations ---- */
+
 static struct MHD_Daemon *start_daemon(struct generation *g, int fd)
 {
-	const struct http_config *cfg = &g->h->config;
+	const struct http *h = g->h;
 	unsigned flags =
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	struct MHD_OptionItem tls[5];
@@ -359,32 +399,34 @@ static struct MHD_Daemon *start_daemon(struct generation *g, int fd)
 			                                   g->web.client_ca_pem};
 	}
 	tls[n] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	/* The logger first: libmicrohttpd uses it only for messages after the option is read. */
+	/* The logger first: libmicrohttpd uses it only for messages after the option is read.
+	 * The connection limits are the connection table's; libmicrohttpd's own limit only keeps
+	 * it from running out of descriptors. */
 	return MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, g, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd, MHD_OPTION_THREAD_POOL_SIZE,
 	    (unsigned)THREADS_PER_LISTENER, MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
-	    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_seconds,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_NOTIFY_CONNECTION,
-	    on_connection, g, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, h->server_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+	    h->config.timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+	    (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 static struct generation *generation_new(struct http *h, struct web_config *web)
 {
 	struct generation *g = xcalloc(1, sizeof(*g));
 	g->h = h;
-	if (web)
+	if (web) {
 		g->web = *web; /* take over its allocations */
-	if (web)
 		memset(web, 0, sizeof(*web));
+	}
 	pthread_mutex_init(&g->cache_lock, NULL);
 	g->verified = xcalloc(g->web.nusers ? g->web.nusers : 1, sizeof(*g->verified));
 	gnutls_rnd(GNUTLS_RND_NONCE, g->salt, sizeof(g->salt));
 	return g;
 }
 
+/* Stop its daemons (a retired generation's sockets stay open: they were quiesced) and free it. */
 static void generation_free(struct generation *g)
 {
 	if (!g)
@@ -435,6 +477,73 @@ static void generation_retire(struct generation *g)
 	generation_free(g);
 }
 
+/* ---- limits ---- */
+
+/* The open-files limit, after raising the soft limit to the hard one: every connection is a
+ * descriptor, and the soft limit is often 1,024 where the hard one is far higher. */
+static rlim_t raise_open_files_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return 1024;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = rl.rlim_max;
+		else
+			log_debug("cannot raise the open-files limit from %llu to %llu",
+			          (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (1u << 24))
+		return 1u << 24;
+	return rl.rlim_cur;
+}
+
+/* Descriptors that are not connections: the daemon's own, and an epoll and an event descriptor
+ * for each server thread (and a daemon's own two), for the running configuration and the one a
+ * reload replaces. */
+static rlim_t own_files(const struct http *h)
+{
+	return OWN_FILES + h->nfds * 2 * (2 * THREADS_PER_LISTENER + 2);
+}
+
+/* --web.max-connections when not given: three quarters of the descriptors left besides the
+ * daemon's own (the rest are for connections being closed), up to DEFAULT_MAX_CONNECTIONS. */
+static unsigned default_max_connections(rlim_t open_files, rlim_t own)
+{
+	rlim_t usable = open_files > own ? (open_files - own) * 3 / 4 : 0;
+	if (usable > DEFAULT_MAX_CONNECTIONS)
+		usable = DEFAULT_MAX_CONNECTIONS;
+	return usable < 16 ? 16 : (unsigned)usable;
+}
+
+/* The connection table's limits, and libmicrohttpd's own, from the flags and the open-files
+ * limit. */
+static struct conn_limits connection_limits(struct http *h)
+{
+	rlim_t open_files = raise_open_files_limit();
+	rlim_t own = own_files(h);
+	struct conn_limits limits = {
+	    .max_connections = h->config.max_connections,
+	    .max_per_address = h->config.max_connections_per_ip,
+	    .request_seconds = h->config.timeout_seconds,
+	};
+	if (!limits.max_connections)
+		limits.max_connections = default_max_connections(open_files, own);
+	else if (limits.max_connections + own > open_files)
+		log_warn("--web.max-connections=%u is more than the open-files limit (%llu) allows "
+		         "besides the daemon's own files: connections beyond about %llu will wait; "
+		         "raise the limit (LimitNOFILE= in the unit)",
+		         limits.max_connections, (unsigned long long)open_files,
+		         (unsigned long long)(open_files > own ? open_files - own : 0));
+	/* libmicrohttpd splits its limit among a daemon's threads, and each thread accepts on its
+	 * own: each gets as many as there are descriptors. */
+	h->server_connection_limit = (unsigned)(open_files * THREADS_PER_LISTENER);
+	return limits;
+}
+
+/* ---- the server ---- */
+
 struct http *http_start(const int *fds, size_t nfds, const struct http_config *config,
                         struct web_config *web, struct scrape *scrape, char *err, size_t errlen)
 {
@@ -451,11 +560,15 @@ struct http *http_start(const int *fds, size_t nfds, const struct http_config *c
 	h->nfds = nfds;
 	atomic_init(&h->ready, false);
 	atomic_init(&h->in_flight, 0);
-	h->deadlines = request_deadlines_start(config->timeout_seconds);
+	struct conn_limits limits = connection_limits(h);
+	h->config.max_connections = limits.max_connections;
+	h->conns = conn_table_start(&limits);
+	log_debug("at most %u connections, %u from one address", limits.max_connections,
+	          limits.max_per_address);
 	h->current = generation_new(h, web);
 	if (generation_start(h->current, h->fds, h->nfds, err, errlen) < 0) {
 		generation_free(h->current);
-		request_deadlines_stop(h->deadlines);
+		conn_table_stop(h->conns);
 		for (size_t i = 0; i < h->nfds; i++)
 			close(h->fds[i]);
 		free(h);
@@ -503,7 +616,7 @@ void http_stop(struct http *h)
 		return;
 	if (h->current)
 		generation_retire(h->current);
-	request_deadlines_stop(h->deadlines);
+	conn_table_stop(h->conns);
 	for (size_t i = 0; i < h->nfds; i++)
 		close(h->fds[i]);
 	free(h);

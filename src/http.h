@@ -11,7 +11,7 @@
 
 struct http_config {
 	const char *telemetry_path;
-	unsigned max_connections;
+	unsigned max_connections; /* 0: from the open-files limit (see http_start) */
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
 };
@@ -20,7 +20,8 @@ struct http;
 
 /* Serve on each of the listening sockets (they belong to the server from now on), with TLS and
  * authentication as `web` says (NULL: plain HTTP, no authentication; the server takes it over).
- * Returns NULL with a message in `err` when libmicrohttpd cannot start. */
+ * Raises the soft open-files limit to the hard one: every connection is a descriptor. Returns
+ * NULL with a message in `err` when libmicrohttpd cannot start. */
 struct http *http_start(const int *fds, size_t nfds, const struct http_config *config,
                         struct web_config *web, struct scrape *scrape, char *err, size_t errlen);
 
