@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <ctype.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
 #include <microhttpd.h>
@@ -8,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +59,9 @@ struct generation {
 /* What the server keeps of each connection, from its start to its close. */
 struct connection {
 	struct conn *slot; /* in the connection table; NULL when refused */
+	size_t target_len; /* of the request under way, as received */
+	bool escaped_nul;  /* its path has %00 */
+	bool in_request;   /* its headers have arrived; not answered yet */
 };
 
 struct http {
@@ -262,11 +267,159 @@ static bool client_certificate_ok(const struct generation *g, struct MHD_Connect
 	return gnutls_certificate_verify_peers2(session, &status) == 0 && status == 0;
 }
 
+/* ---- what libmicrohttpd 0.9.75 gets wrong about requests ----
+ *
+ * Its parser is worked around at the one point where it lets us in before it goes on: the
+ * request-target callback (MHD_OPTION_URI_LOG_CALLBACK), called once the request line has
+ * arrived, before the query is parsed and before the headers are read. Everything else is
+ * checked when the headers have arrived, before anything is answered. */
+
+/* libmicrohttpd takes the first Content-Length header of a request as the length of its body,
+ * and answers a malformed one (-1, say) with its 400 header block twice. Each request therefore
+ * gets this header first, so that libmicrohttpd always finds a valid length of 0 and leaves the
+ * client's Content-Length headers to check_framing(). A request that has a body is answered at
+ * once and its connection closed, the body unread: it is never taken for the next request. The
+ * header is recognised by this very string. */
+static const char assumed_length[] = "0";
+
+/* Whether `p` is an HTTP version as libmicrohttpd accepts it, "HTTP/d.d", ending there. */
+static bool is_http_version(const char *p)
+{
+	return strncmp(p, "HTTP/", 5) == 0 && isdigit((unsigned char)p[5]) && p[6] == '.' &&
+	       isdigit((unsigned char)p[7]) && p[8] == '\0';
+}
+
+/* libmicrohttpd stores each query argument in the connection's memory and, when they do not fit
+ * (from about 450 arguments on), neither answers nor closes: the request sits until the
+ * deadline. kobsd takes no arguments, so the query is cut off before libmicrohttpd parses it,
+ * in its own buffer. libmicrohttpd finds the query at the first '?' of the whole target, which
+ * may lie beyond a NUL byte: the target is followed by the NUL that ends it and the HTTP version
+ * libmicrohttpd has already checked, so the search goes on from NUL to NUL until that version.
+ * (Only a target that itself contains a NUL and then "HTTP/d.d" and a NUL before its '?' can
+ * stop the search early; the deadline then closes it, as before.) */
+static void drop_query(char *target)
+{
+	char *p = target;
+	for (size_t seen = 0; seen < CONNECTION_MEMORY_LIMIT;) {
+		char *q = strchr(p, '?');
+		if (q) {
+			if (q[1])
+				q[1] = '\0';
+			return;
+		}
+#if MHD_VERSION < 0x01000000
+		size_t len = strlen(p);
+		if (is_http_version(p + len + 1))
+			return;
+		seen += len + 1;
+		p += len + 1;
+#else
+		(void)seen;
+		return; /* beyond the first NUL only where the layout above is known */
+#endif
+	}
+}
+
+static bool path_has_escaped_nul(const char *target)
+{
+	size_t path_len = strcspn(target, "?");
+	for (const char *p = strstr(target, "%00"); p; p = strstr(p + 1, "%00"))
+		if ((size_t)(p - target) < path_len)
+			return true;
+	return false;
+}
+
 static struct connection *connection_of(struct MHD_Connection *c)
 {
 	const union MHD_ConnectionInfo *info =
 	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return info ? info->socket_context : NULL;
+}
+
+/* The request line has arrived (see above). What is returned is the request's context in the
+ * calls that follow: the connection's. */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	/* The target lies in libmicrohttpd's read buffer, which it hands over as const but
+	 * parses only after this call. */
+	char *target = (char *)uri;
+	struct connection *conn = connection_of(c);
+	if (conn) {
+		conn->target_len = strlen(target);
+		conn->escaped_nul = path_has_escaped_nul(target);
+		conn->in_request = false;
+	}
+	drop_query(target);
+	MHD_set_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH,
+	                         assumed_length);
+	return conn;
+}
+
+/* libmicrohttpd hands the target over up to its first NUL byte, so that "/metrics\0abc" looks
+ * like "/metrics". The whole target ends where the HTTP version begins, in the same buffer:
+ * a target longer than the string seen in on_target() has a NUL in it. */
+static bool target_has_nul(const struct connection *conn, const char *url, const char *version)
+{
+	uintptr_t u = (uintptr_t)url, v = (uintptr_t)version;
+	if (!url || !version || v <= u || v - u > CONNECTION_MEMORY_LIMIT)
+		return false; /* not laid out as in libmicrohttpd 0.9.75: cannot tell */
+	return v - u - 1 != conn->target_len;
+}
+
+/* How the client says its body is framed. */
+struct framing {
+	unsigned lengths; /* Content-Length headers */
+	unsigned long long length;
+	bool bad_length;    /* not a number, or two that differ */
+	unsigned encodings; /* Transfer-Encoding headers */
+	bool chunked;       /* the (only) one is "chunked" */
+};
+
+static bool parse_length(const char *s, unsigned long long *out)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 19 || strspn(s, "0123456789") != n)
+		return false;
+	*out = strtoull(s, NULL, 10);
+	return true;
+}
+
+static handler_result note_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+	struct framing *f = cls;
+	(void)kind;
+	if (!key || !value || value == assumed_length)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		unsigned long long n = 0;
+		if (!parse_length(value, &n) || (f->lengths && n != f->length))
+			f->bad_length = true;
+		f->length = n;
+		f->lengths++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->encodings++;
+		f->chunked = strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/* Why the request is malformed, as the body of its 400; NULL when it is not. */
+static const char *malformed(const struct connection *conn, const struct framing *f,
+                             const char *url, const char *version)
+{
+	if (target_has_nul(conn, url, version))
+		return "Bad Request: a NUL byte in the request target\n";
+	if (conn->escaped_nul)
+		return "Bad Request: %00 in the request path\n";
+	if (f->bad_length)
+		return "Bad Request: invalid or conflicting Content-Length\n";
+	if (f->encodings && f->lengths)
+		return "Bad Request: both Transfer-Encoding and Content-Length\n";
+	if (f->encodings > 1 || (f->encodings && !f->chunked))
+		return "Bad Request: unsupported Transfer-Encoding\n";
+	return NULL;
 }
 
 /* ---- requests ---- */
@@ -277,30 +430,37 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 {
 	struct generation *g = cls;
 	struct http *h = g->h;
+	struct connection *conn = *con_cls; /* set by on_target */
 	struct request rq = {g, c, false};
-	(void)version;
 	(void)upload_data;
+	if (!conn)
+		return MHD_NO; /* a connection without its context: close it */
 
 	bool get =
 	    strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-	if (!*con_cls) {
-		*con_cls = h;
+	bool body = false;
+	if (!conn->in_request) {
+		/* This first call has the headers only. */
+		conn->in_request = true;
 		atomic_fetch_add(&h->in_flight, 1);
-		/* This first call has the headers only. libmicrohttpd 0.9.75 closes the connection
-		 * after an answer queued now, which would cost a scraper a new TCP (and TLS)
-		 * handshake per scrape: GET and HEAD are answered on the next call, so the
-		 * connection stays open for the next scrape. Other methods are refused at once,
-		 * their bodies unread. */
-		if (get)
+		conn_request_received(h->conns, conn->slot);
+		struct framing f = {0};
+		MHD_get_connection_values(c, MHD_HEADER_KIND, note_framing, &f);
+		const char *why = malformed(conn, &f, url, version);
+		rq.close = true;
+		if (why)
+			return queue_text(&rq, MHD_HTTP_BAD_REQUEST, why);
+		body = f.encodings || f.length > 0;
+		/* libmicrohttpd 0.9.75 closes the connection after an answer queued now, which
+		 * would cost a scraper a new TCP (and TLS) handshake per scrape: a GET or HEAD is
+		 * answered on the next call, so the connection stays open for the next scrape.
+		 * Anything else is answered at once, any body unread, and the connection closed. */
+		if (get && !body)
 			return MHD_YES;
-	}
-	/* A GET with a body: let it be read (and dropped) before answering. */
-	if (*upload_data_size) {
-		*upload_data_size = 0;
+	} else if (*upload_data_size) {
+		*upload_data_size = 0; /* not reached: bodies are refused in the first call */
 		return MHD_YES;
 	}
-	struct connection *conn = connection_of(c);
-	conn_request_received(h->conns, conn ? conn->slot : NULL);
 	if (!client_certificate_ok(g, c))
 		return queue_text(&rq, MHD_HTTP_FORBIDDEN,
 		                  "A valid client certificate is required\n");
@@ -309,6 +469,9 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 		return refuse_unauthorized(&rq);
 	if (!get)
 		return queue_text(&rq, MHD_HTTP_METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+	if (body)
+		return queue_text(&rq, MHD_HTTP_BAD_REQUEST,
+		                  "Bad Request: GET and HEAD take no body\n");
 	if (strcmp(url, h->config.telemetry_path) == 0)
 		return serve_metrics(&rq);
 	if (strcmp(url, "/") == 0)
@@ -327,13 +490,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode why)
 {
 	struct generation *g = cls;
+	struct connection *conn = *con_cls;
+	(void)c;
 	(void)why;
-	if (*con_cls) {
-		atomic_fetch_sub(&g->h->in_flight, 1);
-		*con_cls = NULL;
-		struct connection *conn = connection_of(c);
-		conn_request_answered(g->h->conns, conn ? conn->slot : NULL);
-	}
+	if (!conn || !conn->in_request)
+		return;
+	conn->in_request = false;
+	atomic_fetch_sub(&g->h->in_flight, 1);
+	conn_request_answered(g->h->conns, conn->slot);
 }
 
 /* Every connection goes through the connection table from the moment it opens (see
@@ -408,8 +572,9 @@ static struct MHD_Daemon *start_daemon(struct generation *g, int fd)
 	    (unsigned)THREADS_PER_LISTENER, MHD_OPTION_THREAD_STACK_SIZE, (size_t)THREAD_STACK_SIZE,
 	    MHD_OPTION_CONNECTION_LIMIT, h->server_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
 	    h->config.timeout_seconds, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	    (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, g, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+	    (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_target, NULL,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, g, MHD_OPTION_NOTIFY_CONNECTION,
+	    on_connection, g, MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
 }
 
 static struct generation *generation_new(struct http *h, struct web_config *web)

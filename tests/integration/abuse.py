@@ -290,10 +290,10 @@ def oversized(args):
                          b"".join(b"X-%d: y\r\n" % i for i in range(5000)) + b"\r\n",
                          {431, 400, 0}),
         "url_40k": (b"GET /" + b"a" * 40000 + b" HTTP/1.1\r\n" + host + b"\r\n", {414, 400, 0}),
-        # Each argument takes a record from the connection's 32 KiB pool: libmicrohttpd 0.9.75
-        # gives up without an answer, and the connection is closed by the timeout.
+        # kobsd takes no query arguments: however many, they are ignored (tests/integration/
+        # malformed.sh has more).
         "query_5000_args": (b"GET /metrics?" + b"a=b&" * 5000 + b" HTTP/1.1\r\n" + host + b"\r\n",
-                            {414, 431, 400, 0}),
+                            {200, 414, 400}),
     }
     got = {}
     for name, (payload, allowed) in cases.items():
