@@ -35,6 +35,16 @@
 /* The default --web.max-connections at most. */
 #define DEFAULT_MAX_CONNECTIONS 4096
 
+/* Configurations a reload has replaced that still finish their requests. Each keeps its threads
+ * (THREADS_PER_LISTENER per listening socket) until then; a reload beyond this waits for one to
+ * finish (see http_reload). */
+#define MAX_FINISHING 8
+/* A replaced configuration is stopped no sooner than this after it stopped accepting, so that
+ * a connection one of its threads accepted just before is seen (and finished) first. */
+#define FINISHING_GRACE_SECONDS 1.0
+/* How often the reaper looks at the configurations still finishing. */
+#define REAP_TICK_MS 100
+
 #if MHD_VERSION >= 0x00097002
 typedef enum MHD_Result handler_result;
 #else
@@ -42,13 +52,18 @@ typedef int handler_result;
 #endif
 
 /* One set of libmicrohttpd daemons serving one web configuration. A reload starts a new
- * generation on the same sockets and retires the old one, so no request ever sees a
- * half-changed configuration and nothing needs a lock. */
+ * generation on the same sockets and retires the old one: it stops accepting, answers the
+ * requests of the connections it has (closing each after its answer), and is stopped once they
+ * are all gone. No request ever sees a half-changed configuration, and none is cut short. */
 struct generation {
 	struct http *h;
 	struct web_config web;
 	struct MHD_Daemon *daemons[MAX_LISTENERS];
 	size_t ndaemons;
+	atomic_uint connections; /* open on its daemons */
+	atomic_bool retired;
+	double retired_at;       /* CLOCK_MONOTONIC seconds */
+	struct generation *next; /* among the finishing ones */
 	/* The last password each user was verified with, as a salted SHA-256, so that a scraper
 	 * sending the same credentials every few seconds costs one bcrypt, not one per scrape. */
 	pthread_mutex_t cache_lock;
@@ -65,7 +80,19 @@ struct connection {
 };
 
 struct http {
+	pthread_mutex_t lock; /* current, finishing and pending: reloads and the reaper */
 	struct generation *current;
+	struct generation *finishing;
+	size_t nfinishing;
+	struct web_config *pending; /* a reload waiting for a finishing generation to end */
+
+	pthread_t reaper;
+	bool reaper_running;
+	pthread_mutex_t wake_lock;
+	pthread_cond_t wake;
+	bool woken;
+	bool stopping;
+
 	int fds[MAX_LISTENERS];
 	size_t nfds;
 	struct http_config config;
@@ -75,6 +102,13 @@ struct http {
 	atomic_uint in_flight; /* requests whose answer is not fully sent yet */
 	struct conn_table *conns;
 };
+
+static double monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- answers ---- */
 
@@ -86,12 +120,12 @@ struct request {
 };
 
 /* The web config's headers, and "Connection: close" when the connection must end after this
- * answer. */
+ * answer: asked by the caller, or because a reload has retired the configuration. */
 static void finish_response(const struct request *rq, struct MHD_Response *r)
 {
 	for (size_t i = 0; i < rq->g->web.nheaders; i++)
 		MHD_add_response_header(r, rq->g->web.headers[i].name, rq->g->web.headers[i].value);
-	if (rq->close)
+	if (rq->close || atomic_load(&rq->g->retired))
 		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 }
 
@@ -500,6 +534,14 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	conn_request_answered(g->h->conns, conn->slot);
 }
 
+static void wake_reaper(struct http *h)
+{
+	pthread_mutex_lock(&h->wake_lock);
+	h->woken = true;
+	pthread_cond_signal(&h->wake);
+	pthread_mutex_unlock(&h->wake_lock);
+}
+
 /* Every connection goes through the connection table from the moment it opens (see
  * conn_table.h). libmicrohttpd reports the close before it closes the socket, as
  * conn_table_remove requires. */
@@ -510,6 +552,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	struct http *h = g->h;
 	if (what == MHD_CONNECTION_NOTIFY_STARTED) {
 		struct connection *conn = xcalloc(1, sizeof(*conn));
+		atomic_fetch_add(&g->connections, 1);
 		const union MHD_ConnectionInfo *fd =
 		    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 		const union MHD_ConnectionInfo *peer =
@@ -526,6 +569,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 		return;
 	conn_table_remove(h->conns, conn->slot);
 	free(conn);
+	if (atomic_fetch_sub(&g->connections, 1) == 1 && atomic_load(&g->retired))
+		wake_reaper(h);
 }
 
 /* libmicrohttpd's own complaints are about single connections (a client that hung up, a
@@ -585,6 +630,8 @@ static struct generation *generation_new(struct http *h, struct web_config *web)
 		g->web = *web; /* take over its allocations */
 		memset(web, 0, sizeof(*web));
 	}
+	atomic_init(&g->connections, 0);
+	atomic_init(&g->retired, false);
 	pthread_mutex_init(&g->cache_lock, NULL);
 	g->verified = xcalloc(g->web.nusers ? g->web.nusers : 1, sizeof(*g->verified));
 	gnutls_rnd(GNUTLS_RND_NONCE, g->salt, sizeof(g->salt));
@@ -605,7 +652,8 @@ static void generation_free(struct generation *g)
 	free(g);
 }
 
-/* Start daemons for `g` on every socket; on failure stop those started. */
+/* Start daemons for `g` on every socket. On failure, those started are left in `g` (and may
+ * have accepted connections already). */
 static int generation_start(struct generation *g, const int *fds, size_t nfds, char *err,
                             size_t errlen)
 {
@@ -616,11 +664,6 @@ static int generation_start(struct generation *g, const int *fds, size_t nfds, c
 			         g->web.tls ? " with TLS: are cert_file and key_file a matching "
 			                      "PEM certificate and unencrypted key?"
 			                    : " (out of threads or file descriptors?)");
-			for (size_t j = 0; j < g->ndaemons; j++)
-				MHD_quiesce_daemon(g->daemons[j]); /* keep the socket open */
-			for (size_t j = 0; j < g->ndaemons; j++)
-				MHD_stop_daemon(g->daemons[j]);
-			g->ndaemons = 0;
 			return -1;
 		}
 		g->daemons[g->ndaemons++] = d;
@@ -628,18 +671,118 @@ static int generation_start(struct generation *g, const int *fds, size_t nfds, c
 	return 0;
 }
 
-/* Stop accepting on `g` without closing the sockets, then wait (bounded by the connection
- * timeout) for requests under way to be answered. */
-static void generation_retire(struct generation *g)
+/* Called with h->lock held: `g` stops accepting, keeps the sockets open and finishes the
+ * requests of its connections, each closed after its answer; the reaper stops it when none is
+ * left. */
+static void retire(struct http *h, struct generation *g)
 {
 	for (size_t i = 0; i < g->ndaemons; i++)
 		MHD_quiesce_daemon(g->daemons[i]);
-	struct timespec tick = {0, 10 * 1000 * 1000};
-	for (unsigned waited = 0;
-	     atomic_load(&g->h->in_flight) > 0 && waited < g->h->config.timeout_seconds * 100;
-	     waited++)
-		nanosleep(&tick, NULL);
-	generation_free(g);
+	g->retired_at = monotonic_seconds();
+	atomic_store(&g->retired, true);
+	g->next = h->finishing;
+	h->finishing = g;
+	h->nfinishing++;
+	wake_reaper(h);
+}
+
+/* Called with h->lock held: serve `web` (taken over) on new daemons, and retire the running
+ * ones. On failure the running ones stay and -1 is returned with a message. */
+static int switch_to(struct http *h, struct web_config *web, char *err, size_t errlen)
+{
+	struct generation *next = generation_new(h, web);
+	if (generation_start(next, h->fds, h->nfds, err, errlen) < 0) {
+		if (next->ndaemons)
+			retire(h, next); /* it may have accepted connections: let them finish */
+		else
+			generation_free(next);
+		return -1;
+	}
+	if (h->current)
+		retire(h, h->current);
+	h->current = next;
+	return 0;
+}
+
+/* Stop the retired generations that have no connection left. */
+static void reap_finished(struct http *h)
+{
+	double now = monotonic_seconds();
+	struct generation *done = NULL;
+	pthread_mutex_lock(&h->lock);
+	for (struct generation **p = &h->finishing; *p;) {
+		struct generation *g = *p;
+		if (atomic_load(&g->connections) == 0 &&
+		    now - g->retired_at >= FINISHING_GRACE_SECONDS) {
+			*p = g->next;
+			h->nfinishing--;
+			g->next = done;
+			done = g;
+		} else {
+			p = &g->next;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	while (done) {
+		struct generation *next = done->next;
+		generation_free(done);
+		done = next;
+	}
+}
+
+/* Apply the reload that waited for a finishing generation to end, if one has. */
+static void apply_pending(struct http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	if (h->pending && h->nfinishing < MAX_FINISHING) {
+		struct web_config *web = h->pending;
+		h->pending = NULL;
+		char err[256];
+		if (switch_to(h, web, err, sizeof(err)) < 0)
+			log_error("reload failed, keeping the running web configuration: %s", err);
+		else
+			log_info("the web configuration of the last reload is in force");
+		free(web);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+static bool reaper_has_work(struct http *h)
+{
+	pthread_mutex_lock(&h->lock);
+	bool work = h->finishing || h->pending;
+	pthread_mutex_unlock(&h->lock);
+	return work;
+}
+
+static void *reap(void *arg)
+{
+	struct http *h = arg;
+	for (;;) {
+		bool tick = reaper_has_work(h);
+		pthread_mutex_lock(&h->wake_lock);
+		if (!h->woken && !h->stopping) {
+			if (tick) {
+				struct timespec until;
+				clock_gettime(CLOCK_MONOTONIC, &until);
+				until.tv_nsec += REAP_TICK_MS * 1000000L;
+				if (until.tv_nsec >= 1000000000L) {
+					until.tv_sec++;
+					until.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&h->wake, &h->wake_lock, &until);
+			} else {
+				pthread_cond_wait(&h->wake, &h->wake_lock);
+			}
+		}
+		h->woken = false;
+		bool stopping = h->stopping;
+		pthread_mutex_unlock(&h->wake_lock);
+		if (stopping)
+			return NULL;
+		reap_finished(h);
+		apply_pending(h);
+	}
 }
 
 /* ---- limits ---- */
@@ -665,11 +808,11 @@ static rlim_t raise_open_files_limit(void)
 }
 
 /* Descriptors that are not connections: the daemon's own, and an epoll and an event descriptor
- * for each server thread (and a daemon's own two), for the running configuration and the one a
- * reload replaces. */
+ * for each server thread (and a daemon's own two), for the running configuration and those
+ * still finishing. */
 static rlim_t own_files(const struct http *h)
 {
-	return OWN_FILES + h->nfds * 2 * (2 * THREADS_PER_LISTENER + 2);
+	return OWN_FILES + h->nfds * (MAX_FINISHING + 1) * (2 * THREADS_PER_LISTENER + 2);
 }
 
 /* --web.max-connections when not given: three quarters of the descriptors left besides the
@@ -725,6 +868,13 @@ struct http *http_start(const int *fds, size_t nfds, const struct http_config *c
 	h->nfds = nfds;
 	atomic_init(&h->ready, false);
 	atomic_init(&h->in_flight, 0);
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->wake_lock, NULL);
+	pthread_condattr_t attr;
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&h->wake, &attr);
+	pthread_condattr_destroy(&attr);
 	struct conn_limits limits = connection_limits(h);
 	h->config.max_connections = limits.max_connections;
 	h->conns = conn_table_start(&limits);
@@ -732,42 +882,48 @@ struct http *http_start(const int *fds, size_t nfds, const struct http_config *c
 	          limits.max_per_address);
 	h->current = generation_new(h, web);
 	if (generation_start(h->current, h->fds, h->nfds, err, errlen) < 0) {
+		/* Quiesced, so that stopping them leaves the sockets to be closed below. */
+		for (size_t i = 0; i < h->current->ndaemons; i++)
+			MHD_quiesce_daemon(h->current->daemons[i]);
 		generation_free(h->current);
 		conn_table_stop(h->conns);
 		for (size_t i = 0; i < h->nfds; i++)
 			close(h->fds[i]);
+		pthread_cond_destroy(&h->wake);
+		pthread_mutex_destroy(&h->wake_lock);
+		pthread_mutex_destroy(&h->lock);
 		free(h);
 		return NULL;
 	}
+	h->reaper_running = pthread_create(&h->reaper, NULL, reap, h) == 0;
+	if (!h->reaper_running)
+		log_warn("cannot start the thread that stops replaced web configurations; they are "
+		         "stopped when the daemon stops");
 	return h;
 }
 
 int http_reload(struct http *h, struct web_config *web, char *err, size_t errlen)
 {
-	struct generation *old = h->current;
-	for (size_t i = 0; i < old->ndaemons; i++)
-		MHD_quiesce_daemon(old->daemons[i]);
-	struct generation *next = generation_new(h, web);
-	if (generation_start(next, h->fds, h->nfds, err, errlen) < 0) {
-		generation_free(next);
-		/* Back to the old settings, on fresh daemons since the old ones stopped accepting.
-		 */
-		struct web_config keep = old->web;
-		memset(&old->web, 0, sizeof(old->web));
-		struct generation *again = generation_new(h, &keep);
-		char again_err[256];
-		if (generation_start(again, h->fds, h->nfds, again_err, sizeof(again_err)) < 0) {
-			log_error("cannot serve with the old settings either: %s", again_err);
-			generation_free(again);
-			again = NULL;
-		}
-		h->current = again;
-		generation_retire(old);
-		return -1;
+	pthread_mutex_lock(&h->lock);
+	if (h->pending) { /* superseded by this one */
+		web_config_free(h->pending);
+		free(h->pending);
+		h->pending = NULL;
 	}
-	h->current = next;
-	generation_retire(old);
-	return 0;
+	if (h->nfinishing >= MAX_FINISHING && h->reaper_running) {
+		h->pending = xmalloc(sizeof(*h->pending));
+		*h->pending = *web; /* take over its allocations */
+		memset(web, 0, sizeof(*web));
+		size_t n = h->nfinishing;
+		pthread_mutex_unlock(&h->lock);
+		log_info("the new web configuration applies once the connections of an earlier one "
+		         "have ended (%zu still finishing their requests)",
+		         n);
+		return 0;
+	}
+	int rc = switch_to(h, web, err, errlen);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
 }
 
 void http_set_ready(struct http *h, bool ready)
@@ -779,10 +935,38 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	pthread_mutex_lock(&h->lock);
 	if (h->current)
-		generation_retire(h->current);
+		retire(h, h->current);
+	h->current = NULL;
+	if (h->pending) {
+		web_config_free(h->pending);
+		free(h->pending);
+		h->pending = NULL;
+	}
+	pthread_mutex_unlock(&h->lock);
+	/* Requests under way are answered, for at most the connection timeout. */
+	struct timespec tick = {0, 10 * 1000 * 1000};
+	for (unsigned waited = 0;
+	     atomic_load(&h->in_flight) > 0 && waited < h->config.timeout_seconds * 100; waited++)
+		nanosleep(&tick, NULL);
+	if (h->reaper_running) {
+		pthread_mutex_lock(&h->wake_lock);
+		h->stopping = true;
+		pthread_cond_signal(&h->wake);
+		pthread_mutex_unlock(&h->wake_lock);
+		pthread_join(h->reaper, NULL);
+	}
+	while (h->finishing) {
+		struct generation *next = h->finishing->next;
+		generation_free(h->finishing);
+		h->finishing = next;
+	}
 	conn_table_stop(h->conns);
 	for (size_t i = 0; i < h->nfds; i++)
 		close(h->fds[i]);
+	pthread_cond_destroy(&h->wake);
+	pthread_mutex_destroy(&h->wake_lock);
+	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

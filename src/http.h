@@ -25,9 +25,11 @@ struct http;
 struct http *http_start(const int *fds, size_t nfds, const struct http_config *config,
                         struct web_config *web, struct scrape *scrape, char *err, size_t errlen);
 
-/* Switch to a new web configuration (new certificates, users) on the same sockets: requests
- * under way finish on the old settings. On failure the old settings stay and -1 is returned
- * with a message; `web` is taken over either way. */
+/* Switch to a new web configuration (new certificates, users) on the same sockets: new
+ * connections get it, and the connections open before finish their requests on the old one,
+ * each closed after its answer. While several earlier configurations are still finishing, the
+ * switch waits (without blocking the caller) until one has ended. On failure the old settings
+ * stay and -1 is returned with a message; `web` is taken over either way. */
 int http_reload(struct http *h, struct web_config *web, char *err, size_t errlen);
 
 /* /-/ready answers 200 once this is set. */
