@@ -31,7 +31,9 @@ static const struct flag flags[] = {
      "--web.listen-address."},
     {"web.telemetry-path", FLAG_STRING, "PATH",
      "Path under which to serve metrics. Default /metrics."},
-    {"web.max-connections", FLAG_STRING, "N", "Most HTTP connections held at once. Default 256."},
+    {"web.max-connections", FLAG_STRING, "N",
+     "Most HTTP connections held at once; when full, the one that has waited longest for its "
+     "request is closed. Default: from the open-files limit, at most 4096."},
     {"web.max-connections-per-ip", FLAG_STRING, "N",
      "Most HTTP connections from one address. Default 64."},
     {"web.timeout", FLAG_STRING, "SECONDS",
@@ -52,7 +54,7 @@ static void set_defaults(struct options *o)
 	o->telemetry_path = "/metrics";
 	o->procfs = "/proc";
 	o->log_level = LOG_LEVEL_INFO;
-	o->max_connections = 256;
+	o->max_connections = 0; /* from the open-files limit: see http.h */
 	o->max_connections_per_ip = 64;
 	o->timeout_seconds = 10;
 }

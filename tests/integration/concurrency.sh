@@ -22,6 +22,16 @@ check_openmetrics "$WORK/body.$N"
 pass "$N concurrent scrapes, twice, all complete and valid"
 
 [ "$(status_of /-/healthy)" = 200 ] || fail "not healthy after the storm"
+
+# 50 scrapers on one address, under its limit of 64, each opening a connection for a scrape and
+# closing it once answered, for 10 s: a connection its client has closed no longer counts
+# against the address's limit, however busy the daemon is, so not one is refused.
+host=${KOBS_URL#http://}
+"$PYTHON" "$KOBS_SRCDIR/tests/integration/abuse.py" reconnect "${host%:*}" "${host##*:}" --clients 50 \
+	--seconds 10 --timeout "$(scaled 30)" >"$WORK/reconnect.json" 2>"$WORK/reconnect.err" ||
+	fail "reconnecting scrapers: $(cat "$WORK/reconnect.err")"
+pass "50 scrapers reconnecting for every scrape from one address for 10 s:" \
+	"$(cat "$WORK/reconnect.json")"
 stop_kobsd || fail "exit status"
 pass "healthy after the storm and stops cleanly"
 
