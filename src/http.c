@@ -132,7 +132,8 @@ static handler_result serve_landing(const struct generation *g, struct MHD_Conne
 	size_t n = scrape_status(g->h->scrape, status, 32);
 	struct buf page;
 	buf_init(&page);
-	landing_render(&page, g->h->config.telemetry_path, status, n, atomic_load(&g->h->ready));
+	landing_render(&page, g->h->config.telemetry_path, g->h->config.privileges, status, n,
+	               atomic_load(&g->h->ready));
 	struct MHD_Response *r =
 	    new_response(g, page.data, page.len, MHD_RESPMEM_MUST_COPY, "text/html; charset=utf-8");
 	buf_free(&page);
