@@ -19,7 +19,6 @@
 #include "log.h"
 #include "options.h"
 #include "privileges.h"
-#include "sandbox.h"
 #include "scrape.h"
 #include "selfcheck.h"
 

@@ -31,9 +31,8 @@ int run_as_resolve(const char *spec, struct run_as *out, char *err, size_t errle
 struct privileges_request {
 	bool started_as_root; /* switch to `user` */
 	const struct run_as *user;
-	const char *run_as_flag; /* --run-as as given (NULL: none), for the warning when unused */
-	bool read_other_users;   /* keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH */
-	bool seccomp;            /* install the filter */
+	bool read_other_users; /* keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH */
+	bool seccomp;          /* install the filter */
 };
 
 /* What the daemon serves with, for the log and the landing page. */
