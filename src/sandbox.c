@@ -184,8 +184,11 @@ bool sandbox_built_in(void)
 
 int sandbox_install(char *err, size_t errlen)
 {
-	/* Killing the whole process needs Linux 4.14; before, the calling thread only. */
-	uint32_t kill = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_KILL;
+	/* Killing the whole process needs Linux 4.14, and libseccomp must see that the kernel has
+	 * it, through the seccomp() call, which systemd's @system-service filter refuses (API level
+	 * 1 then). Otherwise SIGSYS: the daemon has no handler for it, so it ends the process too.
+	 */
+	uint32_t kill = seccomp_api_get() >= 3 ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_TRAP;
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	if (!ctx) {
 		snprintf(err, errlen, "seccomp_init failed");

@@ -4,7 +4,8 @@
  *   - listed calls (some only with listed arguments) are allowed;
  *   - calls that no code of kobsd or of its libraries ever makes while serving, and that only
  *     injected code would (running a program, tracing or reading another process, forking),
- *     kill the whole process at once, which the kernel's audit log records (type=1326);
+ *     kill the whole process at once, which the kernel's audit log records (type=1326) (or,
+ *     where libseccomp cannot see that the kernel can, raise SIGSYS, which has no handler);
  *   - clone3 fails with ENOSYS, so that glibc falls back to clone, whose flags the filter reads;
  *   - everything else fails with EPERM: an unforeseen but legitimate call (a library that starts
  *     using a new system call) becomes an error the daemon reports, not a crash. */

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -233,6 +235,55 @@ static int traces(void)
 	return CHILD_NOT_KILLED;
 }
 
+static void *runs_a_program_in_a_thread(void *arg)
+{
+	(void)arg;
+	runs_a_program();
+	return NULL;
+}
+
+/* What kobsd.service's filter does to the two calls of the drop (see unit_filter_exec.c):
+ * seccomp() and capset() fail with EPERM. libseccomp then loads through prctl, and cannot see
+ * that the kernel can kill a whole process. */
+static int runs_a_program_under_systemds_filter(void)
+{
+	struct sock_filter filter[] = {
+	    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 2, 0),
+	    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_capset, 1, 0),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	    BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+	};
+	struct sock_fprog prog = {sizeof(filter) / sizeof(filter[0]), filter};
+	char err[256];
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0 ||
+	    sandbox_install(err, sizeof(err)) <= 0)
+		return CHILD_NO_FILTER;
+	/* As in the daemon, no handler for SIGSYS (cmocka installs one). From a thread of its own:
+	 * the whole process must end, not that thread alone. */
+	signal(SIGSYS, SIG_DFL);
+	pthread_t t;
+	if (pthread_create(&t, NULL, runs_a_program_in_a_thread, NULL) != 0)
+		return CHILD_WRONG;
+	pthread_join(t, NULL);
+	return CHILD_NOT_KILLED;
+}
+
+static void execve_in_a_thread_kills_the_process_under_systemds_filter_too(void **state)
+{
+	(void)state;
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(runs_a_program_under_systemds_filter());
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		assert_int_equal(errno, EINTR);
+	assert_killed_by_sigsys(status);
+}
+
 /* The sanitizer build lets LeakSanitizer trace the daemon's threads from a forked tracer. */
 static void ptrace_kills_the_process(void **state)
 {
@@ -289,6 +340,7 @@ int main(void)
 	    cmocka_unit_test(loading_a_bpf_program_fails_with_eperm),
 	    cmocka_unit_test(bpf_map_lookups_reach_the_kernel),
 	    cmocka_unit_test(execve_kills_the_process),
+	    cmocka_unit_test(execve_in_a_thread_kills_the_process_under_systemds_filter_too),
 	    cmocka_unit_test(ptrace_kills_the_process),
 	    cmocka_unit_test(fork_kills_the_process),
 	    cmocka_unit_test(signalling_another_process_fails_with_eperm),
