@@ -61,8 +61,14 @@ static void assert_exits(int status, int code)
 	assert_int_equal(WEXITSTATUS(status), code);
 }
 
+/* Under valgrind (KOBS_VALGRIND=1, tests/valgrind.sh) a call killed while valgrind handles it
+ * asynchronously ends valgrind on an assertion (exit 1) rather than by SIGSYS: there, that the
+ * call never returned is what can be checked. */
 static void assert_killed_by_sigsys(int status)
 {
+	const char *vg = getenv("KOBS_VALGRIND");
+	if (vg && strcmp(vg, "1") == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 1)
+		return;
 	if (WIFEXITED(status))
 		fail_msg("child exited with %d instead of being killed", WEXITSTATUS(status));
 	assert_true(WIFSIGNALED(status));
@@ -179,8 +185,17 @@ static void mount_fails_with_eperm(void **state)
 
 static int loads_a_bpf_program(void)
 {
+	/* "return 0": a whole program, so that valgrind finds every pointer it checks valid. */
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	attr.insns = (uint64_t)(uintptr_t)insns;
+	attr.insn_cnt = 2;
+	attr.license = (uint64_t)(uintptr_t) "GPL";
 	return fails_with(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)), EPERM);
 }
 
