@@ -8,7 +8,7 @@ packages="
   build-essential autoconf automake pkg-config clang-format
   libmicrohttpd-dev libproc2-dev zlib1g-dev
   libyaml-dev libpcre2-dev libcrypt-dev libgnutls28-dev
-  libsystemd-dev systemd
+  libsystemd-dev systemd libseccomp-dev
   clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind

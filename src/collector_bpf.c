@@ -1089,8 +1089,10 @@ static void expose_drops(struct bpf_collector *b, struct expo *out)
 	}
 }
 
-/* Run time and count of each BPF program, from /proc/self/fdinfo, when kernel.bpf_stats_enabled
- * is on. */
+/* Run time and count of each BPF program, when kernel.bpf_stats_enabled is on: from the
+ * program's information (bpf_prog_info), which needs no capability. Not /proc/self/fdinfo: once
+ * a daemon started as root has switched users it is not dumpable, and /proc/self/fdinfo belongs
+ * to root then. */
 static void expose_stats(struct bpf_collector *b, struct expo *out)
 {
 	struct buf f;
@@ -1111,18 +1113,15 @@ static void expose_stats(struct bpf_collector *b, struct expo *out)
 			continue;
 		for (size_t k = 0; k < b->progs[i].nhooks; k++) {
 			const struct hook *h = &b->progs[i].hooks[k];
-			char path[64];
-			snprintf(path, sizeof(path), "self/fdinfo/%d", h->fd);
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+			memset(&info, 0, sizeof(info));
 			if (n == sizeof(rows) / sizeof(rows[0]) ||
-			    procfs_read("/proc", path, &f, 4096) < 0)
-				continue;
-			const char *t = memmem(f.data, f.len, "run_time_ns:", 12);
-			const char *c = memmem(f.data, f.len, "run_cnt:", 8);
-			if (!t || !c)
+			    bpf_obj_get_info_by_fd(h->fd, &info, &len) < 0)
 				continue;
 			rows[n++] =
 			    (struct stat_row){groups_bpf_program_names[i], h->tracepoint,
-			                      strtod(t + 12, NULL) / 1e9, strtod(c + 8, NULL)};
+			                      (double)info.run_time_ns / 1e9, (double)info.run_cnt};
 		}
 	}
 	buf_free(&f);

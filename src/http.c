@@ -191,7 +191,8 @@ static handler_result serve_landing(const struct request *rq)
 	size_t n = scrape_status(h->scrape, status, 32);
 	struct buf page;
 	buf_init(&page);
-	landing_render(&page, h->config.telemetry_path, status, n, atomic_load(&h->ready));
+	landing_render(&page, h->config.telemetry_path, h->config.privileges, status, n,
+	               atomic_load(&h->ready));
 	struct MHD_Response *r =
 	    MHD_create_response_from_buffer(page.len, page.data, MHD_RESPMEM_MUST_COPY);
 	buf_free(&page);

@@ -14,6 +14,7 @@ struct http_config {
 	unsigned max_connections; /* 0: from the open-files limit (see http_start) */
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
+	const char *privileges; /* what the daemon serves with, for the landing page */
 };
 
 struct http;

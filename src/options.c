@@ -43,6 +43,15 @@ static const struct flag flags[] = {
     {"check-config", FLAG_BOOL, NULL,
      "Validate the configuration file, print what is wrong, and exit."},
     {"path.procfs", FLAG_STRING, "DIR", "procfs mountpoint. Default /proc."},
+    {"run-as", FLAG_STRING, "USER",
+     "Started as root, serve as this user (a name, a uid, or UID:GID) once the privileged "
+     "setup is done. Default kobsd, or nobody when there is no user kobsd."},
+    {"processes.read-other-users", FLAG_BOOL, NULL,
+     "Keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH after the start, so that the processes "
+     "collector reads the I/O and open files of other users' processes. Off by default."},
+    {"sandbox.seccomp", FLAG_BOOL, NULL,
+     "Restrict the daemon to the system calls it uses, once its setup is done. On by default; "
+     "--no-sandbox.seccomp turns the filter off."},
     {"log.level", FLAG_STRING, "LEVEL", "debug, info, warn or error. Default info."},
     {"version", FLAG_BOOL, NULL, "Print the version and exit."},
     {"help", FLAG_BOOL, NULL, "Print this help and exit."},
@@ -57,6 +66,7 @@ static void set_defaults(struct options *o)
 	o->max_connections = 0; /* from the open-files limit: see http.h */
 	o->max_connections_per_ip = 64;
 	o->timeout_seconds = 10;
+	o->seccomp = true;
 }
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -118,6 +128,12 @@ static int apply_string(struct options *o, const char *name, const char *value, 
 			return -1;
 		}
 		o->procfs = value;
+	} else if (strcmp(name, "run-as") == 0) {
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "--run-as must name a user");
+			return -1;
+		}
+		o->run_as = value;
 	} else if (strcmp(name, "log.level") == 0) {
 		int level = log_level_parse(value);
 		if (level < 0) {
@@ -148,6 +164,10 @@ static void apply_bool(struct options *o, const char *name, bool value)
 {
 	if (strcmp(name, "web.systemd-socket") == 0)
 		o->systemd_socket = value;
+	else if (strcmp(name, "processes.read-other-users") == 0)
+		o->read_other_users = value;
+	else if (strcmp(name, "sandbox.seccomp") == 0)
+		o->seccomp = value;
 	else if (strcmp(name, "check-config") == 0)
 		o->check_config = value;
 	else if (strcmp(name, "version") == 0)

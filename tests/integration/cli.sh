@@ -29,7 +29,7 @@ pass "--help lists flags and collectors"
 
 expect_exit 0 --version
 grep -q '^kobsd [0-9]' "$WORK/out" || fail "--version printed: $(cat "$WORK/out")"
-grep -Eq '^features: [+-]systemd [+-]bpf$' "$WORK/out" || fail "--version does not list the built-in features: $(cat "$WORK/out")"
+grep -Eq '^features: [+-]systemd [+-]bpf [+-]seccomp$' "$WORK/out" || fail "--version does not list the built-in features: $(cat "$WORK/out")"
 pass "--version"
 
 expect_exit 64 --no-such-flag

@@ -42,6 +42,9 @@ mkdir -p "$WORK/proc"
 cp -r "$KOBS_FIXTURES/proc/." "$WORK/proc/"
 rm -f "$WORK/proc/meminfo"
 mkfifo "$WORK/proc/meminfo"
+# The daemon serves as nobody: without this it could not open the FIFO, and the writer below
+# would wait for a reader for ever.
+readable_by_daemon
 # The request deadline (--web.timeout) is not under test here: it is made longer than the hang,
 # so that the requests queued behind the blocked worker threads are not closed meanwhile.
 start_kobsd --path.procfs="$WORK/proc" --web.timeout=60
@@ -57,7 +60,8 @@ sleep "$(scaled 1)"
 # once gives the one reading the FIFO its end of file.
 mv "$WORK/proc/meminfo" "$WORK/meminfo.fifo"
 cp "$KOBS_FIXTURES/proc/meminfo" "$WORK/proc/meminfo"
-: >"$WORK/meminfo.fifo"
+timeout "$(scaled 10)" sh -c ': >"$1"' sh "$WORK/meminfo.fifo" ||
+	fail "the daemon never opened its FIFO meminfo: $(tail -n 3 "$WORK/kobsd.log")"
 for i in $(seq 1 $N); do
 	wait "${pids[$((i - 1))]}" || fail "held scraper $i failed: $(cat "$WORK/err.$i")"
 	[ "$(cat "$WORK/code.$i")" = 200 ] || fail "held scraper $i got $(cat "$WORK/code.$i")"

@@ -285,6 +285,14 @@ daemon_as_nobody() {
 	fi
 }
 
+# readable_by_daemon: started as root, the daemon serves as nobody (or kobsd) once set up, and
+# from then on reads as that user: --path.procfs at every scrape, the configuration and the web
+# configuration (with its key) on SIGHUP, the notify socket. Open $WORK and what is in it to
+# reading, as a user would their own files (docs/deployment.md).
+readable_by_daemon() {
+	chmod -R a+rX "$WORK"
+}
+
 # start_prometheus: a real Prometheus server on a free loopback port, scraping the running daemon
 # every second; PROM is its URL, prom_query QUERY asks it (nothing on failure).
 start_prometheus() {

@@ -29,6 +29,7 @@ wait_for() {
 	fail "no notification matching '$1' within ${2:-10} s; got: $(cat "$WORK/notify.log")"
 }
 
+readable_by_daemon
 notify_start
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000 start_kobsd
 wait_for '^READY=1\|STATUS=.*collector'
