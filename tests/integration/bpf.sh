@@ -10,12 +10,7 @@
 # daemon still serves /proc and says why BPF is off.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] ||
-	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-"$KOBSD" --help | grep -q '^  bpf ' ||
-	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
-# lib.sh's start_kobsd leaves the bpf collector out unless asked for it.
-export KOBS_WITH_BPF=1
+require_bpf
 
 # disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
 # /sys/block (vda, nvme0n1, sda: never a partition), following device-mapper and md devices down
