@@ -107,4 +107,11 @@ struct kobs_hist {
 	unsigned long long words[KOBS_HIST_WORDS];
 };
 
+/* The packet drop counters, one per reason value (the last one counts reasons beyond the
+ * others): the single element of a BPF_MAP_TYPE_PERCPU_ARRAY, so that drops on many CPUs at
+ * once do not contend for one cache line. */
+struct kobs_drops {
+	unsigned long long count[KOBS_DROP_REASONS];
+};
+
 #endif

@@ -88,7 +88,7 @@ struct program_def {
 	const char *hists[2];     /* its histogram maps, laid out as `rows` says */
 	const char *cpu_hists[2]; /* their first KOBS_CPU_ROWS rows, one copy per CPU */
 	const char *words;        /* its map of counters, if any */
-	const char *table;        /* a map read through its descriptor: hash or ring buffer */
+	const char *table;        /* a map read by descriptor: hash, per-CPU array, ring buffer */
 };
 
 /* In the order of groups_bpf_program_names. */
@@ -110,7 +110,7 @@ static const struct program_def programs[P__COUNT] = {
     [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes,
                            {"tcp_retransmit_skb"},
                            .words = "retransmits"},
-    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .words = "drops"},
+    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .table = "drops"},
     [P_PROCESS_EVENTS] = {process_events_bpf__elf_bytes,
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
                           .words = "lost",
@@ -191,8 +191,8 @@ struct bpf_collector {
 	const char **argv;
 };
 
-/* The largest per-CPU value: a histogram row. */
-#define PER_CPU_WORDS KOBS_HIST_WORDS
+/* The largest per-CPU value: the drop counters. */
+#define PER_CPU_WORDS KOBS_DROP_REASONS
 
 #define MAX_ARGS      4096
 #define CMDLINE_LIMIT (128u * 1024)
@@ -1084,11 +1084,20 @@ static void expose_block_io(struct bpf_collector *b, struct expo *out)
 
 static void expose_drops(struct bpf_collector *b, struct expo *out)
 {
-	const uint64_t *w = words_upto(&b->progs[P_PACKET_DROPS].words, KOBS_DROP_REASONS);
-	if (!w)
+	/* One element, one copy of the counters per CPU. */
+	__u32 key = 0;
+	if (bpf_map_lookup_elem(b->progs[P_PACKET_DROPS].table_fd, &key, b->per_cpu) != 0) {
+		if (!b->cpu_read_failed)
+			log_warn("bpf: cannot read the packet drop counters (%s): they are not "
+			         "served",
+			         strerror(errno));
+		b->cpu_read_failed = true;
 		return;
+	}
 	for (size_t r = 0; r < KOBS_DROP_REASONS; r++) {
-		uint64_t v = __atomic_load_n(&w[r], __ATOMIC_RELAXED);
+		uint64_t v = 0;
+		for (int c = 0; c < b->ncpus; c++)
+			v += b->per_cpu[(size_t)c * KOBS_DROP_REASONS + r];
 		if (!v)
 			continue;
 		char name[32];
