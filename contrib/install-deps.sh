@@ -11,7 +11,7 @@ packages="
   clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind
-  wrk
+  wrk rt-tests
 "
 
 missing=""
