@@ -197,6 +197,7 @@ pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
 
 # Reloads that change the groups but not the bpf: section leave the programs alone and say
 # nothing about a restart, however many there are; the timed syscalls keep their names.
+readable_by_daemon
 for comm in kt_other kt_third; do
 	sed -i "s/comm: \[kt_burn,/comm: [$comm, kt_burn,/" "$WORK/kobsd.yml"
 	reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
