@@ -3,6 +3,10 @@
 # side by side with process-exporter on the same process_names config and with a plain C loop
 # that reads the same /proc files (bench/proc_loop.c). The targets (docs: the brief's "Targets"):
 # process-exporter/kobsd CPU at least 10x, kobsd/plain loop at most 2x, kobsd RSS under 8 MiB.
+# Run as root in a build with the bpf collector, it also measures a third daemon whose processes
+# collector reads the bpf collector's task iterator (bpf.programs: [task_iter] only, so that no
+# other program's work is in its figures; the iterator runs in the daemon's read(), so its cost is
+# in the daemon's system time): target, the iterator path at least 5x cheaper than the /proc one.
 #
 #   bench/processes_cost.sh [EXTRA_PROCESSES] [ROUNDS] [KOBSD_SCRAPES_PER_ROUND]
 #
@@ -76,9 +80,21 @@ EOF
 
 kport=$(free_port)
 "$KOBSD" --config.file="$WORK/config.yml" --web.listen-address=127.0.0.1:"$kport" \
-	--no-collector.system --log.level=warn &
+	--no-collector.system --no-collector.bpf --log.level=warn &
 PIDS+=($!)
 kpid=$!
+# The task iterator's daemon: root and a bpf build only.
+ipid=""
+if [ "$(id -u)" = 0 ] && "$KOBSD" --help | grep -q '^  bpf '; then
+	cp "$WORK/config.yml" "$WORK/iter.yml"
+	printf 'bpf:\n  programs: [task_iter]\n' >>"$WORK/iter.yml"
+	iport=$(free_port)
+	"$KOBSD" --config.file="$WORK/iter.yml" --web.listen-address=127.0.0.1:"$iport" \
+		--no-collector.system --log.level=warn &
+	PIDS+=($!)
+	ipid=$!
+	iurl="http://127.0.0.1:$iport/metrics"
+fi
 pport=$(free_port)
 # shellcheck disable=SC2086 # PE_FLAGS is a list of flags
 "$PE" -config.path "$WORK/config.yml" -web.listen-address 127.0.0.1:"$pport" -procfs /proc \
@@ -87,7 +103,7 @@ PIDS+=($!)
 pe_pid=$!
 kurl="http://127.0.0.1:$kport/metrics"
 purl="http://127.0.0.1:$pport/metrics"
-for url in "$kurl" "$purl"; do
+for url in "$kurl" "$purl" ${ipid:+"$iurl"}; do
 	for i in $(seq 1 100); do curl -sf -o /dev/null "$url" && break; sleep 0.1; done
 	curl -sf -o /dev/null "$url" || { echo "no answer from $url" >&2; exit 1; }
 done
@@ -105,18 +121,31 @@ kobsd_has_processes=0
 if curl -sf "$kurl" -o "$WORK/kobsd-first" && grep -q '^kobs_group_processes' "$WORK/kobsd-first"; then
 	kobsd_has_processes=1
 fi
+if [ -n "$ipid" ]; then
+	curl -sf "$iurl" -o "$WORK/iter-first"
+	grep -q '^kobs_processes_source{source="bpf_iter"} 1$' "$WORK/iter-first" || {
+		echo "the task iterator's daemon does not read the iterator:" >&2
+		grep kobs_processes_source "$WORK/iter-first" >&2
+		exit 1
+	}
+fi
 # Warm-up: the first scrape classifies every process and reads its command line.
 scrape_n "$purl" 1
 [ $kobsd_has_processes = 0 ] || scrape_n "$kurl" 1
+[ -z "$ipid" ] || scrape_n "$iurl" 1
 
 procs_before=$(count_processes)
-k_ticks=0 p_ticks=0 loop_cpu=0
+k_ticks=0 p_ticks=0 i_ticks=0 loop_cpu=0
 for _ in $(seq 1 "$ROUNDS"); do
 	a=$(cpu_ticks "$pe_pid"); scrape_n "$purl" 1; b=$(cpu_ticks "$pe_pid")
 	p_ticks=$((p_ticks + b - a))
 	if [ $kobsd_has_processes = 1 ]; then
 		a=$(cpu_ticks "$kpid"); scrape_n "$kurl" "$K_PER_ROUND"; b=$(cpu_ticks "$kpid")
 		k_ticks=$((k_ticks + b - a))
+	fi
+	if [ -n "$ipid" ]; then
+		a=$(cpu_ticks "$ipid"); scrape_n "$iurl" "$K_PER_ROUND"; b=$(cpu_ticks "$ipid")
+		i_ticks=$((i_ticks + b - a))
 	fi
 	s=$("$WORK/proc_loop" -n "$K_PER_ROUND" | sed -n 's/.*cpu_seconds=\([0-9.]*\).*/\1/p')
 	loop_cpu=$(awk -v a="$loop_cpu" -v b="$s" 'BEGIN {printf "%.6f", a + b}')
@@ -125,20 +154,26 @@ procs_after=$(count_processes)
 loop_procs=$("$WORK/proc_loop" -n 1 | sed -n 's/.*processes=\([0-9]*\).*/\1/p')
 p_rss=$(rss_kib "$pe_pid")
 k_rss=$(rss_kib "$kpid")
+i_rss=$([ -z "$ipid" ] || rss_kib "$ipid")
+i_seen=$([ -z "$ipid" ] || curl -sf "$iurl" | awk '/^kobs_group_processes[{ ]/ {s += $NF} END {print s + 0}')
 p_seen=$(curl -sf "$purl" | awk '/^namedprocess_namegroup_num_procs/ {s += $2} END {print s + 0}')
 k_seen=$(curl -sf "$kurl" | awk '/^kobs_group_processes[{ ]/ {s += $NF} END {print s + 0}')
 
 awk -v rounds="$ROUNDS" -v kpr="$K_PER_ROUND" -v hz="$HZ" -v pt="$p_ticks" -v kt="$k_ticks" \
 	-v lc="$loop_cpu" -v pr="$p_rss" -v kr="$k_rss" -v has="$kobsd_has_processes" \
 	-v before="$procs_before" -v after="$procs_after" -v lp="$loop_procs" -v ps="$p_seen" \
-	-v ks="$k_seen" -v peflags="$PE_FLAGS" 'BEGIN {
+	-v ks="$k_seen" -v peflags="$PE_FLAGS" -v it="$i_ticks" -v ir="${i_rss:-0}" \
+	-v is="${i_seen:-0}" -v hasiter="${ipid:+1}" 'BEGIN {
 	p = pt / hz / rounds * 1000; k = kt / hz / (rounds * kpr) * 1000; l = lc / (rounds * kpr) * 1000
+	i = it / hz / (rounds * kpr) * 1000
 	printf "processes on the host: %d before, %d after (plain loop saw %d)\n", before, after, lp
 	printf "process-exporter flags: %s\n", peflags == "" ? "(its defaults)" : peflags
 	printf "%-18s %8s %14s %10s %12s\n", "", "scrapes", "CPU/scrape", "RSS", "processes"
 	printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "process-exporter", rounds, p, pr / 1024, ps
 	if (has)
-		printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "kobsd", rounds * kpr, k, kr / 1024, ks
+		printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "kobsd (/proc)", rounds * kpr, k, kr / 1024, ks
+	if (hasiter)
+		printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "kobsd (bpf_iter)", rounds * kpr, i, ir / 1024, is
 	else
 		printf "%-18s %8s %14s %6.1f MiB %12s\n", "kobsd", "-", "n/a", kr / 1024, "n/a"
 	printf "%-18s %8d %11.2f ms %10s %12d\n", "plain C loop", rounds * kpr, l, "-", lp
@@ -151,4 +186,10 @@ awk -v rounds="$ROUNDS" -v kpr="$K_PER_ROUND" -v hz="$HZ" -v pt="$p_ticks" -v kt
 	printf "ratio process-exporter/kobsd CPU: %.1fx (target >= 10)\n", p / k
 	printf "ratio kobsd/plain loop CPU:       %.2fx (target <= 2)\n", k / l
 	printf "kobsd RSS: %.1f MiB (target < 8)\n", kr / 1024
+	if (hasiter) {
+		printf "ratio kobsd /proc path/task iterator path CPU: %.1fx (target >= 5)\n", k / (i > 0 ? i : 1e-9)
+		printf "ratio process-exporter/kobsd (bpf_iter) CPU: %.0fx\n", p / (i > 0 ? i : 1e-9)
+		printf "kobsd (bpf_iter) RSS: %.1f MiB (target < 8)\n", ir / 1024
+	} else
+		print "(not root, or built without the bpf collector: the task iterator path is not measured)"
 }'

@@ -53,6 +53,15 @@ static inline __attribute__((always_inline)) unsigned int kobs_bucket(unsigned l
 #define KOBS_GROUP_BITS    16
 #define KOBS_MAX_GROUPS    65535 /* ids 1..65535 */
 
+/* The first rows of each per-group histogram (row = group id, or group id * syscalls timed +
+ * the syscall's index) are kept per CPU, in a BPF_MAP_TYPE_PERCPU_ARRAY of struct kobs_hist
+ * (each CPU adds to its own copy, without an atomic instruction; the daemon sums the copies),
+ * the others in the shared array map of words, with atomic adds. Per-CPU rows take kernel
+ * memory for every possible CPU (232 bytes each), hence a fixed number of them: with 64 rows, a
+ * histogram map takes 14.5 KiB per CPU, 3.6 MiB on a 256-CPU host. The ungrouped processes (id 0)
+ * and the first 63 groups, the common case, are counted per CPU. */
+#define KOBS_CPU_ROWS 64
+
 #define KOBS_MAX_SYSCALLS 16   /* most syscalls timed at once */
 #define KOBS_SYSCALL_NRS  1024 /* syscall numbers the selection map covers */
 #define KOBS_DROP_REASONS 512  /* drop reasons counted one by one; the last counts the rest */
@@ -96,6 +105,73 @@ struct kobs_bio_key {
 
 struct kobs_hist {
 	unsigned long long words[KOBS_HIST_WORDS];
+};
+
+/* The task iterator's records (bpf/task_iter.bpf.c): one struct kobs_task_thread per thread, and
+ * after a thread group leader's, one struct kobs_task_process. Each starts with its kind and size,
+ * so that the daemon can tell them apart and check them. Times in nanoseconds. */
+enum kobs_task_kind {
+	KOBS_TASK_THREAD = 1,
+	KOBS_TASK_PROCESS = 2,
+};
+
+/* Bits of task_struct.__state the programs test (include/linux/sched.h). */
+#define KOBS_TASK_INTERRUPTIBLE   0x0001
+#define KOBS_TASK_UNINTERRUPTIBLE 0x0002
+
+/* struct task_io_accounting: what /proc/<pid>/io shows. */
+struct kobs_task_io {
+	unsigned long long rchar, wchar, syscr, syscw;
+	unsigned long long read_bytes, write_bytes, cancelled_write_bytes;
+};
+
+/* What a thread counts for itself; in a process record, what its exited threads counted. */
+struct kobs_task_counts {
+	unsigned long long utime_ns, stime_ns; /* sampled at ticks; scaled to runtime_ns */
+	unsigned long long runtime_ns;         /* on the CPU (se.sum_exec_runtime) */
+	unsigned long long nvcsw, nivcsw;      /* voluntary, involuntary context switches */
+	unsigned long long min_flt, maj_flt;
+	struct kobs_task_io io;
+};
+
+#define KOBS_WCHAN_LEN 48
+
+struct kobs_task_thread {
+	unsigned int kind; /* KOBS_TASK_THREAD */
+	unsigned int size;
+	unsigned int tid, tgid;
+	unsigned int state, exit_state;  /* task_struct.__state and .exit_state */
+	unsigned long long start_ns;     /* start_boottime: since boot, suspend included */
+	unsigned long long run_delay_ns; /* waiting on a run queue (sched_info.run_delay) */
+	struct kobs_task_counts counts;
+	char comm[16];
+	char wchan[KOBS_WCHAN_LEN]; /* "" unless asked for and sleeping */
+};
+
+#define KOBS_PROCESS_HAS_MM  0x1 /* the memory figures are set (not a kernel thread) */
+#define KOBS_PROCESS_HAS_FDS 0x2 /* open_fds is set */
+
+struct kobs_task_process {
+	unsigned int kind; /* KOBS_TASK_PROCESS */
+	unsigned int size;
+	unsigned int tgid, ppid, euid;
+	unsigned int threads; /* signal_struct.nr_threads */
+	unsigned int flags;
+	unsigned int pad;
+	struct kobs_task_counts exited; /* signal_struct: the process's exited threads */
+	unsigned long long virtual_pages, resident_pages, swap_pages, peak_resident_pages;
+	unsigned long long open_fds;
+	unsigned long long fd_limit; /* soft RLIMIT_NOFILE */
+};
+
+/* The map of groups whose sleeping threads get their wait channel: one bit per group id. */
+#define KOBS_WCHAN_WORDS ((KOBS_MAX_GROUPS + 1 + 63) / 64)
+
+/* The packet drop counters, one per reason value (the last one counts reasons beyond the
+ * others): the single element of a BPF_MAP_TYPE_PERCPU_ARRAY, so that drops on many CPUs at
+ * once do not contend for one cache line. */
+struct kobs_drops {
+	unsigned long long count[KOBS_DROP_REASONS];
 };
 
 #endif

@@ -8,11 +8,11 @@ packages="
   build-essential autoconf automake pkg-config clang-format
   libmicrohttpd-dev libproc2-dev zlib1g-dev
   libyaml-dev libpcre2-dev libcrypt-dev libgnutls28-dev
-  libsystemd-dev systemd
+  libsystemd-dev systemd libseccomp-dev
   clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind
-  wrk
+  wrk rt-tests chromium python3-pil
   groff-base man-db
   debhelper dpkg-dev lintian adduser
 "

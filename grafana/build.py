@@ -8,7 +8,9 @@
 The dashboards follow the node-exporter mixin and grafana's dashboard-linter: a `datasource`
 variable (no __inputs placeholders, so file provisioning and UI import both work), `job` and
 `instance` variables (multi, allValue .+) that filter every query, rate() over
-$__rate_interval, stable uids, and links between the four dashboards (tag kobsd)."""
+$__rate_interval, stable uids, and links between the four dashboards (tag kobsd). Every series
+is kept per instance (and per device for block I/O) and says so in its legend; legends are
+tables with the last, highest and mean values. They work in Grafana 9 to 11."""
 import json
 import os
 import sys
@@ -19,15 +21,54 @@ DS = {"type": "prometheus", "uid": "${datasource}"}
 F = 'job=~"$job",instance=~"$instance"'  # every query's filter
 G = F + ',group=~"$group"'
 
+# The group variable lists the top $top groups by CPU over the dashboard's time range, and its
+# default is All, which (with no custom all value) Grafana expands to exactly the groups listed:
+# so the panels draw the top 10 by default. A query variable's default cannot name groups in
+# the JSON: Grafana keeps only the saved values that its refreshed options still contain and
+# falls back to the first option (All) otherwise, and the top groups differ between hosts and
+# hours. Choosing "all" for $top lists, and so draws, every group.
+TOP_GROUPS = ("query_result(topk($top, sum by (group) (rate(kobs_group_cpu_seconds_total{%s}"
+              "[$__range]))))" % F)
+# query_result() gives lines like `{group="postgres"} 0.25 1700000000000`; greedy, so that a
+# group name holding `"}` is still read whole.
+TOP_GROUPS_REGEX = '/^\\{group="(.*)"\\}/'
+TOP_CHOICES = ["5", "10", "20", "50"]
+TOP_DEFAULT = "10"
+TOP_ALL = ("all", "1e9")  # topk() with more than there are: every group
 
-def variable(name, query, label, multi=True):
+LEGEND_CALCS = ["lastNotNull", "max", "mean"]
+
+
+def variable(name, query, label):
     return {
         "name": name, "label": label, "type": "query", "datasource": DS,
         "query": {"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery"},
-        "definition": query, "refresh": 2, "sort": 1,
-        "multi": multi, "includeAll": multi, "allValue": ".+" if multi else None,
+        "definition": query, "refresh": 2, "sort": 1, "regex": "",
+        "multi": True, "includeAll": True, "allValue": ".+",
         "current": {}, "options": [], "hide": 0,
     }
+
+
+def top_variable():
+    options = [{"text": c, "value": c, "selected": c == TOP_DEFAULT} for c in TOP_CHOICES]
+    options.append({"text": TOP_ALL[0], "value": TOP_ALL[1], "selected": False})
+    return {
+        "name": "top", "label": "Top groups by CPU", "type": "custom",
+        "description": "How many groups the Group list offers: the busiest over the time range.",
+        "query": ",".join(TOP_CHOICES) + ",%s : %s" % TOP_ALL,
+        "current": {"selected": True, "text": TOP_DEFAULT, "value": TOP_DEFAULT},
+        "options": options, "multi": False, "includeAll": False, "hide": 0,
+    }
+
+
+def group_variable():
+    v = variable("group", TOP_GROUPS, "Group")
+    v.update({
+        "description": "The top groups by CPU over the time range; All means all of those.",
+        "regex": TOP_GROUPS_REGEX, "allValue": None,
+        "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+    })
+    return v
 
 
 def templating(with_group):
@@ -39,8 +80,7 @@ def templating(with_group):
                  "Instance"),
     ]
     if with_group:
-        v.append(variable("group", 'label_values(kobs_group_processes{%s}, group)' % F,
-                          "Group"))
+        v += [top_variable(), group_variable()]
     return {"list": v}
 
 
@@ -62,8 +102,27 @@ def timeseries(title, targets, unit="short", description="", stack=False):
             "fillOpacity": 10 if not stack else 60, "lineWidth": 1, "showPoints": "never",
             "stacking": {"mode": "normal" if stack else "none", "group": "A"}}},
             "overrides": []},
-        "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True},
+        "options": {"legend": {"displayMode": "table", "placement": "bottom",
+                               "showLegend": True, "calcs": list(LEGEND_CALCS)},
                     "tooltip": {"mode": "multi", "sort": "desc"}},
+        "gridPos": {"w": 12, "h": 10},
+    }
+
+
+def stat(title, targets, unit, thresholds, description=""):
+    """A single figure per instance (and resource), coloured by thresholds: [(value, colour)]."""
+    steps = [{"color": "green", "value": None}]
+    steps += [{"color": colour, "value": value} for value, colour in thresholds]
+    return {
+        "type": "stat", "title": title, "description": description, "datasource": DS,
+        "targets": targets,
+        "fieldConfig": {"defaults": {"unit": unit, "decimals": 1, "thresholds": {
+            "mode": "absolute", "steps": steps}, "color": {"mode": "thresholds"}},
+            "overrides": []},
+        "options": {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
+                    "colorMode": "value", "graphMode": "area", "justifyMode": "auto",
+                    "orientation": "auto", "textMode": "value_and_name"},
+        "gridPos": {"w": 6, "h": 5},
     }
 
 
@@ -76,7 +135,8 @@ def heatmap(title, metric):
     sel = "{%s}" % selector(metric)
     return {
         "type": "heatmap", "title": title, "datasource": DS,
-        "description": "Log2 buckets counted in the kernel (le = 2^k ns, in seconds).",
+        "description": "Log2 buckets counted in the kernel (le = 2^k ns, in seconds), summed "
+                       "over the selected instances.",
         "targets": [target("sum by (le) (rate(%s_bucket%s[$__rate_interval]))" % (metric, sel),
                            "{{le}}", fmt="heatmap")],
         "fieldConfig": {"defaults": {"custom": {"scaleDistribution": {"type": "linear"}}},
@@ -86,17 +146,19 @@ def heatmap(title, metric):
                                             "steps": 64, "exponent": 0.5},
                     "rowsFrame": {"layout": "auto"}, "tooltip": {"show": True},
                     "legend": {"show": True}},
+        "gridPos": {"w": 12, "h": 10},
     }
 
 
 def quantiles(title, metric, by):
-    sel = selector(metric)
+    """p50 and p99 per instance and per the labels in `by`, each named in the legend."""
+    keep = "instance, " + by
+    names = " ".join("{{%s}}" % label for label in keep.split(", "))
     t = []
-    for q, ref in (("0.5", "A"), ("0.99", "B")):
+    for q, name, ref in (("0.5", "p50", "A"), ("0.99", "p99", "B")):
         t.append(target(
             "histogram_quantile(%s, sum by (%s, le) (rate(%s_bucket{%s}[$__rate_interval])))"
-            % (q, by, metric, sel), "p%s {{%s}}" % ("50" if q == "0.5" else "99",
-                                                   by.split(", ")[-1]), ref))
+            % (q, keep, metric, selector(metric)), "%s %s" % (names, name), ref))
     return timeseries(title, t, "s")
 
 
@@ -109,12 +171,34 @@ def highlight(panel, series_regex):
     return panel
 
 
+def nonzero_only(expr, labels, metric_selector):
+    """The series of expr that are not 0 all through the dashboard's time range (Grafana 9 has
+    no override to hide them, so the query leaves them out): `@ end()` makes every step look
+    at the same window, the whole range."""
+    return ("%s and on (%s) (max by (%s) (max_over_time(%s[$__range] @ end())) > 0)"
+            % (expr, labels, labels, metric_selector))
+
+
+def fd_usage(panel):
+    """Ratio of the soft limit, with the alert's threshold (90%) drawn as a line."""
+    d = panel["fieldConfig"]["defaults"]
+    d.update({"min": 0, "max": 1, "thresholds": {"mode": "absolute", "steps": [
+        {"color": "green", "value": None}, {"color": "red", "value": 0.9}]}})
+    d["custom"]["thresholdsStyle"] = {"mode": "line"}
+    return panel
+
+
 def table(title, targets, unit="short"):
     return {
         "type": "table", "title": title, "datasource": DS, "targets": targets,
-        "fieldConfig": {"defaults": {"unit": unit}, "overrides": []},
+        "fieldConfig": {"defaults": {"unit": unit, "custom": {
+            "displayMode": "gradient-gauge",
+            "cellOptions": {"type": "gauge", "mode": "gradient"}}}, "overrides": [
+            {"matcher": {"id": "byName", "options": "Time"},
+             "properties": [{"id": "custom.hidden", "value": True}]}]},
         "options": {"showHeader": True, "sortBy": [{"displayName": "Value", "desc": True}]},
         "transformations": [{"id": "merge", "options": {}}],
+        "gridPos": {"w": 24, "h": 8},
     }
 
 
@@ -124,6 +208,20 @@ def rate(metric, sel, by, window="$__rate_interval"):
 
 def host():
     return [
+        stat("Uptime", [target("time() - kobs_boot_time_seconds{%s}" % F, "{{instance}}")],
+             "s", [], "Since the host booted (/proc/stat btime)."),
+        stat("Load per CPU", [target(
+            "kobs_load1{%s} / on (instance, job) kobs_cpus{%s}" % (F, F), "{{instance}}")],
+            "short", [(0.8, "orange"), (1.5, "red")],
+            "1-minute load average divided by the number of CPUs."),
+        stat("Memory available", [target(
+            "kobs_memory_available_bytes{%s} / on (instance, job) kobs_memory_total_bytes{%s}"
+            % (F, F), "{{instance}}")], "percentunit", [],
+            "MemAvailable: what can be allocated without swapping, as a share of MemTotal."),
+        stat("Pressure stall (some)", [target(
+            rate("kobs_pressure_stalled_seconds_total", F + ',kind="some"', "instance, resource"),
+            "{{instance}} {{resource}}")], "percentunit", [(0.1, "orange"), (0.3, "red")],
+            "Share of time at least one task stalled on CPU, memory or I/O (PSI)."),
         timeseries("CPU by mode", [target(
             rate("kobs_cpu_seconds_total", F, "instance, mode") +
             " / on (instance) group_left sum by (instance) (kobs_cpus{%s})" % F,
@@ -158,6 +256,7 @@ def host():
 
 
 def groups():
+    by_state = "instance, group, state"
     return [
         table("Top groups by CPU", [target(
             "topk(10, " + rate("kobs_group_cpu_seconds_total", G, "instance, group") + ")",
@@ -178,14 +277,20 @@ def groups():
         timeseries("Page faults", [target(
             rate("kobs_group_page_faults_total", G, "instance, group, type"),
             "{{instance}} {{group}} {{type}}")], "ops"),
-        timeseries("Open fds and fd usage", [
-            target("sum by (instance, group) (kobs_group_open_fds{%s})" % G,
-                   "{{instance}} {{group}} fds", "A"),
-            target("max by (instance, group) (kobs_group_max_fd_usage_ratio{%s})" % G,
-                   "{{instance}} {{group}} worst usage ratio", "B")]),
-        highlight(timeseries("Processes by state (D highlighted)", [
-            target("sum by (instance, group, state) (kobs_group_processes{%s})" % G,
-                   "{{instance}} {{group}} {{state}}")], description="disk_sleep is the D state."),
+        timeseries("Open fds", [target(
+            "sum by (instance, group) (kobs_group_open_fds{%s})" % G,
+            "{{instance}} {{group}}")], "short",
+            "File descriptors open in the group's processes, summed."),
+        fd_usage(timeseries("Worst fd usage (of the soft limit)", [target(
+            "max by (instance, group) (kobs_group_max_fd_usage_ratio{%s})" % G,
+            "{{instance}} {{group}}")], "percentunit",
+            "The group's process closest to its open-files limit (ulimit -n); the alert "
+            "KobsGroupFdsNearLimit fires above 90%.")),
+        highlight(timeseries("Processes by state (D highlighted)", [target(nonzero_only(
+            "sum by (%s) (kobs_group_processes{%s})" % (by_state, G), by_state,
+            "kobs_group_processes{%s}" % G), "{{instance}} {{group}} {{state}}")],
+            description="disk_sleep is the D state. States with no process all through the "
+                        "time range are left out."),
             ".* disk_sleep$"),
         timeseries("Run-queue wait", [target(
             rate("kobs_group_runqueue_wait_seconds_total", G, "instance, group"),
@@ -208,14 +313,14 @@ def kernel():
         p.append(quantiles(title + " p50 / p99", metric, by))
     p += [
         timeseries("OOM kills by group", [target(
-            "sum by (group) (increase(kobs_oom_kills_total{%s}[$__rate_interval])) "
-            "or on () vector(0)" % F, "{{group}}")],
+            "sum by (instance, group) (increase(kobs_oom_kills_total{%s}[$__rate_interval])) "
+            "or on () vector(0)" % F, "{{instance}} {{group}}")],
             description="0 when no OOM kill happened in the range."),
         timeseries("TCP retransmits", [target(rate("kobs_tcp_retransmits_total", F,
                                                    "instance"), "{{instance}}")], "ops"),
         timeseries("Packet drops by reason", [target(
-            rate("kobs_packet_drops_total", F, "reason") + " or on () vector(0)",
-            "{{reason}}")], "ops", "Reasons from the kernel's enum skb_drop_reason."),
+            rate("kobs_packet_drops_total", F, "instance, reason") + " or on () vector(0)",
+            "{{instance}} {{reason}}")], "ops", "Reasons from the kernel's enum skb_drop_reason."),
     ]
     return p
 
@@ -242,11 +347,12 @@ def self_():
             "max by (instance, program) (kobs_bpf_program_attached{%s})" % F,
             "{{instance}} {{program}}")]),
         timeseries("BPF run time per event", [target(
-            "sum by (program, tracepoint) (rate(kobs_bpf_program_run_seconds_total{%s}"
-            "[$__rate_interval])) / sum by (program, tracepoint) "
+            "sum by (instance, program, tracepoint) (rate(kobs_bpf_program_run_seconds_total{%s}"
+            "[$__rate_interval])) / sum by (instance, program, tracepoint) "
             "(rate(kobs_bpf_program_runs_total{%s}[$__rate_interval]))" % (F, F),
-            "{{program}} {{tracepoint}}")], "s",
-            "Served while kernel.bpf_stats_enabled is 1."),
+            "{{instance}} {{program}} {{tracepoint}}")], "s",
+            "Served while kernel.bpf_stats_enabled is 1 (sysctl -w kernel.bpf_stats_enabled=1); "
+            "empty otherwise."),
     ]
 
 
@@ -258,21 +364,30 @@ DASHBOARDS = [
 ]
 
 
-def dashboard(uid, title, panels_of, with_group):
-    panels = []
-    for i, panel in enumerate(panels_of()):
+def laid_out(panels):
+    """Left to right in rows of 24 columns, in the order given; a row is as tall as its
+    tallest panel."""
+    x = y = row_h = 0
+    for i, panel in enumerate(panels):
+        w, h = panel["gridPos"]["w"], panel["gridPos"]["h"]
+        if x + w > 24:
+            x, y, row_h = 0, y + row_h, 0
         panel["id"] = i + 1
-        w = 24 if panel["type"] == "table" else 12
-        panel["gridPos"] = {"h": 8, "w": w, "x": 0 if w == 24 else (i % 2) * 12,
-                            "y": (i // 2) * 8}
-        panels.append(panel)
+        panel["gridPos"] = {"h": h, "w": w, "x": x, "y": y}
+        x += w
+        row_h = max(row_h, h)
+    return panels
+
+
+def dashboard(uid, title, panels_of, with_group):
     return {
         "uid": uid, "title": title, "tags": ["kobsd"], "editable": True,
         "schemaVersion": 38, "version": 1, "refresh": "30s", "graphTooltip": 1,
         "time": {"from": "now-1h", "to": "now"}, "timezone": "",
         "links": [{"type": "dashboards", "tags": ["kobsd"], "asDropdown": False,
                    "includeVars": True, "keepTime": True, "title": "kobsd dashboards"}],
-        "templating": templating(with_group), "annotations": {"list": []}, "panels": panels,
+        "templating": templating(with_group), "annotations": {"list": []},
+        "panels": laid_out(panels_of()),
     }
 
 

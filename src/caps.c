@@ -12,6 +12,51 @@
 #include "buf.h"
 #include "procfs.h"
 
+/* The names of capabilities 0 to 40 (Linux 5.9), for the log and the landing page. */
+static const char *const names[] = {
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+};
+
 static int last_cap(void)
 {
 	struct buf f;
@@ -30,12 +75,17 @@ static int get(struct __user_cap_data_struct d[2])
 	return (int)syscall(SYS_capget, &h, d);
 }
 
-static bool bounding_empty(void)
+static uint64_t join(uint32_t low, uint32_t high)
 {
-	for (int c = 0; c <= last_cap(); c++)
-		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
-			return false;
-	return true;
+	return (uint64_t)high << 32 | low;
+}
+
+uint64_t caps_permitted(void)
+{
+	struct __user_cap_data_struct d[2];
+	if (get(d) != 0)
+		return 0;
+	return join(d[0].permitted, d[1].permitted);
 }
 
 bool caps_any(void)
@@ -49,31 +99,86 @@ bool caps_any(void)
 	return false;
 }
 
-int caps_drop_all(char *note, size_t note_len)
+static uint64_t bounding_set(int last)
 {
-	int last = last_cap();
-	/* The bounding set first: dropping from it needs CAP_SETPCAP, which goes next. */
+	uint64_t set = 0;
 	for (int c = 0; c <= last; c++)
 		if (prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
+			set |= CAPS_BIT(c);
+	return set;
+}
+
+int caps_limit_bounding(uint64_t keep, char *note, size_t note_len)
+{
+	int last = last_cap();
+	for (int c = 0; c <= last; c++)
+		if (!(keep & CAPS_BIT(c)) && prctl(PR_CAPBSET_READ, c, 0, 0, 0) == 1)
 			prctl(PR_CAPBSET_DROP, c, 0, 0, 0);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct d[2] = {0};
-	int rc = (int)syscall(SYS_capset, &h, d);
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	if (rc != 0) {
-		snprintf(note, note_len, "capset: %s", strerror(errno));
-		return -1;
-	}
-	if (caps_any()) {
-		snprintf(note, note_len, "capabilities are left in the effective or permitted set");
-		return -1;
-	}
+	uint64_t left = bounding_set(last) & ~keep;
 	note[0] = '\0';
-	if (!bounding_empty())
-		snprintf(note, note_len,
-		         "the bounding set keeps what it had (no CAP_SETPCAP to drop it, as under "
-		         "systemd's CapabilityBoundingSet=); with the permitted set empty and "
-		         "no-new-privileges set, nothing in it can be gained again");
+	if (!left)
+		return 0;
+	char what[512];
+	caps_names(left, what, sizeof(what));
+	snprintf(
+	    note, note_len,
+	    "the bounding set keeps %s (no CAP_SETPCAP to drop them, as under systemd's "
+	    "CapabilityBoundingSet=); with the permitted set empty of them and no_new_privs set, "
+	    "they cannot be gained again",
+	    what);
+	return 1;
+}
+
+int caps_limit(uint64_t keep, uint64_t *kept, char *err, size_t errlen)
+{
+	struct __user_cap_data_struct d[2];
+	if (get(d) != 0) {
+		snprintf(err, errlen, "capget: %s", strerror(errno));
+		return -1;
+	}
+	uint64_t permitted = join(d[0].permitted, d[1].permitted);
+	uint64_t effective = join(d[0].effective, d[1].effective);
+	uint64_t inheritable = join(d[0].inheritable, d[1].inheritable);
+	uint64_t want = permitted & keep;
+	/* Ambient capabilities need a permitted and inheritable twin: with the inheritable set
+	 * empty, none stays. Cleared explicitly anyway, for the record. */
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	if (permitted != want || effective != want || inheritable != 0) {
+		struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+		struct __user_cap_data_struct set[2] = {
+		    {.effective = (uint32_t)want, .permitted = (uint32_t)want},
+		    {.effective = (uint32_t)(want >> 32), .permitted = (uint32_t)(want >> 32)},
+		};
+		if (syscall(SYS_capset, &h, set) != 0) {
+			snprintf(err, errlen, "capset: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (get(d) != 0 || join(d[0].permitted, d[1].permitted) != want ||
+	    join(d[0].effective, d[1].effective) != want || d[0].inheritable || d[1].inheritable) {
+		snprintf(err, errlen, "capabilities beyond those asked for are left after capset");
+		return -1;
+	}
+	*kept = want;
 	return 0;
+}
+
+void caps_names(uint64_t caps, char *out, size_t len)
+{
+	size_t used = 0;
+	out[0] = '\0';
+	if (!caps) {
+		snprintf(out, len, "none");
+		return;
+	}
+	for (int c = 0; c < 64; c++) {
+		if (!(caps & CAPS_BIT(c)) || used >= len)
+			continue;
+		int n;
+		if (c < (int)(sizeof(names) / sizeof(names[0])))
+			n = snprintf(out + used, len - used, "%s%s", used ? " " : "", names[c]);
+		else
+			n = snprintf(out + used, len - used, "%scapability %d", used ? " " : "", c);
+		used += n > 0 ? (size_t)n : 0;
+	}
 }

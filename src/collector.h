@@ -12,6 +12,7 @@
 /* What collectors may use. Owned by the daemon; the pointers stay valid while it runs. */
 struct groups_config;
 struct group_link;
+struct task_feed;
 
 struct collector_env {
 	const char *procfs;              /* --path.procfs, without a trailing slash */
@@ -19,6 +20,7 @@ struct collector_env {
 	struct groups_config *groups;    /* --config.file's process groups (or the built-in ones);
 	                                    used by the collecting thread only */
 	struct group_link *link;         /* the process groups as the bpf collector sees them */
+	struct task_feed *tasks;         /* the bpf collector's task iterator, if it runs */
 	const char *textfile_directory;  /* --collector.textfile.directory, or NULL */
 };
 
@@ -46,6 +48,9 @@ struct collector_ops {
 	void (*reconfigure)(void *state, const struct collector_env *env);
 	/* Release what init made; may be NULL. */
 	void (*destroy)(void *state);
+	/* After a collection: a one-line note on how it collects (the landing page shows it), ""
+	 * for none. May be NULL. Runs on the collecting thread. */
+	void (*note)(void *state, char *out, size_t len);
 };
 
 #endif

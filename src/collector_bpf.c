@@ -8,9 +8,10 @@
  * the kernel let this collector classify a new process at once. The daemon then drops every
  * capability (main.c): the maps stay readable through their mappings and descriptors.
  *
- * Counts live in the kernel: a scrape reads the maps (mostly mapped arrays, no syscalls) and
- * serves them as they are, so they are cumulative for as long as the daemon runs. A group's rows
- * are zeroed when its id is given to another group, or when a reload makes all ids new. */
+ * Counts live in the kernel: a scrape reads the maps (arrays mapped into this process, and a
+ * syscall for each per-CPU value in use: see KOBS_CPU_ROWS) and serves them as they are, so they
+ * are cumulative for as long as the daemon runs. A group's rows are zeroed when its id is given to
+ * another group, or when a reload makes all ids new. */
 #include "collector.h"
 
 #include "config.h"
@@ -45,6 +46,7 @@
 #include "process_events.skel.h"
 #include "scheduler.skel.h"
 #include "syscalls.skel.h"
+#include "task_iter.skel.h"
 #include "tcp_retransmits.skel.h"
 
 #include "buf.h"
@@ -53,6 +55,7 @@
 #include "log.h"
 #include "procfs.h"
 #include "procfs_pid_parse.h"
+#include "task_feed.h"
 #include "xalloc.h"
 
 #ifndef CAP_PERFMON
@@ -70,6 +73,7 @@ enum program_id {
 	P_TCP_RETRANSMITS,
 	P_PACKET_DROPS,
 	P_PROCESS_EVENTS,
+	P_TASK_ITER,
 	P__COUNT,
 };
 
@@ -84,30 +88,38 @@ struct program_def {
 	const void *(*elf)(size_t *size);
 	const char *tracepoints[4]; /* what it attaches to, NULL-terminated */
 	enum rows rows;
-	const char *hists[2]; /* its histogram maps, laid out as `rows` says */
-	const char *words;    /* its map of counters, if any */
-	const char *table;    /* a map read through its descriptor: hash or ring buffer */
+	const char *hists[2];     /* its histogram maps, laid out as `rows` says */
+	const char *cpu_hists[2]; /* their first KOBS_CPU_ROWS rows, one copy per CPU */
+	const char *words;        /* its map of counters, if any */
+	const char *table;        /* a map read by descriptor: hash, per-CPU array, ring buffer */
 };
 
 /* In the order of groups_bpf_program_names. */
 static const struct program_def programs[P__COUNT] = {
-    [P_SCHEDULER] = {scheduler_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS, {"runq", "offcpu"}},
+    [P_SCHEDULER] = {scheduler_bpf__elf_bytes,
+                     {"sched_switch"},
+                     ROWS_GROUPS,
+                     {"runq", "offcpu"},
+                     {"runq_cpu", "offcpu_cpu"}},
     [P_BLOCK_IO] = {block_io_bpf__elf_bytes,
                     {"block_rq_issue", "block_rq_complete"},
                     .table = "hist"},
     [P_SYSCALLS] = {syscalls_bpf__elf_bytes,
                     {"sys_enter", "sys_exit"},
                     ROWS_GROUPS_SYSCALLS,
-                    {"hist"}},
+                    {"hist"},
+                    {"hist_cpu"}},
     [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, .words = "kills"},
     [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes,
                            {"tcp_retransmit_skb"},
                            .words = "retransmits"},
-    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .words = "drops"},
+    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .table = "drops"},
     [P_PROCESS_EVENTS] = {process_events_bpf__elf_bytes,
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
                           .words = "lost",
                           .table = "events"},
+    /* Not on a tracepoint: an iterator the processes collector reads (task_feed.h). */
+    [P_TASK_ITER] = {task_iter_bpf__elf_bytes, {NULL}, .words = "wchan_groups"},
 };
 
 /* An array map of words, mapped into this process as far as it is read: the kernel maps every
@@ -136,6 +148,7 @@ struct program {
 	bool attached;
 	char why[200];           /* why it is not attached */
 	struct mapping hists[2]; /* as programs[].hists */
+	int cpu_hist_fd[2];      /* programs[].cpu_hists */
 	struct mapping words;    /* programs[].words */
 	int table_fd;            /* programs[].table */
 };
@@ -157,7 +170,10 @@ struct bpf_collector {
 	size_t pid_words;
 	unsigned nr_groups;
 	struct kobs_settings settings;
-	const char *syscalls[GROUPS_BPF_SYSCALLS];
+	int ncpus;            /* possible CPUs: the copies of a per-CPU map's value */
+	uint64_t *per_cpu;    /* a per-CPU value read, of ncpus * PER_CPU_WORDS words */
+	bool cpu_read_failed; /* a per-CPU map could not be read, and the log said so */
+	char *syscalls[GROUPS_BPF_SYSCALLS]; /* copies: a reload frees the configuration */
 	char *ungrouped; /* the group label of id 0, NULL when those processes are left out */
 
 	struct enum_names drop_reasons, block_ops;
@@ -176,9 +192,13 @@ struct bpf_collector {
 	bool exec_running;
 	bool stopping; /* read by the exec thread: atomic loads and stores */
 	struct group_link *link;
+	struct task_feed *tasks; /* filled in while the task iterator is attached */
 	struct buf file, cmdline, cgroup, name;
 	const char **argv;
 };
+
+/* The largest per-CPU value: the drop counters. */
+#define PER_CPU_WORDS KOBS_DROP_REASONS
 
 #define MAX_ARGS      4096
 #define CMDLINE_LIMIT (128u * 1024)
@@ -390,6 +410,12 @@ static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_objec
 		m = bpf_object__find_map_by_name(obj, programs[id].hists[h]);
 		if (!m || bpf_map__set_max_entries(m, (__u32)(hist_rows(b, id) * KOBS_HIST_WORDS)))
 			return -1;
+		/* Rows beyond hist_rows are never counted: no copies of them. */
+		size_t cpu_rows =
+		    hist_rows(b, id) < KOBS_CPU_ROWS ? hist_rows(b, id) : KOBS_CPU_ROWS;
+		m = bpf_object__find_map_by_name(obj, programs[id].cpu_hists[h]);
+		if (!m || bpf_map__set_max_entries(m, (__u32)cpu_rows))
+			return -1;
 	}
 	if (id == P_OOM_KILLS) {
 		m = bpf_object__find_map_by_name(obj, "kills");
@@ -413,6 +439,9 @@ static int finish(struct bpf_collector *b, enum program_id id, struct program *p
 		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->hists[h]);
 		if (!m ||
 		    map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), &p->hists[h]) < 0)
+			return -1;
+		m = bpf_object__find_map_by_name(p->obj, def->cpu_hists[h]);
+		if (!m || (p->cpu_hist_fd[h] = dup_fd(bpf_map__fd(m))) < 0)
 			return -1;
 	}
 	if (def->words) {
@@ -447,6 +476,11 @@ static void unload(struct program *p)
 	unmap(&p->hists[0]);
 	unmap(&p->hists[1]);
 	unmap(&p->words);
+	for (int h = 0; h < 2; h++) {
+		if (p->cpu_hist_fd[h] >= 0)
+			close(p->cpu_hist_fd[h]);
+		p->cpu_hist_fd[h] = -1;
+	}
 	if (p->table_fd >= 0)
 		close(p->table_fd);
 	p->table_fd = -1;
@@ -520,6 +554,21 @@ fail:
 	unload(p);
 }
 
+/* The programs' ELF images, embedded in the daemon, are read only to load them: once loaded,
+ * their pages (some 200 KiB) need not stay resident. They are the daemon's own read-only data,
+ * so the kernel drops them and would read them again from the file if they were touched. */
+static void release_elf_images(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	for (int i = 0; i < P__COUNT; i++) {
+		size_t size;
+		uintptr_t elf = (uintptr_t)programs[i].elf(&size);
+		uintptr_t from = (elf + page - 1) & ~(page - 1), to = (elf + size) & ~(page - 1);
+		if (to > from)
+			madvise((void *)from, to - from, MADV_DONTNEED);
+	}
+}
+
 /* ---- exec events: classify a new process the moment it has its final name ---- */
 
 static void classify_exec(struct bpf_collector *b, int pid)
@@ -573,10 +622,9 @@ static void classify_exec(struct bpf_collector *b, int pid)
 	struct group_match m;
 	if (group_link_match(b->link, &id, &m, &b->name)) {
 		/* A group the processes collector has not made yet gets its id now, so that
-		 * a process gone before the next scrape still counts in its own group. */
-		unsigned gid = group_link_id(b->link, b->name.data, true);
-		if (gid)
-			group_link_set(b->link, pid, gid);
+		 * a process gone before the next scrape still counts in its own group; unless
+		 * this process has made too many new groups already (ungrouped, then). */
+		group_link_set(b->link, pid, group_link_exec_id(b->link, pid, b->name.data));
 	}
 	free(unit);
 out:
@@ -600,7 +648,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		classify_exec(b, (int)ev.pid);
 		break;
 	case KOBS_EVENT_EXIT:
-		group_link_set(b->link, (int)ev.pid, 0);
+		group_link_exit(b->link, (int)ev.pid);
 		break;
 	}
 	return 0;
@@ -675,9 +723,38 @@ static unsigned read_pid_max(void)
 	return v >= 301 && v <= (1ul << 22) ? (unsigned)v : 1u << 22;
 }
 
+/* ---- the task iterator, for the processes collector ---- */
+
+static int open_tasks(void *ctx)
+{
+	struct bpf_collector *b = ctx;
+	/* The link was made while privileged; making an iterator of it needs no capability. */
+	return bpf_iter_create(bpf_link__fd(b->progs[P_TASK_ITER].hooks[0].link));
+}
+
+static void set_wchan_groups(void *ctx, const uint64_t *bits, size_t words)
+{
+	struct bpf_collector *b = ctx;
+	uint64_t *w = words_upto(&b->progs[P_TASK_ITER].words, words);
+	if (!w)
+		return;
+	for (size_t i = 0; i < words && i < b->progs[P_TASK_ITER].words.entries; i++)
+		if (__atomic_load_n(&w[i], __ATOMIC_RELAXED) != bits[i])
+			__atomic_store_n(&w[i], bits[i], __ATOMIC_RELAXED);
+}
+
+static void offer_tasks(struct bpf_collector *b)
+{
+	if (!b->progs[P_TASK_ITER].attached || b->progs[P_TASK_ITER].nhooks != 1)
+		return;
+	*b->tasks = (struct task_feed){b, open_tasks, set_wchan_groups};
+}
+
 static void bpf_destroy(void *state)
 {
 	struct bpf_collector *b = state;
+	if (b->tasks)
+		*b->tasks = (struct task_feed){0};
 	if (b->exec_running) {
 		__atomic_store_n(&b->stopping, true, __ATOMIC_RELAXED);
 		pthread_join(b->exec_thread, NULL);
@@ -696,7 +773,10 @@ static void bpf_destroy(void *state)
 			free(b->served_names[i]);
 	free(b->served_names);
 	free(b->oom_logged);
+	free(b->per_cpu);
 	free(b->ungrouped);
+	for (size_t i = 0; i < GROUPS_BPF_SYSCALLS; i++)
+		free(b->syscalls[i]);
 	free(b->argv);
 	buf_free(&b->file);
 	buf_free(&b->cmdline);
@@ -726,8 +806,9 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	struct bpf_collector *b = xcalloc(1, sizeof(*b));
 	b->pid_map_fd = -1;
 	for (int i = 0; i < P__COUNT; i++)
-		b->progs[i].table_fd = -1;
+		b->progs[i].table_fd = b->progs[i].cpu_hist_fd[0] = b->progs[i].cpu_hist_fd[1] = -1;
 	b->link = env->link;
+	b->tasks = env->tasks;
 	buf_init(&b->file);
 	buf_init(&b->cmdline);
 	buf_init(&b->cgroup);
@@ -746,12 +827,22 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	    .drop_has_reason = tracepoint_args(kernel, "kfree_skb") >= 3,
 	};
 	for (size_t i = 0; i < cfg->nsyscalls; i++)
-		b->syscalls[i] = cfg->syscalls[i];
+		b->syscalls[i] = xstrdup(cfg->syscalls[i]);
 	read_enum(kernel, "skb_drop_reason", "SKB_DROP_REASON_", KOBS_DROP_REASONS - 1,
 	          &b->drop_reasons);
 	read_enum(kernel, "req_op", "REQ_OP_", 256, &b->block_ops);
 	if (!b->block_ops.names)
 		read_enum(kernel, "req_opf", "REQ_OP_", 256, &b->block_ops);
+
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0) {
+		snprintf(why, why_len, "off: cannot count the possible CPUs: %s",
+		         strerror(b->ncpus < 0 ? -b->ncpus : EINVAL));
+		btf__free(kernel);
+		bpf_destroy(b);
+		return -1;
+	}
+	b->per_cpu = xcalloc((size_t)b->ncpus * PER_CPU_WORDS, sizeof(*b->per_cpu));
 
 	unsigned pid_max = read_pid_max();
 	b->pid_words = (pid_max + KOBS_PIDS_PER_WORD - 1) / KOBS_PIDS_PER_WORD;
@@ -788,6 +879,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		}
 	}
 	btf__free(kernel);
+	release_elf_images();
 	if (attached == 0) {
 		snprintf(why, why_len, "off: no program could be attached (see the log)");
 		bpf_destroy(b);
@@ -797,6 +889,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	b->oom_logged = xcalloc(b->nr_groups, sizeof(*b->oom_logged));
 	struct group_link_map map = {b, read_pid_word, write_pid_word};
 	group_link_attach(b->link, &map, pid_max, b->nr_groups);
+	offer_tasks(b);
 	/* The note of the log and the landing page: what runs, and why the rest does not. */
 	int used = snprintf(why, why_len, "%zu of %d programs attached", attached, P__COUNT);
 	for (int i = 0; i < P__COUNT && used > 0 && (size_t)used < why_len; i++)
@@ -859,6 +952,25 @@ static void expose_hist(struct expo *out, const struct label *labels, size_t nla
 	expo_histogram(out, labels, nlabels, bounds, cumulative, KOBS_HIST_FINITE, sum, count);
 }
 
+/* Add every CPU's copy of row `row` of a per-CPU histogram map (the first KOBS_CPU_ROWS rows of
+ * a histogram) to `sum`, KOBS_HIST_WORDS words; -1 when the map cannot be read. */
+static int add_cpu_row(struct bpf_collector *b, int fd, size_t row, uint64_t *sum)
+{
+	__u32 key = (__u32)row;
+	if (bpf_map_lookup_elem(fd, &key, b->per_cpu) != 0) {
+		if (!b->cpu_read_failed)
+			log_warn("bpf: cannot read the per-CPU rows of a histogram (%s): the "
+			         "histograms of the first %d group ids are not served",
+			         strerror(errno), KOBS_CPU_ROWS);
+		b->cpu_read_failed = true;
+		return -1;
+	}
+	for (int c = 0; c < b->ncpus; c++)
+		for (int k = 0; k < KOBS_HIST_WORDS; k++)
+			sum[k] += b->per_cpu[(size_t)c * KOBS_HIST_WORDS + k];
+	return 0;
+}
+
 /* Zero what a program counted for group id `id`. */
 static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
 {
@@ -868,6 +980,10 @@ static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
 		uint64_t *w = words_upto(&b->progs[p].hists[h], from + per * KOBS_HIST_WORDS);
 		if (w)
 			memset(w + from, 0, per * KOBS_HIST_WORDS * sizeof(uint64_t));
+		memset(b->per_cpu, 0, (size_t)b->ncpus * KOBS_HIST_WORDS * sizeof(uint64_t));
+		for (__u32 row = (__u32)(id * per); row < (id + 1) * per && row < KOBS_CPU_ROWS;
+		     row++)
+			bpf_map_update_elem(b->progs[p].cpu_hist_fd[h], &row, b->per_cpu, BPF_ANY);
 	}
 	if (p == P_OOM_KILLS) {
 		uint64_t *w = words_upto(&b->progs[p].words, b->nr_groups);
@@ -947,16 +1063,23 @@ static void expose_group_hists(struct bpf_collector *b, enum program_id id, int 
 	for (size_t s = 0; s < per; s++) {
 		for (size_t i = 0; i < n;) {
 			uint64_t sum[KOBS_HIST_WORDS] = {0};
+			bool readable = true;
 			size_t j = i;
 			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++) {
-				const uint64_t *w =
-				    words + ((size_t)ids[j].id * per + s) * KOBS_HIST_WORDS;
+				/* A row below KOBS_CPU_ROWS is counted in the per-CPU map; its
+				 * words in the shared one stay 0. */
+				size_t row = (size_t)ids[j].id * per + s;
+				const uint64_t *w = words + row * KOBS_HIST_WORDS;
 				for (int k = 0; k < KOBS_HIST_WORDS; k++)
 					sum[k] += __atomic_load_n(&w[k], __ATOMIC_RELAXED);
+				if (row < KOBS_CPU_ROWS &&
+				    add_cpu_row(b, b->progs[id].cpu_hist_fd[which], row, sum) < 0)
+					readable = false;
 			}
 			struct label labels[] = {{"group", ids[i].label},
 			                         {"syscall", b->syscalls[s]}};
-			expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum);
+			if (readable)
+				expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum);
 			i = j;
 		}
 	}
@@ -1014,11 +1137,20 @@ static void expose_block_io(struct bpf_collector *b, struct expo *out)
 
 static void expose_drops(struct bpf_collector *b, struct expo *out)
 {
-	const uint64_t *w = words_upto(&b->progs[P_PACKET_DROPS].words, KOBS_DROP_REASONS);
-	if (!w)
+	/* One element, one copy of the counters per CPU. */
+	__u32 key = 0;
+	if (bpf_map_lookup_elem(b->progs[P_PACKET_DROPS].table_fd, &key, b->per_cpu) != 0) {
+		if (!b->cpu_read_failed)
+			log_warn("bpf: cannot read the packet drop counters (%s): they are not "
+			         "served",
+			         strerror(errno));
+		b->cpu_read_failed = true;
 		return;
+	}
 	for (size_t r = 0; r < KOBS_DROP_REASONS; r++) {
-		uint64_t v = __atomic_load_n(&w[r], __ATOMIC_RELAXED);
+		uint64_t v = 0;
+		for (int c = 0; c < b->ncpus; c++)
+			v += b->per_cpu[(size_t)c * KOBS_DROP_REASONS + r];
 		if (!v)
 			continue;
 		char name[32];
@@ -1034,8 +1166,10 @@ static void expose_drops(struct bpf_collector *b, struct expo *out)
 	}
 }
 
-/* Run time and count of each BPF program, from /proc/self/fdinfo, when kernel.bpf_stats_enabled
- * is on. */
+/* Run time and count of each BPF program, when kernel.bpf_stats_enabled is on: from the
+ * program's information (bpf_prog_info), which needs no capability. Not /proc/self/fdinfo: once
+ * a daemon started as root has switched users it is not dumpable, and /proc/self/fdinfo belongs
+ * to root then. */
 static void expose_stats(struct bpf_collector *b, struct expo *out)
 {
 	struct buf f;
@@ -1056,18 +1190,15 @@ static void expose_stats(struct bpf_collector *b, struct expo *out)
 			continue;
 		for (size_t k = 0; k < b->progs[i].nhooks; k++) {
 			const struct hook *h = &b->progs[i].hooks[k];
-			char path[64];
-			snprintf(path, sizeof(path), "self/fdinfo/%d", h->fd);
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+			memset(&info, 0, sizeof(info));
 			if (n == sizeof(rows) / sizeof(rows[0]) ||
-			    procfs_read("/proc", path, &f, 4096) < 0)
-				continue;
-			const char *t = memmem(f.data, f.len, "run_time_ns:", 12);
-			const char *c = memmem(f.data, f.len, "run_cnt:", 8);
-			if (!t || !c)
+			    bpf_obj_get_info_by_fd(h->fd, &info, &len) < 0)
 				continue;
 			rows[n++] =
 			    (struct stat_row){groups_bpf_program_names[i], h->tracepoint,
-			                      strtod(t + 12, NULL) / 1e9, strtod(c + 8, NULL)};
+			                      (double)info.run_time_ns / 1e9, (double)info.run_cnt};
 		}
 	}
 	buf_free(&f);
@@ -1189,6 +1320,12 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		const uint64_t *w = words_upto(&b->progs[P_PROCESS_EVENTS].words, 1);
 		if (w)
 			expo_sample(out, NULL, 0, (double)__atomic_load_n(w, __ATOMIC_RELAXED));
+		expo_family(
+		    out, "kobs_exec_groups_refused", METRIC_COUNTER, NULL,
+		    "New groups refused to processes that called execve() under new names "
+		    "more than 4 times in their life (they count as ungrouped): one process "
+		    "cannot take every group id.");
+		expo_sample(out, NULL, 0, (double)group_link_exec_refused(b->link));
 	}
 	expose_stats(b, out);
 	return 0;

@@ -11,6 +11,12 @@
  * switches, VmHWM, VmSwap), schedstat, io (libproc2 would turn an unreadable io into zeros),
  * limits, and the number of open fds.
  *
+ * When the bpf collector runs its task iterator (task_feed.h), every scrape reads instead one
+ * binary record per thread and per process from the kernel (task_records.h): every figure above
+ * but the classification's, for every process whoever owns it, summed over all its threads, with
+ * no file opened per process. /proc is then read only to classify a new process. If the
+ * iterator cannot be read, the collector says why once and goes back to /proc for good.
+ *
  * libproc2 reads /proc and cannot be pointed elsewhere, so this collector reads /proc whatever
  * --path.procfs says: in a container, run with the host's pid namespace (hostPID), where /proc
  * lists the host's processes. */
@@ -35,6 +41,9 @@
 #include "process_groups.h"
 #include "procfs.h"
 #include "procfs_pid_parse.h"
+#include "task_feed.h"
+#include "task_records.h"
+#include "thread_groups.h"
 #include "xalloc.h"
 
 #define PROC_ROOT "/proc"
@@ -95,11 +104,28 @@ struct exec_life {
 	uint64_t generation;
 };
 
+/* A process as a listing gives it: from libproc2 (`stack`) or the task iterator (`record`). */
+struct listed {
+	int pid, ppid;
+	uint64_t began; /* start, in clock ticks since boot */
+	struct pids_stack *stack;
+	const struct kobs_task_process *record;
+};
+
+/* A thread's run-queue wait at the last scrape: the kernel keeps no total of a process's exited
+ * threads' wait, so each thread's growth since then is added to its process's counter. */
+struct thread_wait {
+	unsigned tgid, tid;
+	uint64_t start_ns;
+	uint64_t run_delay_ns;
+};
+
 /* A process new in this scrape, between being listed and being classified. */
 struct pending {
 	struct pg_process *proc;
 	int ppid;
 	uint64_t began; /* start, in clock ticks since boot */
+	bool execd;     /* a life after an execve() */
 	char comm[16];
 	bool matched;
 };
@@ -111,7 +137,9 @@ struct processes {
 	struct pids_info *stat_info;
 	struct pids_info *id_info;
 	struct process_groups *pg;
+	struct thread_groups *tg;
 	double ticks_per_second;
+	uint64_t ns_per_tick;
 	long page_size;
 	double boot_wall; /* when the system booted, in seconds since the epoch */
 	int proc_fd;      /* /proc */
@@ -124,10 +152,21 @@ struct processes {
 	struct buf cgroup;
 	struct buf name;
 	/* Scratch of one collection, freed at its end like libproc2's results. */
-	const char **argv;          /* MAX_ARGS, pointing into `cmdline` */
-	struct pg_process **listed; /* per stack of this scrape's reap */
+	const char **argv;           /* MAX_ARGS, pointing into `cmdline` */
+	struct pg_process **tracked; /* per listed process of this scrape */
 	struct pending *pending;
 	unsigned pending_pids[SELECT_BATCH];
+
+	/* The task iterator: whether it failed (then /proc for good), this scrape's records (freed
+	 * at its end), and the threads' run-queue wait of the last scrape, sorted by tgid and tid.
+	 */
+	bool tasks_failed;
+	bool from_tasks; /* the last collection read the iterator */
+	struct buf records;
+	struct task_records tasks;
+	struct thread_wait *waits;
+	size_t nwaits;
+	uint64_t *wchan_bits; /* group ids whose sleeping threads are named, for the iterator */
 
 	/* Processes that called execve() after they were classified (group_link.h): the
 	 * accounting knows each such life by its start plus a generation in the high bits, so that
@@ -177,6 +216,7 @@ static int processes_init(void **state, const struct collector_env *env, char *w
 		         env->procfs);
 	long hz = procps_hertz_get();
 	p->ticks_per_second = hz > 0 ? (double)hz : 100;
+	p->ns_per_tick = 1000000000ull / (uint64_t)p->ticks_per_second;
 	p->page_size = sysconf(_SC_PAGESIZE);
 	p->boot_wall = clock_seconds(CLOCK_REALTIME) - clock_seconds(CLOCK_BOOTTIME);
 	p->fd_count_by_stat = kernel_counts_fds();
@@ -189,6 +229,10 @@ static int processes_init(void **state, const struct collector_env *env, char *w
 		return -1;
 	}
 	p->pg = pg_new();
+	p->tg = tg_new();
+	buf_init(&p->records);
+	task_records_init(&p->tasks);
+	p->wchan_bits = xcalloc(KOBS_WCHAN_WORDS, sizeof(*p->wchan_bits));
 	buf_init(&p->file);
 	buf_init(&p->cmdline);
 	buf_init(&p->cgroup);
@@ -202,6 +246,11 @@ static void processes_destroy(void *state)
 	struct processes *p = state;
 	close(p->proc_fd);
 	pg_free(p->pg);
+	tg_free(p->tg);
+	buf_free(&p->records);
+	task_records_free(&p->tasks);
+	free(p->waits);
+	free(p->wchan_bits);
 	free(p->execd);
 	buf_free(&p->file);
 	buf_free(&p->cmdline);
@@ -214,7 +263,9 @@ static void processes_reconfigure(void *state, const struct collector_env *env)
 {
 	struct processes *p = state;
 	pg_reset(p->pg);
+	tg_reset(p->tg);
 	group_link_reset(env->link);
+	memset(p->wchan_bits, 0, KOBS_WCHAN_WORDS * sizeof(*p->wchan_bits));
 }
 
 /* Tell the bpf collector the names of the group ids. */
@@ -338,8 +389,19 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 
 	struct group_match m;
 	np->matched = group_link_match(env->link, &id, &m, &p->name);
-	if (np->matched)
-		pg_classify(p->pg, np->proc, p->name.data, np->comm, m.per_process, m.children);
+	if (!np->matched)
+		return;
+	unsigned flags = (m.per_process ? PG_PER_PROCESS : 0) | (m.children ? PG_CHILDREN : 0) |
+	                 (m.threads ? PG_THREADS : 0) | (m.wchan ? PG_WCHAN : 0);
+	/* After an exec, a group is made only if the exec gave it an id: a process that execs
+	 * itself under ever new names is refused new groups (group_link_exec_id). */
+	if (np->execd && group_link_attached(env->link)) {
+		group_link_lock(env->link);
+		if (!group_link_find(env->link, p->name.data))
+			flags |= PG_NO_NEW_GROUP;
+		group_link_unlock(env->link);
+	}
+	pg_classify(p->pg, np->proc, p->name.data, np->comm, flags);
 }
 
 /* Classify the processes new in this scrape: first every one on its own matchers, then those
@@ -376,7 +438,7 @@ static void classify_new(struct processes *p, const struct collector_env *env, s
 	for (size_t i = 0; linked && i < n; i++) {
 		const char *group = pg_group_of(p->pg, p->pending[i].proc);
 		group_link_set(env->link, pg_pid(p->pending[i].proc),
-		               group ? group_link_id(env->link, group, false) : 0);
+		               group ? group_link_id(env->link, group) : 0);
 	}
 	/* A long command line (a Java class path) must not keep its buffer resident. */
 	buf_free(&p->cmdline);
@@ -549,8 +611,8 @@ static void read_process(struct processes *p, const struct collector_env *env,
 {
 	struct pg_figures f = {0};
 	f.state = pg_state_from_letter(STAT_VAL(st, S_STATE, s_ch));
-	f.counters[PGC_CPU_USER] = STAT_VAL(st, S_UTIME, ull_int);
-	f.counters[PGC_CPU_SYSTEM] = STAT_VAL(st, S_STIME, ull_int);
+	f.counters[PGC_CPU_USER] = STAT_VAL(st, S_UTIME, ull_int) * p->ns_per_tick;
+	f.counters[PGC_CPU_SYSTEM] = STAT_VAL(st, S_STIME, ull_int) * p->ns_per_tick;
 	f.counters[PGC_FAULTS_MAJOR] = STAT_VAL(st, S_MAJFLT, ul_int);
 	f.counters[PGC_FAULTS_MINOR] = STAT_VAL(st, S_MINFLT, ul_int);
 	int threads = STAT_VAL(st, S_THREADS, s_int);
@@ -585,44 +647,268 @@ static bool sorted_by_pid(struct pids_fetch *f)
 	return true;
 }
 
-static int processes_collect(void *state, const struct collector_env *env, struct expo *out)
+/* ---- listing: /proc through libproc2 ---- */
+
+/* Every process, in ascending pid order, from /proc/<pid>/stat; libproc2's results stay in
+ * p->stat_info until the end of the collection. */
+static struct listed *list_procfs(struct processes *p, const struct collector_env *env, size_t *n)
 {
-	struct processes *p = state;
 	struct pids_fetch *f = NULL;
-	double listed = clock_seconds(CLOCK_BOOTTIME);
 	if (procps_pids_new(&p->stat_info, (enum pids_item *)stat_items, S__COUNT) >= 0)
 		f = procps_pids_reap(p->stat_info, PIDS_FETCH_TASKS_ONLY);
 	if (!f) {
 		procps_pids_unref(&p->stat_info);
 		read_errors_count(env->read_errors, "pid/stat", READ_ERROR_IO);
-		return -1;
+		return NULL;
 	}
 	size_t total = (size_t)f->counts->total;
 	/* /proc lists pids in ascending order, which the accounting relies on; make sure. */
 	if (!sorted_by_pid(f))
 		procps_pids_sort(p->stat_info, f->stacks, (int)total, PIDS_ID_PID,
 		                 PIDS_SORT_ASCEND);
-	p->listed = xreallocarray(NULL, total ? total : 1, sizeof(*p->listed));
-	p->pending = xreallocarray(NULL, total ? total : 1, sizeof(*p->pending));
+	struct listed *l = xreallocarray(NULL, total ? total : 1, sizeof(*l));
+	for (size_t i = 0; i < total; i++) {
+		struct pids_stack *st = f->stacks[i];
+		l[i] = (struct listed){.pid = STAT_VAL(st, S_PID, s_int),
+		                       .ppid = STAT_VAL(st, S_PPID, s_int),
+		                       .began = STAT_VAL(st, S_BEGAN, ull_int),
+		                       .stack = st};
+	}
+	*n = total;
+	return l;
+}
 
-	const struct groups_settings *gs = groups_config_settings(env->groups);
-	struct pg_settings settings = {
-	    .per_process_limit = gs->per_process_limit,
-	    .group_limit = gs->group_limit,
-	    .group_expiry = gs->group_expiry_seconds,
-	    .ticks_per_second = p->ticks_per_second,
-	};
-	double now = clock_seconds(CLOCK_MONOTONIC);
-	pg_begin(p->pg, &settings, now, clock_seconds(CLOCK_REALTIME), total);
+/* ---- listing: the bpf collector's task iterator ---- */
+
+/* Read a new iterator whole into p->records; -1 with the reason in `why`. */
+static int read_tasks(struct processes *p, const struct collector_env *env, char *why, size_t len)
+{
+	int fd = env->tasks->open(env->tasks->ctx);
+	if (fd < 0) {
+		snprintf(why, len, "cannot make a task iterator: %s", strerror(errno));
+		return -1;
+	}
+	buf_reset(&p->records);
+	for (;;) {
+		buf_reserve(&p->records, 64 * 1024);
+		ssize_t got =
+		    read(fd, p->records.data + p->records.len, p->records.cap - p->records.len - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			snprintf(why, len, "reading the task iterator: %s", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (got == 0)
+			break;
+		p->records.len += (size_t)got;
+	}
+	close(fd);
+	if (task_records_parse(p->records.data, p->records.len, &p->tasks, why, len) < 0)
+		return -1;
+	if (p->tasks.nprocesses == 0) {
+		snprintf(why, len, "the task iterator listed no process");
+		return -1;
+	}
+	return 0;
+}
+
+/* The thread record of a process's leader (its tid is its pid), or NULL. */
+static const struct kobs_task_thread *leader_of(const struct task_records *r, unsigned tgid)
+{
+	size_t first, n = task_records_threads_of(r, tgid, &first);
+	for (size_t i = first; i < first + n; i++)
+		if (r->threads[i]->tid == tgid)
+			return r->threads[i];
+	return NULL;
+}
+
+static struct listed *list_tasks(struct processes *p, size_t *n)
+{
+	const struct task_records *r = &p->tasks;
+	struct listed *l = xreallocarray(NULL, r->nprocesses, sizeof(*l));
+	size_t k = 0;
+	for (size_t i = 0; i < r->nprocesses; i++) {
+		const struct kobs_task_process *rec = r->processes[i];
+		const struct kobs_task_thread *leader = leader_of(r, rec->tgid);
+		if (!leader || rec->tgid == 0 || rec->tgid > INT32_MAX)
+			continue;
+		/* /proc's start time: start_boottime in clock ticks (nsec_to_clock_t). */
+		l[k++] = (struct listed){.pid = (int)rec->tgid,
+		                         .ppid = (int)rec->ppid,
+		                         .began = leader->start_ns / p->ns_per_tick,
+		                         .record = rec};
+	}
+	*n = k;
+	return l;
+}
+
+/* ---- figures from the task iterator ---- */
+
+static void add_counts(struct kobs_task_counts *sum, const struct kobs_task_counts *c)
+{
+	sum->utime_ns += c->utime_ns;
+	sum->stime_ns += c->stime_ns;
+	sum->runtime_ns += c->runtime_ns;
+	sum->nvcsw += c->nvcsw;
+	sum->nivcsw += c->nivcsw;
+	sum->min_flt += c->min_flt;
+	sum->maj_flt += c->maj_flt;
+	sum->io.rchar += c->io.rchar;
+	sum->io.wchar += c->io.wchar;
+	sum->io.syscr += c->io.syscr;
+	sum->io.syscw += c->io.syscw;
+	sum->io.read_bytes += c->io.read_bytes;
+	sum->io.write_bytes += c->io.write_bytes;
+	sum->io.cancelled_write_bytes += c->io.cancelled_write_bytes;
+}
+
+/* The counters of struct pg_figures from a task's (or a sum of tasks') counts. */
+static void fill_counters(uint64_t *counters, const struct kobs_task_counts *c)
+{
+	task_cputime_split(c->utime_ns, c->stime_ns, c->runtime_ns, &counters[PGC_CPU_USER],
+	                   &counters[PGC_CPU_SYSTEM]);
+	counters[PGC_CTXT_VOLUNTARY] = c->nvcsw;
+	counters[PGC_CTXT_INVOLUNTARY] = c->nivcsw;
+	counters[PGC_FAULTS_MINOR] = c->min_flt;
+	counters[PGC_FAULTS_MAJOR] = c->maj_flt;
+	counters[PGC_IO_RCHAR] = c->io.rchar;
+	counters[PGC_IO_WCHAR] = c->io.wchar;
+	counters[PGC_IO_SYSCR] = c->io.syscr;
+	counters[PGC_IO_SYSCW] = c->io.syscw;
+	counters[PGC_IO_READ_BYTES] = c->io.read_bytes;
+	/* As /proc/<pid>/io's write_bytes: what was cancelled (truncated before writeback) is
+	 * counted apart and not subtracted there either. */
+	counters[PGC_IO_WRITE_BYTES] = c->io.write_bytes;
+}
+
+/* Where the waits of process `tgid` start in a table sorted by tgid and tid. */
+static size_t waits_of(const struct thread_wait *w, size_t n, unsigned tgid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (w[mid].tgid < tgid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The process's run-queue wait: its last total, plus what each of its threads waited since the
+ * last scrape (all of it for a thread new since then), and the waits of this scrape appended to
+ * `now`. Threads born and gone between two scrapes are not seen. */
+static uint64_t runqueue_wait(struct processes *p, const struct kobs_task_thread *const *threads,
+                              size_t n, const struct pg_figures *last, struct thread_wait *now,
+                              size_t *nnow)
+{
+	unsigned tgid = n ? threads[0]->tgid : 0;
+	size_t w = last ? waits_of(p->waits, p->nwaits, tgid) : p->nwaits;
+	uint64_t total = last ? last->counters[PGC_RUNQUEUE_WAIT] : 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct kobs_task_thread *t = threads[i];
+		while (w < p->nwaits && p->waits[w].tgid == tgid && p->waits[w].tid < t->tid)
+			w++;
+		uint64_t before = 0;
+		if (w < p->nwaits && p->waits[w].tgid == tgid && p->waits[w].tid == t->tid &&
+		    p->waits[w].start_ns == t->start_ns)
+			before = p->waits[w].run_delay_ns;
+		if (t->run_delay_ns > before)
+			total += t->run_delay_ns - before;
+		now[(*nnow)++] = (struct thread_wait){tgid, t->tid, t->start_ns, t->run_delay_ns};
+	}
+	return total;
+}
+
+/* A string of a record's fixed-size field, which the kernel NUL-terminates (checked anyway). */
+static void record_string(char *out, size_t outlen, const char *field, size_t fieldlen)
+{
+	size_t n = strnlen(field, fieldlen);
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, field, n);
+	out[n] = '\0';
+}
+
+/* Feed the threads of a process whose entry asks for them to the thread accounting. */
+static void feed_threads(struct processes *p, const char *group, unsigned flags,
+                         const struct kobs_task_thread *const *threads, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct kobs_task_thread *t = threads[i];
+		if (flags & PG_THREADS) {
+			uint64_t counters[PGC__COUNT] = {0};
+			char comm[sizeof(t->comm) + 1];
+			fill_counters(counters, &t->counts);
+			counters[PGC_RUNQUEUE_WAIT] = t->run_delay_ns;
+			record_string(comm, sizeof(comm), t->comm, sizeof(t->comm));
+			tg_thread(p->tg, group, t->tid, t->start_ns, comm, counters);
+		}
+		char state = task_state_letter(t->state, t->exit_state);
+		if ((flags & PG_WCHAN) && (state == 'S' || state == 'D')) {
+			char wchan[sizeof(t->wchan) + 1];
+			record_string(wchan, sizeof(wchan), t->wchan, sizeof(t->wchan));
+			tg_waiting(p->tg, group, wchan);
+		}
+	}
+}
+
+static void update_from_tasks(struct processes *p, struct pg_process *proc,
+                              const struct kobs_task_process *rec, struct thread_wait *waits,
+                              size_t *nwaits)
+{
+	size_t first, n = task_records_threads_of(&p->tasks, rec->tgid, &first);
+	const struct kobs_task_thread *const *threads = p->tasks.threads + first;
+	const struct kobs_task_thread *leader = leader_of(&p->tasks, rec->tgid);
+	struct kobs_task_counts sum = rec->exited;
+	for (size_t i = 0; i < n; i++)
+		add_counts(&sum, &threads[i]->counts);
+
+	struct pg_figures f = {0};
+	fill_counters(f.counters, &sum);
+	f.io_known = true;
+	struct pg_figures last;
+	bool have_last = pg_last(proc, &last);
+	f.counters[PGC_RUNQUEUE_WAIT] =
+	    runqueue_wait(p, threads, n, have_last ? &last : NULL, waits, nwaits);
+	f.state = pg_state_from_letter(leader ? task_state_letter(leader->state, leader->exit_state)
+	                                      : '?');
+	f.threads = rec->threads;
+	uint64_t page = (uint64_t)p->page_size;
+	if (rec->flags & KOBS_PROCESS_HAS_MM) {
+		f.virtual_bytes = rec->virtual_pages * page;
+		f.resident_bytes = rec->resident_pages * page;
+		f.swap_bytes = rec->swap_pages * page;
+		f.peak_resident_bytes = rec->peak_resident_pages * page;
+	}
+	if (rec->flags & KOBS_PROCESS_HAS_FDS) {
+		f.fds_known = true;
+		f.open_fds = rec->open_fds;
+		/* RLIM_INFINITY is all ones, which the accounting takes as unlimited too. */
+		f.fd_limit = rec->fd_limit;
+	}
+	pg_update(p->pg, proc, &f);
+	unsigned flags = pg_flags(proc);
+	if (flags & (PG_THREADS | PG_WCHAN))
+		feed_threads(p, pg_group_of(p->pg, proc), flags, threads, n);
+}
+
+/* ---- a collection ---- */
+
+/* Observe every listed process (ascending pids) in the accounting, and classify the new ones. */
+static void observe(struct processes *p, const struct collector_env *env, const struct listed *l,
+                    size_t total)
+{
 	int *execs = xreallocarray(NULL, EXECS_MAX, sizeof(*execs));
 	size_t nexecs = group_link_take_execs(env->link, execs, EXECS_MAX), ix = 0, ie = 0;
 	struct exec_life *execd = xreallocarray(NULL, p->nexecd + nexecs + 1, sizeof(*execd));
 	size_t nexecd = 0;
 	size_t npending = 0;
 	for (size_t i = 0; i < total; i++) {
-		struct pids_stack *st = f->stacks[i];
-		int pid = STAT_VAL(st, S_PID, s_int);
-		uint64_t began = STAT_VAL(st, S_BEGAN, ull_int);
+		int pid = l[i].pid;
+		uint64_t began = l[i].began;
 		/* The life's generation: the last one, plus one for an exec since the last scrape.
 		 */
 		uint64_t generation = 0;
@@ -637,32 +923,136 @@ static int processes_collect(void *state, const struct collector_env *env, struc
 		if (generation)
 			execd[nexecd++] = (struct exec_life){pid, began, generation};
 		bool is_new;
-		p->listed[i] =
-		    pg_observe(p->pg, pid, STAT_VAL(st, S_PPID, s_int),
-		               began | (generation & 0xffff) << GENERATION_SHIFT,
-		               p->boot_wall + (double)began / p->ticks_per_second, &is_new);
-		if (p->listed[i] && is_new)
-			p->pending[npending++] =
-			    (struct pending){.proc = p->listed[i],
-			                     .ppid = STAT_VAL(st, S_PPID, s_int),
-			                     .began = began};
+		p->tracked[i] = pg_observe(
+		    p->pg, pid, l[i].ppid, began | (generation & 0xffff) << GENERATION_SHIFT,
+		    p->boot_wall + (double)began / p->ticks_per_second, &is_new);
+		if (p->tracked[i] && is_new)
+			p->pending[npending++] = (struct pending){.proc = p->tracked[i],
+			                                          .ppid = l[i].ppid,
+			                                          .began = began,
+			                                          .execd = generation > 0};
 	}
 	free(execs);
 	free(p->execd);
 	p->execd = execd;
 	p->nexecd = nexecd;
 	classify_new(p, env, npending);
-	for (size_t i = 0; i < total; i++)
-		if (p->listed[i] && pg_grouped(p->listed[i]))
-			read_process(p, env, p->listed[i], f->stacks[i], now);
+}
+
+/* Which group ids have processes whose entry asks for their wait channels; told to the
+ * iterator for the next scrape. */
+static void publish_wchan_groups(struct processes *p, const struct collector_env *env, size_t total)
+{
+	if (!p->from_tasks || !env->tasks->set_wchan_groups)
+		return;
+	memset(p->wchan_bits, 0, KOBS_WCHAN_WORDS * sizeof(*p->wchan_bits));
+	for (size_t i = 0; i < total; i++) {
+		const struct pg_process *proc = p->tracked[i];
+		if (!proc || !pg_grouped(proc) || !(pg_flags(proc) & PG_WCHAN))
+			continue;
+		unsigned id = group_link_id(env->link, pg_group_of(p->pg, proc));
+		if (id && id <= KOBS_MAX_GROUPS)
+			p->wchan_bits[id / 64] |= 1ull << (id % 64);
+	}
+	env->tasks->set_wchan_groups(env->tasks->ctx, p->wchan_bits, KOBS_WCHAN_WORDS);
+}
+
+/* The list for this collection: from the task iterator when there is one that works. */
+static struct listed *list_processes(struct processes *p, const struct collector_env *env,
+                                     size_t *total)
+{
+	p->from_tasks = false;
+	if (env->tasks->open && !p->tasks_failed) {
+		char why[256];
+		if (read_tasks(p, env, why, sizeof(why)) == 0) {
+			p->from_tasks = true;
+			return list_tasks(p, total);
+		}
+		p->tasks_failed = true;
+		log_warn(
+		    "collector processes: %s; reading /proc instead from now on (another "
+		    "user's I/O and open files need CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH there, "
+		    "and context switches and run-queue wait are the main thread's)",
+		    why);
+	}
+	return list_procfs(p, env, total);
+}
+
+static void expose_source(const struct processes *p, struct expo *out)
+{
+	expo_family(out, "kobs_processes_source", METRIC_GAUGE, NULL,
+	            "Where the processes collector took this scrape's figures from (1): "
+	            "source=\"bpf_iter\", the bpf collector's task iterator, every thread of every "
+	            "process; source=\"procfs\", the files of /proc/PID (context switches and "
+	            "run-queue wait of the main thread only, another user's I/O and fds need "
+	            "capabilities).");
+	struct label iter = {"source", "bpf_iter"}, procfs = {"source", "procfs"};
+	expo_sample(out, &iter, 1, p->from_tasks);
+	expo_sample(out, &procfs, 1, !p->from_tasks);
+}
+
+static int processes_collect(void *state, const struct collector_env *env, struct expo *out)
+{
+	struct processes *p = state;
+	double listed_at = clock_seconds(CLOCK_BOOTTIME);
+	size_t total = 0;
+	struct listed *l = list_processes(p, env, &total);
+	if (!l)
+		return -1;
+	p->tracked = xreallocarray(NULL, total ? total : 1, sizeof(*p->tracked));
+	p->pending = xreallocarray(NULL, total ? total : 1, sizeof(*p->pending));
+
+	const struct groups_settings *gs = groups_config_settings(env->groups);
+	struct pg_settings settings = {
+	    .per_process_limit = gs->per_process_limit,
+	    .group_limit = gs->group_limit,
+	    .group_expiry = gs->group_expiry_seconds,
+	};
+	double now = clock_seconds(CLOCK_MONOTONIC), wall = clock_seconds(CLOCK_REALTIME);
+	pg_begin(p->pg, &settings, now, wall, total);
+	tg_begin(p->tg, gs->thread_limit, gs->group_expiry_seconds, now, wall);
+	observe(p, env, l, total);
+	struct thread_wait *waits = NULL;
+	size_t nwaits = 0;
+	if (p->from_tasks)
+		waits =
+		    xreallocarray(NULL, p->tasks.nthreads ? p->tasks.nthreads : 1, sizeof(*waits));
+	for (size_t i = 0; i < total; i++) {
+		if (!p->tracked[i] || !pg_grouped(p->tracked[i]))
+			continue;
+		if (p->from_tasks)
+			update_from_tasks(p, p->tracked[i], l[i].record, waits, &nwaits);
+		else
+			read_process(p, env, p->tracked[i], l[i].stack, now);
+	}
+	free(p->waits);
+	p->waits = waits;
+	p->nwaits = nwaits;
 	procps_pids_unref(&p->stat_info);
-	free(p->listed);
-	free(p->pending);
-	p->listed = NULL;
-	p->pending = NULL;
 	pg_end(p->pg, out);
-	publish_groups(p, env, listed);
+	tg_end(p->tg, out);
+	expose_source(p, out);
+	publish_wchan_groups(p, env, total);
+	publish_groups(p, env, listed_at);
+	free(l);
+	free(p->tracked);
+	free(p->pending);
+	p->tracked = NULL;
+	p->pending = NULL;
+	/* Nothing of a collection stays resident: the records are read anew each time. */
+	task_records_free(&p->tasks);
+	buf_free(&p->records);
 	return 0;
+}
+
+static void processes_note(void *state, char *out, size_t len)
+{
+	const struct processes *p = state;
+	snprintf(out, len, "%s",
+	         p->from_tasks ? "figures of every thread of every process from the bpf "
+	                         "collector's task iterator"
+	                       : "figures from /proc/PID (the main thread's context switches and "
+	                         "run-queue wait; another user's I/O and fds need capabilities)");
 }
 
 const struct collector_ops collector_processes = {
@@ -673,4 +1063,5 @@ const struct collector_ops collector_processes = {
     .collect = processes_collect,
     .reconfigure = processes_reconfigure,
     .destroy = processes_destroy,
+    .note = processes_note,
 };

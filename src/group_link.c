@@ -11,6 +11,14 @@
 /* Execs of classified processes kept between two collections; more are dropped (those processes
  * keep their group, as they did before exec events existed). */
 #define GROUP_LINK_EXECS 4096
+/* Processes whose execs gave new groups their ids, followed until they exit; more are refused. */
+#define GROUP_LINK_EXEC_PIDS 65536
+
+/* How many new groups one process's execs have made (group_link_exec_id). */
+struct exec_pid {
+	int pid;
+	unsigned made;
+};
 
 struct id_slot {
 	char *name;       /* NULL: the id is free */
@@ -32,6 +40,9 @@ struct group_link {
 	double listed_boot;
 	int execs[GROUP_LINK_EXECS]; /* group_link_exec() since the last take */
 	size_t nexecs;
+	struct exec_pid *exec_pids; /* sorted by pid */
+	size_t nexec_pids, exec_pids_cap;
+	uint64_t exec_refused;
 };
 
 static double steady_now(void)
@@ -63,6 +74,7 @@ void group_link_free(struct group_link *l)
 	if (!l)
 		return;
 	free_ids(l);
+	free(l->exec_pids);
 	pthread_mutex_destroy(&l->lock);
 	pthread_mutex_destroy(&l->map_lock);
 	free(l);
@@ -91,29 +103,95 @@ bool group_link_attached(const struct group_link *l)
 	return l->attached;
 }
 
-unsigned group_link_id(struct group_link *l, const char *name, bool exec)
+/* The id of `name`, given now if it has none and `may_give`; 0 otherwise. Under the lock. */
+static unsigned id_of(struct group_link *l, const char *name, bool may_give)
 {
-	pthread_mutex_lock(&l->lock);
-	size_t free_slot = l->nslots;
-	unsigned id = 0;
+	unsigned id = group_link_find(l, name);
+	if (id || !may_give)
+		return id;
 	for (size_t i = 0; i < l->nslots; i++) {
 		if (!l->slots[i].name) {
-			if (free_slot == l->nslots)
-				free_slot = i;
-		} else if (strcmp(l->slots[i].name, name) == 0) {
-			id = (unsigned)i + 1;
-			break;
+			l->slots[i] = (struct id_slot){.name = xstrdup(name)};
+			return (unsigned)i + 1;
 		}
 	}
-	if (!id && free_slot < l->nslots) {
-		l->slots[free_slot].name = xstrdup(name);
-		l->slots[free_slot].exec_seen = 0;
-		id = (unsigned)free_slot + 1;
+	return 0;
+}
+
+unsigned group_link_id(struct group_link *l, const char *name)
+{
+	pthread_mutex_lock(&l->lock);
+	unsigned id = id_of(l, name, true);
+	pthread_mutex_unlock(&l->lock);
+	return id;
+}
+
+/* Where `pid` is in the sorted exec_pids, or would go. */
+static size_t exec_pid_at(const struct group_link *l, int pid)
+{
+	size_t lo = 0, hi = l->nexec_pids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (l->exec_pids[mid].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	if (id && exec)
+	return lo;
+}
+
+unsigned group_link_exec_id(struct group_link *l, int pid, const char *name)
+{
+	pthread_mutex_lock(&l->lock);
+	unsigned id = id_of(l, name, false);
+	if (!id) {
+		size_t at = exec_pid_at(l, pid);
+		bool known = at < l->nexec_pids && l->exec_pids[at].pid == pid;
+		unsigned made = known ? l->exec_pids[at].made : 0;
+		if (made < GROUP_LINK_EXEC_GROUPS_PER_PID &&
+		    (known || l->nexec_pids < GROUP_LINK_EXEC_PIDS))
+			id = id_of(l, name, true);
+		if (!id) {
+			l->exec_refused++;
+		} else if (known) {
+			l->exec_pids[at].made++;
+		} else {
+			if (l->nexec_pids == l->exec_pids_cap) {
+				l->exec_pids_cap = l->exec_pids_cap ? 2 * l->exec_pids_cap : 64;
+				l->exec_pids = xreallocarray(l->exec_pids, l->exec_pids_cap,
+				                             sizeof(*l->exec_pids));
+			}
+			memmove(&l->exec_pids[at + 1], &l->exec_pids[at],
+			        (l->nexec_pids - at) * sizeof(*l->exec_pids));
+			l->exec_pids[at] = (struct exec_pid){pid, 1};
+			l->nexec_pids++;
+		}
+	}
+	if (id)
 		l->slots[id - 1].exec_seen = steady_now();
 	pthread_mutex_unlock(&l->lock);
 	return id;
+}
+
+void group_link_exit(struct group_link *l, int pid)
+{
+	pthread_mutex_lock(&l->lock);
+	size_t at = exec_pid_at(l, pid);
+	if (at < l->nexec_pids && l->exec_pids[at].pid == pid) {
+		memmove(&l->exec_pids[at], &l->exec_pids[at + 1],
+		        (l->nexec_pids - at - 1) * sizeof(*l->exec_pids));
+		l->nexec_pids--;
+	}
+	pthread_mutex_unlock(&l->lock);
+	group_link_set(l, pid, 0);
+}
+
+uint64_t group_link_exec_refused(struct group_link *l)
+{
+	pthread_mutex_lock(&l->lock);
+	uint64_t n = l->exec_refused;
+	pthread_mutex_unlock(&l->lock);
+	return n;
 }
 
 void group_link_set(struct group_link *l, int pid, unsigned id)
@@ -210,6 +288,7 @@ void group_link_reset(struct group_link *l)
 		free(l->slots[i].name);
 		l->slots[i] = (struct id_slot){0};
 	}
+	l->nexec_pids = 0;
 	pthread_mutex_unlock(&l->lock);
 }
 
@@ -252,4 +331,12 @@ const char *group_link_name(const struct group_link *l, unsigned id)
 double group_link_listed_boot(const struct group_link *l)
 {
 	return l->listed_boot;
+}
+
+unsigned group_link_find(const struct group_link *l, const char *name)
+{
+	for (size_t i = 0; i < l->nslots; i++)
+		if (l->slots[i].name && strcmp(l->slots[i].name, name) == 0)
+			return (unsigned)i + 1;
+	return 0;
 }

@@ -43,10 +43,19 @@ void group_link_attach(struct group_link *l, const struct group_link_map *map, s
                        unsigned ids);
 bool group_link_attached(const struct group_link *l);
 
-/* The id of group `name`, given now if it has none (0 when every id is taken). `exec`: asked
- * for a process that just called execve(), which keeps the id for the group expiry even if the
- * processes collector never sees the group. */
-unsigned group_link_id(struct group_link *l, const char *name, bool exec);
+/* The id of group `name`, given now if it has none (0 when every id is taken). */
+unsigned group_link_id(struct group_link *l, const char *name);
+/* The same for process `pid`, which just called execve() and now matches group `name`: the id is
+ * kept for the group expiry even if the processes collector never sees the group. A process may
+ * so give ids to at most GROUP_LINK_EXEC_GROUPS_PER_PID new groups in its life (until
+ * group_link_exit), so that one that execs itself under ever new names cannot take every id: past
+ * that, a name without an id gets 0 (ungrouped), and the refusal is counted. */
+#define GROUP_LINK_EXEC_GROUPS_PER_PID 4
+unsigned group_link_exec_id(struct group_link *l, int pid, const char *name);
+/* `pid` exited: it leaves the map, and its count of new groups is forgotten. */
+void group_link_exit(struct group_link *l, int pid);
+/* Names group_link_exec_id() refused an id since the start. */
+uint64_t group_link_exec_refused(struct group_link *l);
 void group_link_set(struct group_link *l, int pid, unsigned id);
 /* The group id the map holds for `pid` (0 when none, or not attached). */
 unsigned group_link_get(struct group_link *l, int pid);

@@ -46,6 +46,8 @@ struct entry {
 	struct strlist comm, exe, unit, user;
 	struct regexlist cmdline, cgroup;
 	bool per_process;
+	bool threads;        /* threads: series by thread name */
+	bool wchan;          /* wchan: sleeping threads by wait channel */
 	int children;        /* 0, 1, or -1 until the `processes` default is known */
 	bool match_all;      /* the built-in entry of every other process */
 	bool kernel_threads; /* the built-in entry of kernel threads (groups_config_default) */
@@ -79,6 +81,7 @@ static struct groups_config *config_new(void)
 	c->settings = (struct groups_settings){.per_process_limit = 100,
 	                                       .group_limit = 1000,
 	                                       .group_expiry_seconds = 300,
+	                                       .thread_limit = 1000,
 	                                       .children = true};
 	c->bpf.programs = (1u << GROUPS_BPF_PROGRAMS) - 1;
 	/* No syscall is timed unless bpf.syscalls lists it: while the syscalls program runs,
@@ -470,11 +473,15 @@ static int parse_entry(struct parse *p, const yaml_node_t *map)
 		} else if (strcmp(k, "children") == 0) {
 			rc = parse_bool(p, v, k, &b);
 			e->children = rc == 0 && b;
+		} else if (strcmp(k, "threads") == 0) {
+			rc = parse_bool(p, v, k, &e->threads);
+		} else if (strcmp(k, "wchan") == 0) {
+			rc = parse_bool(p, v, k, &e->wchan);
 		} else {
 			return fail_at(p, node_at(p, pair->key),
 			               "unknown key '%s' in a process_names entry (expected name, "
-			               "comm, exe, cmdline, cgroup, unit, user, per_process or "
-			               "children)",
+			               "comm, exe, cmdline, cgroup, unit, user, per_process, "
+			               "children, threads or wchan)",
 			               k);
 		}
 		if (rc < 0)
@@ -521,10 +528,12 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 			rc = parse_duration(p, v, k, &s->group_expiry_seconds);
 		else if (strcmp(k, "children") == 0)
 			rc = parse_bool(p, v, k, &s->children);
+		else if (strcmp(k, "thread_limit") == 0)
+			rc = parse_unsigned(p, v, k, 0, &s->thread_limit);
 		else
 			return fail_at(p, node_at(p, pair->key),
 			               "unknown key processes.%s (expected per_process_limit, "
-			               "group_limit, group_expiry or children)",
+			               "group_limit, group_expiry, children or thread_limit)",
 			               k);
 		if (rc < 0)
 			return -1;
@@ -534,7 +543,7 @@ static int parse_processes(struct parse *p, const yaml_node_t *map)
 
 const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS] = {
     "scheduler",       "block_io",     "syscalls",       "oom_kills",
-    "tcp_retransmits", "packet_drops", "process_events",
+    "tcp_retransmits", "packet_drops", "process_events", "task_iter",
 };
 
 /* Syscall numbers of the architecture the daemon was built for (generated from <sys/syscall.h>),
@@ -573,8 +582,8 @@ static int parse_bpf_programs(struct parse *p, const yaml_node_t *node)
 		if (k == GROUPS_BPF_PROGRAMS)
 			rc = fail_at(p, node_at(p, node->data.sequence.items.start[i]),
 			             "unknown bpf program '%s' (expected scheduler, block_io, "
-			             "syscalls, oom_kills, tcp_retransmits, packet_drops or "
-			             "process_events)",
+			             "syscalls, oom_kills, tcp_retransmits, packet_drops, "
+			             "process_events or task_iter)",
 			             l.items[i]);
 		mask |= 1u << k;
 	}
@@ -1029,8 +1038,11 @@ bool groups_config_match(struct groups_config *c, const struct proc_identity *p,
 		name_template_expand(e->name, &v, GROUP_NAME_MAX, name);
 		if (name->len == 0)
 			buf_puts(name, "unnamed");
-		*m = (struct group_match){
-		    .entry = i, .per_process = e->per_process, .children = e->children > 0};
+		*m = (struct group_match){.entry = i,
+		                          .per_process = e->per_process,
+		                          .children = e->children > 0,
+		                          .threads = e->threads,
+		                          .wchan = e->wchan};
 		return true;
 	}
 	return false;

@@ -11,8 +11,10 @@
  * kobsd adds `cgroup` (regular expressions on the cgroup v2 path; any one matches; named groups
  * feed {{.Matches.NAME}} too), `unit` (systemd unit names, shell globs; any one matches), `user`
  * (user names or numeric uids of the effective user; any one matches), `per_process` (serve the
- * entry's processes one by one as well) and `children` (processes without a match of their own
- * join the group of their nearest grouped ancestor; on by default).
+ * entry's processes one by one as well), `children` (processes without a match of their own
+ * join the group of their nearest grouped ancestor; on by default), `threads` (series by thread
+ * name) and `wchan` (sleeping threads by wait channel); the last two need the bpf collector's
+ * task iterator.
  *
  * Name templates are the subset of Go's text/template that process-exporter configs use:
  * {{.Comm}}, {{.ExeBase}}, {{.ExeFull}}, {{.Username}}, {{.PID}}, {{.StartTime}}, {{.Cgroups}},
@@ -52,10 +54,12 @@ struct groups_settings {
 	                                  its series and counters (default 300; "5m", "300s", "1h"
 	                                  or a number of seconds) */
 	bool children;                 /* children: the default of the entries' `children` (true) */
+	unsigned thread_limit;         /* thread_limit: most (group, thread name) series of the
+	                                  entries with threads: true (default 1000) */
 };
 
 /* The `bpf` mapping: what the eBPF collector runs. Every key is optional. */
-#define GROUPS_BPF_PROGRAMS 7
+#define GROUPS_BPF_PROGRAMS 8
 #define GROUPS_BPF_SYSCALLS 16
 /* The programs' names, in the order of the bits of `programs`. */
 extern const char *const groups_bpf_program_names[GROUPS_BPF_PROGRAMS];
@@ -74,6 +78,8 @@ struct group_match {
 	size_t entry;     /* index of the matching process_names entry */
 	bool per_process; /* the entry has per_process: true */
 	bool children;    /* the entry's children join its group */
+	bool threads;     /* the entry has threads: true (series by thread name) */
+	bool wchan;       /* the entry has wchan: true (sleeping threads by wait channel) */
 };
 
 struct groups_config;

@@ -11,22 +11,26 @@
 
 struct http_config {
 	const char *telemetry_path;
-	unsigned max_connections;
+	unsigned max_connections; /* 0: from the open-files limit (see http_start) */
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
+	const char *privileges; /* what the daemon serves with, for the landing page */
 };
 
 struct http;
 
 /* Serve on each of the listening sockets (they belong to the server from now on), with TLS and
  * authentication as `web` says (NULL: plain HTTP, no authentication; the server takes it over).
- * Returns NULL with a message in `err` when libmicrohttpd cannot start. */
+ * Raises the soft open-files limit to the hard one: every connection is a descriptor. Returns
+ * NULL with a message in `err` when libmicrohttpd cannot start. */
 struct http *http_start(const int *fds, size_t nfds, const struct http_config *config,
                         struct web_config *web, struct scrape *scrape, char *err, size_t errlen);
 
-/* Switch to a new web configuration (new certificates, users) on the same sockets: requests
- * under way finish on the old settings. On failure the old settings stay and -1 is returned
- * with a message; `web` is taken over either way. */
+/* Switch to a new web configuration (new certificates, users) on the same sockets: new
+ * connections get it, and the connections open before finish their requests on the old one,
+ * each closed after its answer. While several earlier configurations are still finishing, the
+ * switch waits (without blocking the caller) until one has ended. On failure the old settings
+ * stay and -1 is returned with a message; `web` is taken over either way. */
 int http_reload(struct http *h, struct web_config *web, char *err, size_t errlen);
 
 /* /-/ready answers 200 once this is set. */

@@ -74,7 +74,7 @@ static void collector_row(struct buf *out, const struct collector_status *c)
 	buf_puts(out, "</td></tr>\n");
 }
 
-void landing_render(struct buf *out, const char *telemetry_path,
+void landing_render(struct buf *out, const char *telemetry_path, const char *privileges,
                     const struct collector_status *collectors, size_t ncollectors, bool ready)
 {
 	buf_puts(out,
@@ -98,5 +98,11 @@ void landing_render(struct buf *out, const char *telemetry_path,
 	              "<th>last scrape</th><th>what it reads</th></tr>\n");
 	for (size_t i = 0; i < ncollectors; i++)
 		collector_row(out, &collectors[i]);
-	buf_puts(out, "</table>\n</body></html>\n");
+	buf_puts(out, "</table>\n");
+	if (privileges && privileges[0]) {
+		buf_puts(out, "<h2>Privileges</h2>\n<p id=\"privileges\">");
+		html_escape(out, privileges);
+		buf_puts(out, "</p>\n");
+	}
+	buf_puts(out, "</body></html>\n");
 }

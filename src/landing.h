@@ -8,7 +8,8 @@
 #include "buf.h"
 #include "scrape.h"
 
-void landing_render(struct buf *out, const char *telemetry_path,
+/* `privileges` (may be NULL) says what the daemon serves with: user, capabilities, filter. */
+void landing_render(struct buf *out, const char *telemetry_path, const char *privileges,
                     const struct collector_status *collectors, size_t ncollectors, bool ready);
 
 /* Append `s` with &, <, >, " and ' replaced by entities. */

@@ -18,6 +18,7 @@
 #include "listen.h"
 #include "log.h"
 #include "options.h"
+#include "privileges.h"
 #include "scrape.h"
 #include "selfcheck.h"
 
@@ -31,6 +32,11 @@
 #define HAVE_BPF_FLAG "+bpf"
 #else
 #define HAVE_BPF_FLAG "-bpf"
+#endif
+#ifdef HAVE_SECCOMP
+#define HAVE_SECCOMP_FLAG "+seccomp"
+#else
+#define HAVE_SECCOMP_FLAG "-seccomp"
 #endif
 #include "service.h"
 
@@ -49,6 +55,10 @@ struct daemon {
 	uint64_t watchdog_usec; /* 0: no watchdog */
 	bool watchdog_starved;  /* last tick found the daemon unhealthy */
 	char status[256];       /* the STATUS= last sent */
+	bool started_as_root;   /* and so switches to run_as once set up */
+	struct run_as run_as;
+	struct privileges privileges; /* what it serves with */
+	char privileges_text[512];    /* the same in words, for the log and the landing page */
 };
 
 static int open_listeners(struct daemon *d)
@@ -136,6 +146,7 @@ static void reload(struct daemon *d)
 	struct web_config web;
 	struct groups_config *groups;
 	if (check_configs(&d->options, &web, &groups, err, sizeof(err)) < 0) {
+		/* (A file it may not read says which uid could not: regular_file.c.) */
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
@@ -268,24 +279,40 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-/* With the bpf collector on, the privileged part of the start is over once it has attached its
- * programs: give up every capability before any thread starts (each thread has its own). */
-static void drop_privileges(struct daemon *d)
+/* The privileged part of the start is over once the sockets are bound and the collectors set
+ * up (the bpf collector has attached its programs): give up what serving does not need, before
+ * any thread starts (each thread has its own credentials and filter). */
+static int drop_privileges(struct daemon *d)
 {
-	struct collector_status st[16];
-	size_t n = scrape_status(d->scrape, st, 16);
-	bool bpf = false;
-	for (size_t i = 0; i < n; i++)
-		bpf |= strcmp(st[i].name, "bpf") == 0 && st[i].state != COLLECTOR_DISABLED;
-	if (!bpf || !caps_any())
-		return;
-	char why[256];
-	if (caps_drop_all(why, sizeof(why)) < 0)
-		log_warn("dropping capabilities: %s", why);
-	else if (why[0])
-		log_info("dropped every capability; %s", why);
-	else
-		log_info("dropped every capability");
+	struct privileges_request req = {
+	    .started_as_root = d->started_as_root,
+	    .user = &d->run_as,
+	    .read_other_users = d->options.read_other_users,
+	    .seccomp = d->options.seccomp,
+	};
+	char err[512];
+	if (privileges_drop(&req, &d->privileges, err, sizeof(err)) < 0) {
+		log_error("refusing to serve with the privileges of the start: %s", err);
+		return -1;
+	}
+	struct privileges *p = &d->privileges;
+	if (!d->started_as_root && d->options.run_as)
+		log_warn("--run-as=%s is ignored: kobsd was not started as root, and serves as %s",
+		         d->options.run_as, p->user);
+	if (p->missing) {
+		char names[256];
+		caps_names(p->missing, names, sizeof(names));
+		log_warn("--processes.read-other-users: kobsd was started without %s; other users' "
+		         "figures that need it are reported as unavailable (docs/deployment.md)",
+		         names);
+	}
+	if (p->bounding_note[0])
+		log_info("%s", p->bounding_note);
+	if (d->options.seccomp && !p->seccomp)
+		log_warn("no system call filter: %s", p->seccomp_why);
+	privileges_describe(p, d->privileges_text, sizeof(d->privileges_text));
+	log_info("%s", d->privileges_text);
+	return 0;
 }
 
 static int run(struct daemon *d, struct web_config *web, struct groups_config *groups)
@@ -301,7 +328,12 @@ static int run(struct daemon *d, struct web_config *web, struct groups_config *g
 		return rc;
 	}
 	d->scrape = scrape_new(&d->options, groups);
-	drop_privileges(d);
+	if (drop_privileges(d) < 0) {
+		scrape_free(d->scrape);
+		close_listeners(d);
+		web_config_free(web);
+		return EXIT_FAILURE;
+	}
 	scrape_start(d->scrape);
 
 	struct http_config hc = {
@@ -309,6 +341,7 @@ static int run(struct daemon *d, struct web_config *web, struct groups_config *g
 	    .max_connections = d->options.max_connections,
 	    .max_connections_per_ip = d->options.max_connections_per_ip,
 	    .timeout_seconds = d->options.timeout_seconds,
+	    .privileges = d->privileges_text,
 	};
 	char where[OPTIONS_MAX_LISTEN][80];
 	for (size_t i = 0; i < d->nlisten; i++)
@@ -360,7 +393,7 @@ int main(int argc, char **argv)
 	}
 	if (d.options.show_version) {
 		printf("kobsd %s (revision %s)\n", PACKAGE_VERSION, KOBS_REVISION);
-		printf("features: %s %s\n", HAVE_SYSTEMD_FLAG, HAVE_BPF_FLAG);
+		printf("features: %s %s %s\n", HAVE_SYSTEMD_FLAG, HAVE_BPF_FLAG, HAVE_SECCOMP_FLAG);
 		return EXIT_SUCCESS;
 	}
 	log_set_level(d.options.log_level);
@@ -380,6 +413,16 @@ int main(int argc, char **argv)
 		groups_config_free(groups);
 		printf("configuration is valid\n");
 		return EXIT_SUCCESS;
+	}
+	/* The user is looked up before anything privileged is done, so that a wrong --run-as is a
+	 * usage error at once. */
+	d.started_as_root = geteuid() == 0;
+	if (d.started_as_root &&
+	    run_as_resolve(d.options.run_as, &d.run_as, err, sizeof(err)) < 0) {
+		fprintf(stderr, "kobsd: %s\n", err);
+		web_config_free(&web);
+		groups_config_free(groups);
+		return EXIT_USAGE;
 	}
 	return run(&d, &web, groups);
 }

@@ -35,7 +35,9 @@ static const struct flag flags[] = {
     {"web.disable-exporter-metrics", FLAG_BOOL, NULL,
      "Leave out the metrics about the daemon itself (process_*, kobs_scrape_requests_total, "
      "kobs_scrape_collections_total); the collectors' success and kobs_build_info stay."},
-    {"web.max-connections", FLAG_STRING, "N", "Most HTTP connections held at once. Default 256."},
+    {"web.max-connections", FLAG_STRING, "N",
+     "Most HTTP connections held at once; when full, the one that has waited longest for its "
+     "request is closed. Default: from the open-files limit, at most 4096."},
     {"web.max-connections-per-ip", FLAG_STRING, "N",
      "Most HTTP connections from one address. Default 64."},
     {"web.timeout", FLAG_STRING, "SECONDS",
@@ -51,6 +53,15 @@ static const struct flag flags[] = {
     {"check-config", FLAG_BOOL, NULL,
      "Validate the configuration file, print what is wrong, and exit."},
     {"path.procfs", FLAG_STRING, "DIR", "procfs mountpoint. Default /proc."},
+    {"run-as", FLAG_STRING, "USER",
+     "Started as root, serve as this user (a name, a uid, or UID:GID) once the privileged "
+     "setup is done. Default kobsd, or nobody when there is no user kobsd."},
+    {"processes.read-other-users", FLAG_BOOL, NULL,
+     "Keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH after the start, so that the processes "
+     "collector reads the I/O and open files of other users' processes. Off by default."},
+    {"sandbox.seccomp", FLAG_BOOL, NULL,
+     "Restrict the daemon to the system calls it uses, once its setup is done. On by default; "
+     "--no-sandbox.seccomp turns the filter off."},
     {"log.level", FLAG_STRING, "LEVEL", "debug, info, warn or error. Default info."},
     {"log.format", FLAG_STRING, "FORMAT",
      "logfmt or json: how lines on stderr are written. Default logfmt. (In the journal, "
@@ -66,9 +77,10 @@ static void set_defaults(struct options *o)
 	o->procfs = "/proc";
 	o->log_level = LOG_LEVEL_INFO;
 	o->log_format = LOG_FORMAT_LOGFMT;
-	o->max_connections = 256;
+	o->max_connections = 0; /* from the open-files limit: see http.h */
 	o->max_connections_per_ip = 64;
 	o->timeout_seconds = 10;
+	o->seccomp = true;
 }
 
 static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
@@ -130,6 +142,12 @@ static int apply_string(struct options *o, const char *name, const char *value, 
 			return -1;
 		}
 		o->procfs = value;
+	} else if (strcmp(name, "run-as") == 0) {
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "--run-as must name a user");
+			return -1;
+		}
+		o->run_as = value;
 	} else if (strcmp(name, "log.level") == 0) {
 		int level = log_level_parse(value);
 		if (level < 0) {
@@ -178,6 +196,10 @@ static void apply_bool(struct options *o, const char *name, bool value)
 		o->disable_exporter_metrics = value;
 	else if (strcmp(name, "collector.disable-defaults") == 0)
 		o->disable_defaults = value;
+	else if (strcmp(name, "processes.read-other-users") == 0)
+		o->read_other_users = value;
+	else if (strcmp(name, "sandbox.seccomp") == 0)
+		o->seccomp = value;
 	else if (strcmp(name, "check-config") == 0)
 		o->check_config = value;
 	else if (strcmp(name, "version") == 0)

@@ -38,7 +38,10 @@ struct options {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
-	bool listen_given; /* --web.listen-address was on the command line */
+	const char *run_as;    /* --run-as; NULL: the default (kobsd, else nobody) */
+	bool read_other_users; /* keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH */
+	bool seccomp;          /* install the system call filter (default on) */
+	bool listen_given;     /* --web.listen-address was on the command line */
 	bool systemd_socket;
 	bool disable_defaults;         /* --collector.disable-defaults */
 	bool disable_exporter_metrics; /* --web.disable-exporter-metrics */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group_families.h"
 #include "xalloc.h"
 
 /* pg_process.group when the process is in no group. */
@@ -27,15 +28,14 @@ struct pg_process {
 	uint64_t start_ticks;
 	double start_time;
 	int group;
-	bool per_process; /* its entry asked for per-process series */
-	bool children;    /* its children without a match of their own join its group */
-	bool has_slot;    /* it has per-process series (within per_process_limit) */
-	bool is_new;      /* first listed in this scrape */
-	bool updated;     /* pg_update() in this scrape */
-	bool dead;        /* pg_vanished() in this scrape: already retired */
-	bool io_known;    /* counters[PGC_IO_*] hold a reading */
-	bool has_last;    /* `last` holds a whole reading */
-	char comm[16];    /* the kernel's comm is at most 15 bytes */
+	unsigned flags; /* PG_* of its entry */
+	bool has_slot;  /* it has per-process series (within per_process_limit) */
+	bool is_new;    /* first listed in this scrape */
+	bool updated;   /* pg_update() in this scrape */
+	bool dead;      /* pg_vanished() in this scrape: already retired */
+	bool io_known;  /* counters[PGC_IO_*] hold a reading */
+	bool has_last;  /* `last` holds a whole reading */
+	char comm[16];  /* the kernel's comm is at most 15 bytes */
 	uint64_t counters[PGC__COUNT];
 	struct pg_gauges last; /* valid when `has_last`; of this scrape when `updated` */
 };
@@ -145,8 +145,9 @@ static uint64_t name_hash(const char *s)
 	return h;
 }
 
-/* The group named `name`, created when new; GROUP_OVER_LIMIT when that would exceed `limit`. */
-static int group_get(struct process_groups *pg, const char *name, unsigned limit)
+/* The group named `name`, created when new; GROUP_OVER_LIMIT when that would exceed `limit`,
+ * GROUP_NONE when it is new and may not be made. */
+static int group_get(struct process_groups *pg, const char *name, unsigned limit, bool may_make)
 {
 	uint64_t h = name_hash(name);
 	size_t free_slot = pg->ngroups;
@@ -159,6 +160,8 @@ static int group_get(struct process_groups *pg, const char *name, unsigned limit
 		if (g->hash == h && strcmp(g->name, name) == 0)
 			return (int)i;
 	}
+	if (!may_make)
+		return GROUP_NONE;
 	if (pg->groups_in_use >= limit)
 		return GROUP_OVER_LIMIT;
 	if (free_slot == pg->ngroups) {
@@ -257,12 +260,11 @@ static void copy_comm(struct pg_process *p, const char *comm)
 }
 
 void pg_classify(struct process_groups *pg, struct pg_process *p, const char *name,
-                 const char *comm, bool per_process, bool children)
+                 const char *comm, unsigned flags)
 {
-	p->group = group_get(pg, name, pg->settings.group_limit);
+	p->group = group_get(pg, name, pg->settings.group_limit, !(flags & PG_NO_NEW_GROUP));
 	copy_comm(p, comm);
-	p->per_process = per_process;
-	p->children = children;
+	p->flags = flags & ~PG_NO_NEW_GROUP;
 }
 
 /* The tracked process with this pid in this scrape, NULL if none. */
@@ -296,11 +298,8 @@ void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *com
 		/* A new ancestor without a match of its own is decided by the same walk. */
 		if (a->group == GROUP_UNDECIDED)
 			continue;
-		if (a->group >= 0 && a->children) {
-			p->group = a->group;
-			p->per_process = a->per_process;
-			p->children = true;
-		}
+		if (a->group >= 0 && (a->flags & PG_CHILDREN))
+			p->group = a->group, p->flags = a->flags;
 		return;
 	}
 }
@@ -308,6 +307,11 @@ void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *com
 bool pg_grouped(const struct pg_process *p)
 {
 	return p->group >= 0;
+}
+
+unsigned pg_flags(const struct pg_process *p)
+{
+	return p->flags;
 }
 
 const char *pg_group_of(const struct process_groups *pg, const struct pg_process *p)
@@ -479,7 +483,7 @@ static void sum_up(struct process_groups *pg)
 		if (p->group < 0)
 			continue;
 		add_to_group(&pg->groups[p->group], p);
-		if (p->per_process && !p->has_slot) {
+		if ((p->flags & PG_PER_PROCESS) && !p->has_slot) {
 			if (pg->slots_used < pg->settings.per_process_limit) {
 				p->has_slot = true;
 				pg->slots_used++;
@@ -508,78 +512,6 @@ static void expire_groups(struct process_groups *pg)
 }
 
 /* ---- the families ---- */
-
-enum scale {
-	SCALE_ONE,
-	SCALE_TICKS, /* clock ticks to seconds */
-	SCALE_NS,    /* nanoseconds to seconds */
-};
-
-struct counter_series {
-	const char *label[2], *value[2]; /* extra labels; NULL when fewer */
-	enum pg_counter counter;
-};
-
-struct counter_family {
-	const char *group_name, *process_name; /* without _total */
-	const char *unit;
-	const char *help; /* "... of the group's processes" / "... of the process" is added */
-	enum scale scale;
-	size_t nseries;
-	struct counter_series series[4];
-};
-
-static const struct counter_family counter_families[] = {
-    {"kobs_group_cpu_seconds",
-     "kobs_process_cpu_seconds",
-     "seconds",
-     "CPU time spent in user and kernel mode",
-     SCALE_TICKS,
-     2,
-     {{{"mode"}, {"user"}, PGC_CPU_USER}, {{"mode"}, {"system"}, PGC_CPU_SYSTEM}}},
-    {"kobs_group_context_switches",
-     "kobs_process_context_switches",
-     NULL,
-     "Context switches of each process's main thread: voluntary (it blocked) and involuntary "
-     "(it was preempted)",
-     SCALE_ONE,
-     2,
-     {{{"type"}, {"voluntary"}, PGC_CTXT_VOLUNTARY},
-      {{"type"}, {"involuntary"}, PGC_CTXT_INVOLUNTARY}}},
-    {"kobs_group_page_faults",
-     "kobs_process_page_faults",
-     NULL,
-     "Page faults: major (served from storage) and minor",
-     SCALE_ONE,
-     2,
-     {{{"type"}, {"major"}, PGC_FAULTS_MAJOR}, {{"type"}, {"minor"}, PGC_FAULTS_MINOR}}},
-    {"kobs_group_io_bytes",
-     "kobs_process_io_bytes",
-     "bytes",
-     "Bytes read and written: layer=\"storage\" went to or came from the block layer "
-     "(read_bytes, write_bytes), layer=\"syscall\" passed through read and write system calls, "
-     "page cache hits included (rchar, wchar)",
-     SCALE_ONE,
-     4,
-     {{{"op", "layer"}, {"read", "storage"}, PGC_IO_READ_BYTES},
-      {{"op", "layer"}, {"write", "storage"}, PGC_IO_WRITE_BYTES},
-      {{"op", "layer"}, {"read", "syscall"}, PGC_IO_RCHAR},
-      {{"op", "layer"}, {"write", "syscall"}, PGC_IO_WCHAR}}},
-    {"kobs_group_io_syscalls",
-     "kobs_process_io_syscalls",
-     NULL,
-     "Read and write system calls (syscr, syscw)",
-     SCALE_ONE,
-     2,
-     {{{"op"}, {"read"}, PGC_IO_SYSCR}, {{"op"}, {"write"}, PGC_IO_SYSCW}}},
-    {"kobs_group_runqueue_wait_seconds",
-     "kobs_process_runqueue_wait_seconds",
-     "seconds",
-     "Time spent runnable but waiting for a CPU (schedstat), of each process's main thread",
-     SCALE_NS,
-     1,
-     {{{NULL}, {NULL}, PGC_RUNQUEUE_WAIT}}},
-};
 
 enum gauge {
 	G_RESIDENT,
@@ -625,51 +557,28 @@ static const struct gauge_family gauge_families[] = {
      "Start time, in seconds since the epoch.", G_START},
 };
 
-static double scaled(const struct process_groups *pg, enum scale s, uint64_t v)
-{
-	switch (s) {
-	case SCALE_TICKS:
-		return (double)v / pg->settings.ticks_per_second;
-	case SCALE_NS:
-		return (double)v / 1e9;
-	default:
-		return (double)v;
-	}
-}
+/* What the two sources of the figures give (kobs_processes_source). */
+#define MAIN_THREAD_NOTE                                                                           \
+	"; every thread's from the bpf_iter source, the main thread's only from procfs"
 
-static bool io_family(const struct counter_family *f)
-{
-	return f->series[0].counter >= PGC_IO_FIRST;
-}
-
-/* `labels` holds the fixed labels in [0, nfixed); the series' extra labels follow. */
-static size_t with_extra(struct label *labels, size_t nfixed, const struct counter_series *s)
-{
-	size_t n = nfixed;
-	for (int i = 0; i < 2 && s->label[i]; i++)
-		labels[n++] = (struct label){s->label[i], s->value[i]};
-	return n;
-}
-
-static void expose_group_counters(struct process_groups *pg, const struct counter_family *f,
+static void expose_group_counters(struct process_groups *pg, const struct pg_family *f,
                                   struct expo *out)
 {
 	char help[512];
 	snprintf(help, sizeof(help),
-	         "%s, summed over the group's processes, exited ones "
-	         "included.",
-	         f->help);
+	         "%s, summed over the group's processes, exited ones included%s.", f->help,
+	         f->main_thread_on_procfs ? MAIN_THREAD_NOTE : "");
 	expo_family(out, f->group_name, METRIC_COUNTER, f->unit, help);
 	for (size_t i = 0; i < pg->ngroups; i++) {
 		const struct group *g = &pg->groups[i];
-		if (!g->name || (io_family(f) && g->io_unavailable))
+		if (!g->name || (pgf_is_io(f) && g->io_unavailable))
 			continue;
 		for (size_t s = 0; s < f->nseries; s++) {
 			struct label labels[3] = {{"group", g->name}};
-			size_t n = with_extra(labels, 1, &f->series[s]);
+			size_t n = pgf_labels(labels, 1, &f->series[s]);
 			enum pg_counter c = f->series[s].counter;
 			expo_counter_created(out, labels, n,
-			                     scaled(pg, f->scale, g->base[c] + g->live[c]),
+			                     pgf_scaled(f->scale, g->base[c] + g->live[c]),
 			                     g->created);
 		}
 	}
@@ -746,8 +655,8 @@ static void expose_groups(struct process_groups *pg, struct expo *out)
 			expo_sample(out, l, 2, g->states[s]);
 		}
 	}
-	for (size_t i = 0; i < sizeof(counter_families) / sizeof(counter_families[0]); i++)
-		expose_group_counters(pg, &counter_families[i], out);
+	for (size_t i = 0; i < PG_FAMILIES; i++)
+		expose_group_counters(pg, &pg_families[i], out);
 	for (size_t i = 0; i < sizeof(gauge_families) / sizeof(gauge_families[0]); i++)
 		expose_group_gauges(pg, &gauge_families[i], out);
 	expo_family(out, "kobs_group_unavailable_processes", METRIC_GAUGE, NULL,
@@ -800,23 +709,24 @@ static size_t process_labels(const struct process_groups *pg, const struct pg_pr
 static void expose_processes(struct process_groups *pg, struct expo *out)
 {
 	char pid[16];
-	for (size_t i = 0; i < sizeof(counter_families) / sizeof(counter_families[0]); i++) {
-		const struct counter_family *f = &counter_families[i];
+	for (size_t i = 0; i < PG_FAMILIES; i++) {
+		const struct pg_family *f = &pg_families[i];
 		char help[512];
 		snprintf(help, sizeof(help),
-		         "%s, of each process of a group with per_process: true.", f->help);
+		         "%s, of each process of a group with per_process: true%s.", f->help,
+		         f->main_thread_on_procfs ? MAIN_THREAD_NOTE : "");
 		expo_family(out, f->process_name, METRIC_COUNTER, f->unit, help);
 		for (size_t k = 0; k < pg->ncur; k++) {
 			const struct pg_process *p = &pg->cur[k];
-			if (!p->has_slot || (io_family(f) && !(p->updated && p->last.io_known)))
+			if (!p->has_slot || (pgf_is_io(f) && !(p->updated && p->last.io_known)))
 				continue;
 			for (size_t s = 0; s < f->nseries; s++) {
 				struct label labels[5];
 				size_t n = process_labels(pg, p, labels, pid, sizeof(pid));
-				n = with_extra(labels, n, &f->series[s]);
+				n = pgf_labels(labels, n, &f->series[s]);
 				enum pg_counter c = f->series[s].counter;
 				expo_counter_created(out, labels, n,
-				                     scaled(pg, f->scale, p->counters[c]),
+				                     pgf_scaled(f->scale, p->counters[c]),
 				                     p->start_time);
 			}
 		}

@@ -22,8 +22,8 @@
 #include "expo.h"
 
 enum pg_counter {
-	PGC_CPU_USER,     /* clock ticks */
-	PGC_CPU_SYSTEM,   /* clock ticks */
+	PGC_CPU_USER,     /* nanoseconds */
+	PGC_CPU_SYSTEM,   /* nanoseconds */
 	PGC_FAULTS_MAJOR, /* page faults */
 	PGC_FAULTS_MINOR,
 	PGC_CTXT_VOLUNTARY, /* context switches */
@@ -70,8 +70,14 @@ struct pg_settings {
 	unsigned per_process_limit;
 	unsigned group_limit;
 	double group_expiry; /* seconds */
-	double ticks_per_second;
 };
+
+/* What a process's process_names entry asks for (struct group_match), as bits. */
+#define PG_PER_PROCESS  (1u << 0) /* series of its own */
+#define PG_CHILDREN     (1u << 1) /* its children without a match of their own join its group */
+#define PG_THREADS      (1u << 2) /* series by thread name */
+#define PG_WCHAN        (1u << 3) /* sleeping threads by wait channel */
+#define PG_NO_NEW_GROUP (1u << 4) /* join the group only if it exists; else stay ungrouped */
 
 struct pg_process; /* one tracked process; valid from pg_observe() to pg_end() */
 struct process_groups;
@@ -92,15 +98,18 @@ void pg_begin(struct process_groups *pg, const struct pg_settings *settings, dou
 struct pg_process *pg_observe(struct process_groups *pg, int pid, int ppid, uint64_t start_ticks,
                               double start_time, bool *is_new);
 /* The process joins the group named `name` (created when new; unless group_limit is reached, in
- * which case it stays out of every group and is counted). `comm` labels its own series. */
+ * which case it stays out of every group and is counted). `comm` labels its own series; `flags`
+ * are PG_* bits. */
 void pg_classify(struct process_groups *pg, struct pg_process *p, const char *name,
-                 const char *comm, bool per_process, bool children);
+                 const char *comm, unsigned flags);
 /* A new process that matched nothing joins the group of its nearest grouped ancestor whose
  * entry lets children in, if any; otherwise it stays ungrouped for its life. Call after every
  * listed process has been observed and the new ones classified. */
 void pg_inherit(struct process_groups *pg, struct pg_process *p, const char *comm);
 /* True when the process belongs to a group (and its files are worth reading). */
 bool pg_grouped(const struct pg_process *p);
+/* The PG_* bits of the entry that put the process in its group (its ancestor's, inherited). */
+unsigned pg_flags(const struct pg_process *p);
 int pg_pid(const struct pg_process *p);
 bool pg_is_new(const struct pg_process *p);
 /* The name of the process's group, or NULL outside every group. */

@@ -6,10 +6,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-/* O_NONBLOCK changes nothing for the files of a real /proc, but --path.procfs may name any tree:
- * there, a FIFO would block open(2) and read(2), and the scrape with them, for good. */
-#define PROCFS_OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
-
 /* Read all of an open file into `out`; closes `fd`. With `short_is_end`, a read that returns
  * less than asked is taken as the end, which saves the second read(2) that would return 0: true
  * of /proc's seq_file files, which fill the buffer unless they reach their end. */
@@ -53,7 +49,7 @@ int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t
 		return -1;
 	}
 	buf_reset(out);
-	int fd = open(path, PROCFS_OPEN_FLAGS);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	return read_whole(fd, out, limit, false);
@@ -62,7 +58,7 @@ int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t
 int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit)
 {
 	buf_reset(out);
-	int fd = openat(dirfd, name, PROCFS_OPEN_FLAGS);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	return read_whole(fd, out, limit, false);
@@ -71,7 +67,7 @@ int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit)
 int procfs_read_seq_at(int dirfd, const char *name, struct buf *out, size_t limit)
 {
 	buf_reset(out);
-	int fd = openat(dirfd, name, PROCFS_OPEN_FLAGS);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return -1;
 	return read_whole(fd, out, limit, true);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "read_errors.h"
 #include "self.h"
+#include "task_feed.h"
 #include "xalloc.h"
 
 #define FORMATS 2
@@ -31,6 +32,7 @@ struct slot {
 	double run_duration;
 	bool run_success;
 	bool run_once;
+	char run_note[sizeof(((struct collector_status *)0)->why)];
 };
 
 struct rendering {
@@ -67,6 +69,7 @@ struct scrape {
 	uint64_t collections; /* of them, those that ran a collection instead of sharing one */
 
 	struct collector_env env;
+	struct task_feed tasks; /* env.tasks */
 	struct slot *slots;
 	size_t nslots;
 	struct self *self;
@@ -166,6 +169,7 @@ static void setup_slot(struct scrape *s, struct slot *slot, const struct options
 }
 
 static void *collector_main(void *arg);
+static void release_served(struct scrape *s);
 
 struct scrape *scrape_new(const struct options *o, struct groups_config *groups)
 {
@@ -179,6 +183,7 @@ struct scrape *scrape_new(const struct options *o, struct groups_config *groups)
 	s->env.link = group_link_new();
 	group_link_set_config(s->env.link, groups);
 	s->env.read_errors = read_errors_new();
+	s->env.tasks = &s->tasks;
 	s->served = expo_new();
 	s->building = expo_new();
 	s->exporter_metrics = !o->disable_exporter_metrics;
@@ -212,6 +217,11 @@ struct scrape *scrape_new(const struct options *o, struct groups_config *groups)
 
 void scrape_start(struct scrape *s)
 {
+	/* A first collection right away, before any request: every process running now is put in
+	 * its group (and the bpf collector's programs count it there) from the start, not from the
+	 * second scrape on. Its result is not served: a request waits for a collection of its own.
+	 */
+	s->collection_wanted = true;
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {
 		log_error("cannot start the collecting thread: %s", strerror(rc));
@@ -328,6 +338,8 @@ static void collect_all(struct scrape *s, uint64_t run, uint64_t requests, uint6
 			         slot->ops->name);
 		slot->run_success = rc == 0;
 		slot->run_once = true;
+		if (slot->ops->note)
+			slot->ops->note(slot->state, slot->run_note, sizeof(slot->run_note));
 	}
 	expose_collector_stats(s, run);
 	if (s->exporter_metrics)
@@ -399,6 +411,9 @@ static void run_collection(struct scrape *s)
 		s->slots[i].status.last_duration = s->slots[i].run_duration;
 		s->slots[i].status.last_success = s->slots[i].run_success;
 		s->slots[i].status.collected_once = s->slots[i].run_once;
+		if (s->slots[i].run_note[0])
+			memcpy(s->slots[i].status.why, s->slots[i].run_note,
+			       sizeof(s->slots[i].status.why));
 	}
 	for (int f = 0; f < FORMATS; f++) {
 		s->rendered[f].have_body = false;
@@ -420,6 +435,8 @@ static void *collector_main(void *arg)
 		if (s->stopping)
 			break;
 		run_collection(s);
+		if (s->in_flight == 0)
+			release_served(s); /* the first collection, which no request waits for */
 		/* A collection frees as much as it allocates (libproc2's results, classification
 		 * buffers); give the free pages back rather than keep the peak resident. */
 		pthread_mutex_unlock(&s->lock);

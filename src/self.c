@@ -157,6 +157,11 @@ void self_build_info(struct expo *out)
 #else
 	    {"bpf", "no"},
 #endif
+#ifdef HAVE_SECCOMP
+	    {"seccomp", "yes"},
+#else
+	    {"seccomp", "no"},
+#endif
 	};
 	expo_family(out, "kobs_build", METRIC_INFO, NULL,
 	            "A metric with a constant '1' value labelled by the kobsd version, source "

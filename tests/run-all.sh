@@ -7,8 +7,9 @@
 #   3. the same suite on the development build once more, with the daemon in every integration
 #      test and every unit test under valgrind memcheck (KOBS_VALGRIND=1: tests/valgrind.sh,
 #      suppressions in tests/valgrind.supp); any error or leak fails the test that caused it;
-#   4. a build without libsystemd and without eBPF (--with-systemd=no --enable-bpf=no) in a
-#      scratch copy, and the tests that show it still serves (the systemd and bpf ones skip);
+#   4. a build without libsystemd, eBPF and libseccomp (--with-systemd=no --enable-bpf=no
+#      --with-seccomp=no) in a scratch copy, and the tests that show it still serves (the systemd
+#      and bpf ones skip; privileges.sh sees no filter, and the rest of the drop).
 #   5. make distcheck: the release tarball is made, built out of tree with its sources read-only,
 #      checked (the unit tests and SMOKE_TESTS of Makefile.am, each parser fuzzed for 1 s:
 #      configure --enable-quick-check), installed, uninstalled and made again;
@@ -94,14 +95,15 @@ export KOBS_VALGRIND=1
 timed "valgrind" run_suite "$top" --enable-werror || status=1
 unset KOBS_VALGRIND
 
-echo "==== without libsystemd and eBPF: the daemon builds and serves, the systemd and bpf tests skip ===="
+echo "==== without libsystemd, eBPF and libseccomp: the daemon builds and serves, the systemd and bpf tests skip ===="
 nosd=$(mktemp -d "${TMPDIR:-/tmp}/kobsd-nosystemd.XXXXXX")
 cp -a "$top/." "$nosd/"
 (cd "$nosd" && { [ ! -f Makefile ] || make -s distclean >/dev/null 2>&1; })
 SUITE_TESTS="tests/integration/cli.sh tests/integration/http.sh tests/integration/exposition.sh
 	tests/integration/web_config.sh tests/integration/systemd_notify.sh
-	tests/integration/processes.sh tests/integration/bpf.sh" \
-	timed "without libsystemd and eBPF" run_suite "$nosd" --with-systemd=no --enable-bpf=no --enable-werror || status=1
+	tests/integration/processes.sh tests/integration/bpf.sh tests/integration/privileges.sh" \
+	timed "without libsystemd, eBPF and libseccomp" run_suite "$nosd" --with-systemd=no --enable-bpf=no \
+	--with-seccomp=no --enable-werror || status=1
 rm -rf "$nosd"
 
 echo "==== make distcheck: the release tarball builds, passes its quick check and installs ===="

@@ -10,5 +10,5 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 exec valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite,indirect \
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99 --track-fds=yes \
-	--num-callers=30 --suppressions="$here/valgrind.supp" \
+	--num-callers=30 --vgdb=no --suppressions="$here/valgrind.supp" \
 	${KOBS_VALGRIND_LOG:+--log-file="$KOBS_VALGRIND_LOG"} "$@"

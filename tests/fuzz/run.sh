@@ -37,6 +37,7 @@ harnesses=(
 	"pressure     procfs_parse.c"
 	"softirqs     procfs_parse.c"
 	"pid_files    procfs_pid_parse.c"
+	"task_records task_records.c xalloc.c"
 	"config       config_file.c config_yaml.c regular_file.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
 	"name_template name_template.c buf.c xalloc.c"
 	"web_config   web_config.c config_yaml.c regular_file.c xalloc.c -lyaml -lcrypt"

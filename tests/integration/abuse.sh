@@ -16,7 +16,7 @@ json() { # json FILE KEY
 }
 
 # Short, so that the test waits little for slow connections to be closed; the limits are the
-# defaults (256 connections, 64 per address).
+# defaults (64 connections per address; in all, from the open-files limit).
 TIMEOUT=4
 PER_IP=64
 start_kobsd --web.timeout=$TIMEOUT
@@ -42,8 +42,8 @@ scraper_stop() { # scraper_stop NAME: fails the test if any scrape failed; sets 
 
 # (a) Slowloris: 100 connections from 127.0.0.1 and 64 each from 127.0.0.3 and .4 send their
 # headers a byte a second and never finish, reconnecting when closed, for 8 s. The per-address
-# limit refuses what 127.0.0.1 opens over 64; the rest (192, toward the total of 256) are held
-# until the request deadline (--web.timeout) closes them.
+# limit refuses what 127.0.0.1 opens over 64; the rest (192) are held until the request deadline
+# (--web.timeout) closes them.
 hold=8
 limit=$(($(scaled $TIMEOUT) + $(scaled 3)))
 abuse slowloris "$host" "$port" --from 127.0.0.1:100 127.0.0.3:$PER_IP 127.0.0.4:$PER_IP \
@@ -132,3 +132,51 @@ pass "coalescing: $collections collections for $requests requests"
 [ "$(status_of /-/healthy)" = 200 ] || fail "not healthy after the abuse"
 stop_kobsd || fail "exit status after the abuse"
 pass "healthy after the abuse, and stops cleanly"
+
+# (f) Slow clients from many addresses must not starve a scraper from another one: 100 from each
+# of 127.0.0.2 to 127.0.0.11 (1,000; 64 per address are held, the per-address limit refuses the
+# rest) trickle their headers, and meanwhile every scrape from 127.0.0.1 is answered within 1 s.
+# With the default flags the connection limit, sized to the open-files limit, holds them all.
+"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.11", 0))' 2>/dev/null ||
+	skip "cannot bind 127.0.0.11: the slow clients need ten loopback addresses of their own"
+ulimit -n 4096 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge 2200 ] || skip "an open-files limit of $(ulimit -n): 1,000 slow clients need more"
+attackers=()
+for i in $(seq 2 11); do
+	attackers+=("127.0.0.$i:100")
+done
+many_slow_clients() { # many_slow_clients NAME: the attack, and the scrapes from 127.0.0.1
+	abuse slowloris "$host" "$port" --from "${attackers[@]}" --hold 8 --limit "$(scaled 20)" \
+		--release >"$WORK/$1.json" 2>"$WORK/$1.err" &
+	slow=$!
+	EXTRA_PIDS+=($slow)
+	sleep 3 # the attackers open their connections
+	abuse scrape "$host" "$port" --from 127.0.0.1 --seconds 4 --interval 0.1 \
+		--timeout "$(scaled 10)" --max-seconds "$(scaled 1)" >"$WORK/$1-scraper.json" \
+		2>"$WORK/$1-scraper.err" ||
+		fail "$1: $(cat "$WORK/$1-scraper.err") (attack: $(cat "$WORK/$1.json" 2>/dev/null))"
+	wait $slow || fail "$1: $(cat "$WORK/$1.err") $(cat "$WORK/$1.json")"
+	held=$(json "$WORK/$1.json" held_peak)
+	SLOWEST=$(json "$WORK/$1-scraper.json" slowest_seconds)
+	SERVED=$(json "$WORK/$1-scraper.json" served)
+}
+start_kobsd
+host=${KOBS_URL#http://}
+port=${host##*:}
+host=${host%:*}
+many_slow_clients defaults
+[ "$held" -ge 600 ] || fail "only $held slow connections held: $(cat "$WORK/defaults.json")"
+pass "$held slow connections from 10 addresses held: $SERVED scrapes from 127.0.0.1 answered" \
+	"meanwhile, the slowest in $SLOWEST s (default flags)"
+stop_kobsd || fail "exit status"
+
+# (g) With a connection limit far below what the attackers hold, the connection that has waited
+# longest for its request is closed to make room: the scrapes are still answered within 1 s.
+start_kobsd --web.max-connections=100
+host=${KOBS_URL#http://}
+port=${host##*:}
+host=${host%:*}
+many_slow_clients limited
+pass "--web.max-connections=100 full of slow clients: $SERVED scrapes from 127.0.0.1" \
+	"answered meanwhile, the slowest in $SLOWEST s"
+stop_kobsd || fail "exit status"

@@ -10,12 +10,7 @@
 # daemon still serves /proc and says why BPF is off.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] ||
-	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-"$KOBSD" --help | grep -q '^  bpf ' ||
-	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
-# lib.sh's start_kobsd leaves the bpf collector out unless asked for it.
-export KOBS_WITH_BPF=1
+require_bpf
 
 # disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
 # /sys/block (vda, nvme0n1, sda: never a partition), following device-mapper and md devices down
@@ -199,6 +194,34 @@ done
 	"$(prom_query "$p99_query"; curl -sS --max-time 5 "$PROM/api/v1/targets"
 		tail -n 20 "$WORK/prometheus.log")"
 pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
+
+# Reloads that change the groups but not the bpf: section leave the programs alone and say
+# nothing about a restart, however many there are; the timed syscalls keep their names.
+readable_by_daemon
+for comm in kt_other kt_third; do
+	sed -i "s/comm: \[kt_burn,/comm: [$comm, kt_burn,/" "$WORK/kobsd.yml"
+	reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
+	kill -HUP "$KOBS_PID"
+	for _ in $(seq 1 $(($(scaled 5) * 20))); do
+		[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -gt "$reloads" ] && break
+		sleep 0.05
+	done
+done
+[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -ge 2 ] ||
+	fail "two SIGHUPs did not both reload: $(grep -i reload "$WORK/kobsd.log")"
+! grep -q 'take effect when kobsd restarts' "$WORK/kobsd.log" ||
+	fail "a reload that leaves bpf: alone says it needs a restart: $(grep restart "$WORK/kobsd.log")"
+# (The reload starts the groups' histograms again: wait for kt_sys's next syscalls.)
+for _ in $(seq 1 $(($(scaled 5) * 4))); do
+	fetch /metrics -o "$WORK/reloaded"
+	syscalls=$(grep -o '^kobs_syscall_latency_seconds_count{[^}]*}' "$WORK/reloaded" |
+		grep -o 'syscall="[^"]*"' | sort -u | tr '\n' ' ')
+	[ "$syscalls" = 'syscall="read" syscall="write" ' ] && break
+	sleep 0.25
+done
+[ "$syscalls" = 'syscall="read" syscall="write" ' ] ||
+	fail "after two reloads the timed syscalls are labelled $syscalls"
+pass "two reloads of the groups: no restart asked for, the timed syscalls keep their names"
 stop_kobsd || fail "exit status"
 
 # Unprivileged: no capability to load BPF, so the collector fails at start and says why, once;
@@ -246,7 +269,7 @@ for set in CapEff CapPrm CapAmb; do
 	v=$(awk -v k="$set:" '$1 == k {print $2}' "/proc/$KOBS_PID/status")
 	[ "$v" = 0000000000000000 ] || fail "with the unit's capabilities, $set is $v after start"
 done
-grep -q 'dropped every capability; the bounding set keeps' "$WORK/kobsd.log" ||
+grep -q 'the bounding set keeps CAP_PERFMON CAP_BPF (no CAP_SETPCAP' "$WORK/kobsd.log" ||
 	fail "the log does not say why the bounding set stays: $(grep -i capabilit "$WORK/kobsd.log")"
 pass "as nobody with CAP_BPF+CAP_PERFMON: attached, then CapEff, CapPrm and CapAmb are 0"
 stop_kobsd || fail "exit status"

@@ -29,7 +29,7 @@ pass "--help lists flags and collectors"
 
 expect_exit 0 --version
 grep -q '^kobsd [0-9]' "$WORK/out" || fail "--version printed: $(cat "$WORK/out")"
-grep -Eq '^features: [+-]systemd [+-]bpf$' "$WORK/out" || fail "--version does not list the built-in features: $(cat "$WORK/out")"
+grep -Eq '^features: [+-]systemd [+-]bpf [+-]seccomp$' "$WORK/out" || fail "--version does not list the built-in features: $(cat "$WORK/out")"
 pass "--version"
 
 expect_exit 64 --no-such-flag
@@ -104,6 +104,7 @@ pass "SIGTERM exits 0"
 # configuration keeps serving, and SIGTERM still stops the daemon (it used to block in open(2)).
 cp "$WORK/good.yml" "$WORK/reload.yml"
 start_kobsd --config.file="$WORK/reload.yml"
+readable_by_daemon
 rm "$WORK/reload.yml"
 mkfifo "$WORK/reload.yml"
 kill -HUP "$KOBS_PID"

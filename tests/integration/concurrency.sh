@@ -22,6 +22,16 @@ check_openmetrics "$WORK/body.$N"
 pass "$N concurrent scrapes, twice, all complete and valid"
 
 [ "$(status_of /-/healthy)" = 200 ] || fail "not healthy after the storm"
+
+# 50 scrapers on one address, under its limit of 64, each opening a connection for a scrape and
+# closing it once answered, for 10 s: a connection its client has closed no longer counts
+# against the address's limit, however busy the daemon is, so not one is refused.
+host=${KOBS_URL#http://}
+"$PYTHON" "$KOBS_SRCDIR/tests/integration/abuse.py" reconnect "${host%:*}" "${host##*:}" --clients 50 \
+	--seconds 10 --timeout "$(scaled 30)" >"$WORK/reconnect.json" 2>"$WORK/reconnect.err" ||
+	fail "reconnecting scrapers: $(cat "$WORK/reconnect.err")"
+pass "50 scrapers reconnecting for every scrape from one address for 10 s:" \
+	"$(cat "$WORK/reconnect.json")"
 stop_kobsd || fail "exit status"
 pass "healthy after the storm and stops cleanly"
 
@@ -32,6 +42,9 @@ mkdir -p "$WORK/proc"
 cp -r "$KOBS_FIXTURES/proc/." "$WORK/proc/"
 rm -f "$WORK/proc/meminfo"
 mkfifo "$WORK/proc/meminfo"
+# The daemon serves as nobody: without this it could not open the FIFO, and the writer below
+# would wait for a reader for ever.
+readable_by_daemon
 # The request deadline (--web.timeout) is not under test here: it is made longer than the hang,
 # so that the requests queued behind the blocked worker threads are not closed meanwhile.
 start_kobsd --path.procfs="$WORK/proc" --web.timeout=60
@@ -47,7 +60,8 @@ sleep "$(scaled 1)"
 # once gives the one reading the FIFO its end of file.
 mv "$WORK/proc/meminfo" "$WORK/meminfo.fifo"
 cp "$KOBS_FIXTURES/proc/meminfo" "$WORK/proc/meminfo"
-: >"$WORK/meminfo.fifo"
+timeout "$(scaled 10)" sh -c ': >"$1"' sh "$WORK/meminfo.fifo" ||
+	fail "the daemon never opened its FIFO meminfo: $(tail -n 3 "$WORK/kobsd.log")"
 for i in $(seq 1 $N); do
 	wait "${pids[$((i - 1))]}" || fail "held scraper $i failed: $(cat "$WORK/err.$i")"
 	[ "$(cat "$WORK/code.$i")" = 200 ] || fail "held scraper $i got $(cat "$WORK/code.$i")"

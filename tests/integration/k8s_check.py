@@ -114,7 +114,11 @@ def check_daemonset_privileges(ds):
     caps = sc.get("capabilities", {})
     check(caps.get("drop") == ["ALL"], f"capabilities drop ALL, not {caps.get('drop')}")
     add = caps.get("add", [])
-    check(sorted(add) == ["BPF", "PERFMON"], f"capabilities add exactly BPF and PERFMON, not {add}")
+    check(sorted(add) == ["BPF", "PERFMON", "SETGID", "SETUID"],
+          f"capabilities add exactly BPF, PERFMON, SETUID and SETGID, not {add}")
+    run_as = flag_value(the_container(ds)["args"], "--run-as")
+    check(run_as is not None and not run_as.startswith("0"),
+          f"--run-as names the unprivileged user root switches to, not {run_as}")
     check(sc.get("runAsUser") == 0, "runAsUser: 0 (added capabilities are effective only for root)")
     check(sc.get("privileged") is not True, "not privileged")
     check(sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false")
@@ -123,8 +127,8 @@ def check_daemonset_privileges(ds):
           "a seccomp profile")
     pod = ds["spec"]["template"]["spec"]
     check(pod.get("securityContext", {}).get("privileged") is not True, "pod not privileged")
-    print("ok - DaemonSet: capabilities drop ALL and add BPF, PERFMON only; root, no escalation, "
-          "read-only root, seccomp")
+    print("ok - DaemonSet: capabilities drop ALL and add BPF, PERFMON, SETUID, SETGID only; root "
+          "that switches to --run-as, no escalation, read-only root, seccomp")
 
 
 def check_daemonset_serving(ds):

@@ -245,6 +245,16 @@ assert families, "no metric families"
 PY
 }
 
+# require_bpf: skip unless root in a build with the bpf collector; then start_kobsd runs it
+# (KOBS_WITH_BPF=1).
+require_bpf() {
+	[ "$(id -u)" = 0 ] ||
+		skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
+	"$KOBSD" --help | grep -q '^  bpf ' ||
+		skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
+	export KOBS_WITH_BPF=1
+}
+
 # require_systemd: skip unless kobsd was built with libsystemd (its --version lists +systemd).
 require_systemd() {
 	"$KOBSD" --version | grep -q '+systemd' ||
@@ -283,6 +293,14 @@ daemon_as_nobody() {
 		install -m 0644 "${BASH_REMATCH[1]}" "$WORK/lsan.supp"
 		export LSAN_OPTIONS="${LSAN_OPTIONS/suppressions=${BASH_REMATCH[1]}/suppressions=$WORK/lsan.supp}"
 	fi
+}
+
+# readable_by_daemon: started as root, the daemon serves as nobody (or kobsd) once set up, and
+# from then on reads as that user: --path.procfs at every scrape, the configuration and the web
+# configuration (with its key) on SIGHUP, the notify socket. Open $WORK and what is in it to
+# reading, as a user would their own files (docs/deployment.md).
+readable_by_daemon() {
+	chmod -R a+rX "$WORK"
 }
 
 # start_prometheus: a real Prometheus server on a free loopback port, scraping the running daemon

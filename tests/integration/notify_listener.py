@@ -10,6 +10,9 @@ path, out = sys.argv[1], sys.argv[2]
 limit = float(sys.argv[3]) if len(sys.argv) > 3 else 120.0
 sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 sock.bind(path)
+# Anyone may write to it, as to systemd's own sockets: a daemon started as root sends as the user
+# it switched to.
+os.chmod(path, 0o666)
 sock.settimeout(0.5)
 deadline = time.monotonic() + limit
 with open(out, "a", buffering=1) as f:

@@ -15,6 +15,7 @@ process_names:
   - name: "first:{{.Comm}}"
     comm: [kt_reload]
 YML
+readable_by_daemon
 start_kobsd --config.file="$WORK/groups.yml" --no-collector.system
 fetch /metrics >"$WORK/before"
 grep -q '^kobs_group_processes{group="first:kt_reload",state="sleeping"} 1$' "$WORK/before" ||

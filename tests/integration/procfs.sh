@@ -67,6 +67,7 @@ expect_counted() { # expect_counted FILE REASON CASE: the count went up since th
 }
 declare -A seen
 
+readable_by_daemon
 start_kobsd --path.procfs="$proc" --no-collector.processes
 scrape_hostile "clean copy"
 grep -q '^kobs_procfs_read_errors_total{' "$WORK/body" && fail "read errors on the clean copy"

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The Prometheus rules of contrib/prometheus/: promtool accepts them and the example
 # configuration, their unit tests pass, every alert has a test that fires it and one that shows
-# it quiet, and every metric they use is one docs/metrics.md lists (so they cannot drift from
-# the daemon).
+# it quiet, every alert's runbook_url leads to its section of contrib/prometheus/README.md,
+# which says what to look at and what to do, and every metric they use is one docs/metrics.md
+# lists (so they cannot drift from the daemon).
 . "$(dirname "$0")/lib.sh"
 [ "${KOBS_VALGRIND:-0}" != 1 ] || skip "no daemon runs in this test: nothing for valgrind to check"
 command -v promtool >/dev/null || fail "promtool not installed (contrib/install-deps.sh)"
@@ -135,6 +136,62 @@ else
 fi
 out=$("check_tests_$how" 2>&1) || fail "alerts and their tests (read as $how):"$'\n'"$out"
 pass "each of the $out is tested firing and quiet (read as $how)"
+
+# runbooks_yaml, runbooks_text: "ALERT URL" for every alert, URL "-" when it has no
+# runbook_url.
+runbooks_yaml() {
+	"$PYTHON" - kobsd-alerts.yml <<'PY'
+import sys
+import yaml
+
+with open(sys.argv[1], encoding="utf-8") as f:
+    for g in yaml.safe_load(f)["groups"]:
+        for r in g["rules"]:
+            if "alert" in r:
+                print(r["alert"], (r.get("annotations") or {}).get("runbook_url") or "-")
+PY
+}
+
+runbooks_text() {
+	awk '
+	/^ *- alert:/ { if (name != "") print name, (url == "" ? "-" : url); name = $3; url = "" }
+	/^ *runbook_url:/ { url = $2; gsub(/"/, "", url) }
+	END { if (name != "") print name, (url == "" ? "-" : url) }' kobsd-alerts.yml
+}
+
+# Each alert's runbook_url is the one base, README.md of this directory, and the anchor of the
+# alert's heading (GitHub's: the heading lowercased); that section has a "**Look at:**" and a
+# "**Do:**" paragraph.
+pairs=$("runbooks_$how") || fail "could not list the alerts' runbook_url (read as $how)"
+base=""
+problems=()
+while read -r name url; do
+	if [ "$url" = - ]; then
+		problems+=("$name has no runbook_url")
+		continue
+	fi
+	anchor=$(tr '[:upper:]' '[:lower:]' <<<"$name")
+	[ "${url#*#}" = "$anchor" ] && [ "$url" != "${url#*#}" ] ||
+		problems+=("$name: runbook_url $url does not end in #$anchor")
+	[ -n "$base" ] || base=${url%%#*}
+	[ "${url%%#*}" = "$base" ] || problems+=("$name: runbook_url $url is not under $base")
+	section=$(awk -v h="### $name" '$0 == h { on = 1; next } on && /^##/ { exit } on' README.md)
+	if [ -z "$section" ]; then
+		problems+=("README.md has no section \"### $name\" for $name's runbook_url")
+	else
+		grep -q '^\*\*Look at:\*\* ' <<<"$section" ||
+			problems+=("README.md's section $name does not say what to look at (**Look at:**)")
+		grep -q '^\*\*Do:\*\* ' <<<"$section" ||
+			problems+=("README.md's section $name does not say what to do (**Do:**)")
+	fi
+done <<<"$pairs"
+case "$base" in
+*/contrib/prometheus/README.md) ;;
+*) problems+=("the runbook_url base $base is not contrib/prometheus/README.md") ;;
+esac
+[ ${#problems[@]} -eq 0 ] || fail "runbooks (read as $how):$(printf '\n  %s' "${problems[@]}")"
+pass "each of the $(wc -l <<<"$pairs") alerts links its runbook, a section of README.md saying" \
+	"what to look at and what to do (read as $how)"
 
 used=$("used_names_$how") || fail "could not list the metric names the rules use"
 [ -n "$used" ] || fail "found no metric name in the rules (read as $how)"

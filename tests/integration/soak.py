@@ -1,10 +1,11 @@
 #!/usr/bin/python3
 """The scraping side of tests/integration/soak.sh.
 
-  soak.py URL PID --seconds S --warmup S --interval S --timeout S
+  soak.py URL PID --seconds S --warmup S --interval S --timeout S [--cafile F] [--user U:P]
 
 Scrapes URL/metrics every `interval` seconds on one kept-alive connection, as Prometheus does,
-taking turns with text, OpenMetrics and gzip. Fails at once when a scrape fails or does not parse,
+taking turns with text, OpenMetrics and gzip; over HTTPS (trusting --cafile) for an https URL,
+with basic authentication when --user is given. Fails at once when a scrape fails or does not parse,
 or when a counter (a `_total` sample, a histogram's `_count` and `_bucket`, a summary's `_count`)
 is lower than in the previous scrape for the same series (a series that disappears, such as an
 expired process group's, may come back from zero; the process groups that appear after the first
@@ -13,10 +14,12 @@ open file descriptors after every scrape, and prints one JSON object with the fi
 end of the warm-up and at the end of the run.
 """
 import argparse
+import base64
 import gzip
 import http.client
 import json
 import os
+import ssl
 import statistics
 import sys
 import time
@@ -52,24 +55,33 @@ def open_fds(pid):
 
 
 class Scraper:
-    def __init__(self, url, timeout):
+    def __init__(self, url, timeout, cafile=None, user=None):
         u = urllib.parse.urlsplit(url)
         self.host, self.port, self.path = u.hostname, u.port, u.path or "/metrics"
         self.timeout = timeout
+        self.context = ssl.create_default_context(cafile=cafile) if u.scheme == "https" else None
+        self.auth = {"Authorization": "Basic " + base64.b64encode(user.encode()).decode()} \
+            if user else {}
         self.conn = None
         self.reconnects = -1
+        self.retries = 0
+
+    def connect(self):
+        if self.context:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                               context=self.context)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
 
     def get(self, accept, encoding):
         # The daemon may close a kept-alive connection (after --web.timeout of idleness, say):
-        # then one retry on a new connection.
+        # then one retry on a new connection, counted.
         for attempt in (1, 2):
             if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port,
-                                                       timeout=self.timeout)
+                self.conn = self.connect()
                 self.reconnects += 1
             try:
-                self.conn.request("GET", self.path,
-                                  headers={"Accept": accept, "Accept-Encoding": encoding})
+                self.conn.request("GET", self.path, headers={
+                    "Accept": accept, "Accept-Encoding": encoding, **self.auth})
                 resp = self.conn.getresponse()
                 body = resp.read()
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
@@ -77,6 +89,7 @@ class Scraper:
                 self.conn = None
                 if attempt == 2:
                     raise
+                self.retries += 1
                 continue
             if resp.getheader("Connection", "").lower() == "close":
                 self.conn.close()
@@ -113,9 +126,11 @@ def main():
     p.add_argument("--warmup", type=float, required=True)
     p.add_argument("--interval", type=float, default=0.1)
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--cafile")
+    p.add_argument("--user", help="NAME:PASSWORD for basic authentication")
     args = p.parse_args()
 
-    scraper = Scraper(args.url, args.timeout)
+    scraper = Scraper(args.url, args.timeout, args.cafile, args.user)
     last = {}  # series -> (value, scrape number)
     samples = []  # (seconds since start, rss KiB, fds)
     scrapes = 0
@@ -174,6 +189,7 @@ def main():
         "groups_vanished": sorted(g for g in groups_vanished if g),
         "forks_seen": int(last_forks - first_forks) if first_forks is not None else None,
         "reconnects": scraper.reconnects,
+        "retries": scraper.retries,
         "rss_kib_start": samples[0][1],
         "rss_kib_after_warmup": int(statistics.median(s[1] for s in after_warmup)),
         "rss_kib_end": int(statistics.median(s[1] for s in at_end)),

@@ -1,9 +1,12 @@
 #!/bin/bash
-# Soak: processes fork and exit all the time while the daemon is scraped every 100 ms for
-# KOBS_SOAK_SECONDS (45 by default, for CI; KOBS_SOAK_SECONDS=3600 for a long local run). No scrape
-# may fail, no counter may go backwards, and the daemon's resident memory and open file
-# descriptors must stay flat after the warm-up. The scraping side is tests/integration/soak.py.
+# Soak: processes fork and exit all the time while the daemon is scraped every 100 ms over HTTPS
+# with basic authentication, and gets a SIGHUP (a reload of both configuration files) every
+# second, for KOBS_SOAK_SECONDS (45 by default, for CI; KOBS_SOAK_SECONDS=3600 for a long local
+# run). No scrape may fail (not even once, to be retried), no counter may go backwards, and the
+# daemon's resident memory and open file descriptors must stay flat after the warm-up. The
+# scraping side is tests/integration/soak.py.
 . "$(dirname "$0")/lib.sh"
+command -v openssl >/dev/null || fail "openssl not installed (contrib/install-deps.sh)"
 
 SOAK=${KOBS_SOAK_SECONDS:-45}
 [ "$SOAK" -ge 20 ] || fail "KOBS_SOAK_SECONDS=$SOAK: at least 20, to leave time after the warm-up"
@@ -67,19 +70,45 @@ processes:
   group_expiry: 2s
 YML
 
-start_kobsd --config.file="$WORK/groups.yml"
+# TLS and basic authentication, reloaded every second with the rest.
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$WORK/tls.key" \
+	-out "$WORK/tls.crt" 2>/dev/null || fail "openssl could not make a certificate"
+hash=$("$PYTHON" -W ignore -c 'import crypt; print(crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16)))')
+cat >"$WORK/web.yml" <<YML
+tls_server_config:
+  cert_file: tls.crt
+  key_file: tls.key
+basic_auth_users:
+  prometheus: $hash
+YML
+reloads() {
+	while [ ! -e "$WORK/churn.stop" ]; do
+		kill -HUP "$KOBS_PID"
+		sleep 1
+	done
+}
+
+start_kobsd --config.file="$WORK/groups.yml" --web.config.file="$WORK/web.yml"
+readable_by_daemon
 churn &
 CHURN=$!
 EXTRA_PIDS+=($CHURN)
 bursts &
-EXTRA_PIDS+=($!)
+BURSTS=$!
+EXTRA_PIDS+=($BURSTS)
+reloads &
+RELOADS=$!
+EXTRA_PIDS+=($RELOADS)
 
-"$PYTHON" "$KOBS_SRCDIR/tests/integration/soak.py" "$KOBS_URL/metrics" "$KOBS_PID" \
-	--seconds "$SOAK" --warmup "$WARMUP" --interval 0.1 --timeout "$(scaled 10)" \
-	>"$WORK/soak.json" 2>"$WORK/soak.err" || fail "soak: $(cat "$WORK/soak.err")"
+"$PYTHON" "$KOBS_SRCDIR/tests/integration/soak.py" "${KOBS_URL/http:/https:}/metrics" \
+	"$KOBS_PID" --cafile "$WORK/tls.crt" --user prometheus:s3cret --seconds "$SOAK" \
+	--warmup "$WARMUP" --interval 0.1 --timeout "$(scaled 10)" >"$WORK/soak.json" \
+	2>"$WORK/soak.err" || fail "soak: $(cat "$WORK/soak.err")"
 touch "$WORK/churn.stop"
 wait "$CHURN" || fail "the churn generator failed"
-wait "${EXTRA_PIDS[-1]}" || true
+wait "$BURSTS" || true
+wait "$RELOADS" || true
 
 figure() {
 	"$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
@@ -93,8 +122,11 @@ fds_warm=$(figure fds_after_warmup)
 fds_end=$(figure fds_end)
 echo "# $(cat "$WORK/soak.json")"
 [ "$forks" -gt 0 ] || fail "kobs_forks_total did not move: was there any churn?"
-pass "$scrapes scrapes in ${SOAK} s under churn ($forks forks on the host): none failed, no" \
-	"counter went backwards ($(figure series_watched) counter series)"
+[ "$(figure retries)" = 0 ] || fail "$(figure retries) scrapes failed and were retried"
+reloaded=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
+[ "$reloaded" -ge $((SOAK / 2)) ] || fail "only $reloaded reloads in $SOAK s"
+pass "$scrapes HTTPS scrapes in ${SOAK} s under churn ($forks forks on the host) and $reloaded" \
+	"reloads: none failed, no counter went backwards ($(figure series_watched) counter series)"
 
 vanished=$(figure groups_vanished)
 case "$vanished" in *churn_burst*) ;; *) fail "the churn_burst group never expired: $vanished" ;; esac

@@ -29,6 +29,7 @@ wait_for() {
 	fail "no notification matching '$1' within ${2:-10} s; got: $(cat "$WORK/notify.log")"
 }
 
+readable_by_daemon
 notify_start
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000 start_kobsd
 wait_for '^READY=1\|STATUS=.*collector'
@@ -55,15 +56,16 @@ stop_kobsd || fail "exit status after SIGTERM was not 0"
 grep -q '^STOPPING=1' "$WORK/notify.log" || fail "no STOPPING=1"
 pass "SIGTERM: STOPPING=1 and exit 0"
 
-# A collection that hangs: meminfo is a FIFO nobody writes, so reading it blocks like a /proc
-# read stuck in the kernel. The watchdog must starve while it hangs, and be fed again after.
+# A collection that hangs: meminfo becomes a FIFO nobody writes (after the collection the daemon
+# runs at start), so reading it blocks like a /proc read stuck in the kernel. The watchdog must
+# starve while it hangs, and be fed again after.
 mkdir -p "$WORK/proc"
 cp -r "$KOBS_FIXTURES/proc/." "$WORK/proc/"
-rm -f "$WORK/proc/meminfo"
-mkfifo "$WORK/proc/meminfo"
 notify_start
 NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000 start_kobsd --path.procfs="$WORK/proc"
 wait_for '^WATCHDOG=1$' 5
+rm -f "$WORK/proc/meminfo"
+mkfifo "$WORK/proc/meminfo"
 curl -s --max-time 20 -o /dev/null "$KOBS_URL/metrics" &
 EXTRA_PIDS+=($!)
 sleep 1.5 # the hang threshold is half the watchdog interval

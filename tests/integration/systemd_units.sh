@@ -78,6 +78,22 @@ else
 	echo "# no systemd unit directory configured: installing the units is not checked"
 fi
 
+# The sysusers.d file that makes the user kobsd, installed where systemd-sysusers reads it.
+: "${KOBS_SYSUSERSDIR:=}"
+if [ -n "$KOBS_SYSUSERSDIR" ]; then
+	sysusers="$ROOT$KOBS_SYSUSERSDIR/kobsd.conf"
+	[ -f "$sysusers" ] || fail "kobsd.sysusers is not installed as $KOBS_SYSUSERSDIR/kobsd.conf"
+	if command -v systemd-sysusers >/dev/null; then
+		out=$(systemd-sysusers --root="$ROOT" --dry-run "$sysusers" 2>&1) ||
+			fail "systemd-sysusers rejects $sysusers: $out"
+		grep -q "Creating user 'kobsd'" <<<"$out" ||
+			fail "systemd-sysusers would not create the user kobsd: $out"
+	fi
+	pass "make install puts kobsd.sysusers in $KOBS_SYSUSERSDIR, and it creates the user kobsd"
+else
+	echo "# no sysusers.d directory configured: installing kobsd.sysusers is not checked"
+fi
+
 echo "# changed by the administrator" >>"$conf"
 install_into
 grep -q '^# changed by the administrator' "$conf" || fail "a second make install overwrote kobsd.yml"

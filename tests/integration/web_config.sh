@@ -28,6 +28,7 @@ pass "basic auth: 401 with WWW-Authenticate until the bcrypt password matches; n
 
 # A bad file on SIGHUP is reported; the old users stay.
 printf 'basic_auth_users:\n  prometheus: plaintext\n' >"$WORK/auth.yml"
+readable_by_daemon
 kill -HUP "$KOBS_PID"
 sleep 0.5
 grep -q 'reload failed, keeping the running configuration: .*auth.yml:2:' "$WORK/kobsd.log" ||
@@ -69,6 +70,7 @@ pass "TLS: served with the configured certificate (paths relative to the file), 
 # New certificate on SIGHUP, without a restart.
 cp "$WORK/server2.crt" "$WORK/server.crt"
 cp "$WORK/server2.key" "$WORK/server.key"
+readable_by_daemon # the key too: openssl wrote it 0600
 kill -HUP "$KOBS_PID"
 sleep 0.5
 code=$(curl -sS --max-time 10 --cacert "$WORK/server2-ca.crt" -o /dev/null -w '%{http_code}' "$HTTPS/metrics")

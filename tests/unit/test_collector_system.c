@@ -391,23 +391,6 @@ static void unparseable_file_is_counted_as_a_parse_error(void **state)
 	assert_line(&s->text, "kobs_load1 0.03");
 }
 
-/* A procfs tree is outside input too (--path.procfs): a FIFO where a file should be must not
- * hang the scrape in open(2). The alarm turns a hang into a failure. */
-static void fifo_in_place_of_a_file_does_not_hang_the_scrape(void **state)
-{
-	struct scrape *s = *state;
-	char path[4200];
-	use_copy_of_fixtures(s, (const char *const[]){"meminfo", NULL});
-	snprintf(path, sizeof(path), "%s/meminfo", s->procfs);
-	assert_int_equal(mkfifo(path, 0600), 0);
-	alarm(10);
-	assert_int_equal(scrape_once(s), 0);
-	alarm(0);
-	assert_line(&s->text,
-	            "kobs_procfs_read_errors_total{file=\"meminfo\",reason=\"parse_error\"} 1");
-	assert_line(&s->text, "kobs_load1 0.03");
-}
-
 static void stat_vanishing_after_init_fails_the_scrape_but_serves_the_rest(void **state)
 {
 	struct scrape *s = *state;
@@ -479,7 +462,6 @@ int main(void)
 	    TEST(missing_pressure_dir_is_counted_and_the_rest_still_served),
 	    TEST(one_missing_pressure_file_leaves_the_others),
 	    TEST(unparseable_file_is_counted_as_a_parse_error),
-	    TEST(fifo_in_place_of_a_file_does_not_hang_the_scrape),
 	    TEST(stat_vanishing_after_init_fails_the_scrape_but_serves_the_rest),
 	    TEST(init_fails_without_stat_and_names_the_file),
 	    TEST(init_fails_on_a_stat_without_cpu_line),

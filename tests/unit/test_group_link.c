@@ -51,7 +51,7 @@ static void nothing_is_written_before_the_map_is_attached(void **state)
 	(void)state;
 	struct group_link *l = group_link_new();
 	assert_false(group_link_attached(l));
-	assert_int_equal(group_link_id(l, "a", false), 0);
+	assert_int_equal(group_link_id(l, "a"), 0);
 	group_link_set(l, 1, 1); /* no map: dropped, no crash */
 	assert_int_equal(group_link_get(l, 1), 0);
 	group_link_free(l);
@@ -63,11 +63,11 @@ static void ids_belong_to_names_until_the_table_is_full(void **state)
 	struct fake_map m = {0};
 	struct group_link *l = attached(&m, 4); /* ids 1 .. 3 */
 	assert_true(group_link_attached(l));
-	assert_int_equal(group_link_id(l, "a", false), 1);
-	assert_int_equal(group_link_id(l, "b", false), 2);
-	assert_int_equal(group_link_id(l, "a", false), 1);
-	assert_int_equal(group_link_id(l, "c", false), 3);
-	assert_int_equal(group_link_id(l, "d", false), 0);
+	assert_int_equal(group_link_id(l, "a"), 1);
+	assert_int_equal(group_link_id(l, "b"), 2);
+	assert_int_equal(group_link_id(l, "a"), 1);
+	assert_int_equal(group_link_id(l, "c"), 3);
+	assert_int_equal(group_link_id(l, "d"), 0);
 	group_link_lock(l);
 	assert_string_equal(group_link_name(l, 2), "b");
 	assert_null(group_link_name(l, 0));
@@ -114,9 +114,9 @@ static void ids_of_groups_gone_are_freed_unless_an_exec_used_them(void **state)
 	(void)state;
 	struct fake_map m = {0};
 	struct group_link *l = attached(&m, 10);
-	assert_int_equal(group_link_id(l, "a", false), 1);
-	assert_int_equal(group_link_id(l, "b", false), 2);
-	assert_int_equal(group_link_id(l, "short-lived", true), 3);
+	assert_int_equal(group_link_id(l, "a"), 1);
+	assert_int_equal(group_link_id(l, "b"), 2);
+	assert_int_equal(group_link_exec_id(l, 4242, "short-lived"), 3);
 	const char *have[] = {"a", NULL};
 	group_link_publish(l, have, 2, 12.5, 300);
 	group_link_lock(l);
@@ -125,11 +125,33 @@ static void ids_of_groups_gone_are_freed_unless_an_exec_used_them(void **state)
 	assert_string_equal(group_link_name(l, 3), "short-lived"); /* kept for the expiry */
 	assert_true(group_link_listed_boot(l) == 12.5);
 	group_link_unlock(l);
-	assert_int_equal(group_link_id(l, "c", false), 2); /* the freed id is given again */
+	assert_int_equal(group_link_id(l, "c"), 2); /* the freed id is given again */
 	group_link_publish(l, have, 2, 13, 0);
 	group_link_lock(l);
 	assert_null(group_link_name(l, 3));
 	group_link_unlock(l);
+	group_link_free(l);
+}
+
+static void execs_of_one_process_make_at_most_four_new_groups(void **state)
+{
+	(void)state;
+	struct fake_map m = {0};
+	struct group_link *l = attached(&m, 20);
+	const char *names[] = {"n1", "n2", "n3", "n4", "n5", "n6"};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(group_link_exec_id(l, 7, names[i]), (unsigned)i + 1);
+	assert_int_equal(group_link_exec_id(l, 7, "n5"), 0);
+	assert_int_equal(group_link_exec_id(l, 7, "n6"), 0);
+	assert_int_equal(group_link_exec_refused(l), 2);
+	/* A group that has an id already is no new group. */
+	assert_int_equal(group_link_exec_id(l, 7, "n2"), 2);
+	/* Another process has its own four. */
+	assert_int_equal(group_link_exec_id(l, 8, "n5"), 5);
+	/* Once the process has exited, its pid starts again. */
+	group_link_exit(l, 7);
+	assert_int_equal(group_link_exec_id(l, 7, "n6"), 6);
+	assert_int_equal(group_link_exec_refused(l), 2);
 	group_link_free(l);
 }
 
@@ -138,7 +160,7 @@ static void a_reset_frees_every_id_and_bumps_the_epoch(void **state)
 	(void)state;
 	struct fake_map m = {0};
 	struct group_link *l = attached(&m, 10);
-	group_link_id(l, "a", false);
+	group_link_id(l, "a");
 	unsigned epoch = group_link_epoch(l);
 	group_link_reset(l);
 	assert_int_equal(group_link_epoch(l), epoch + 1);
@@ -166,6 +188,7 @@ int main(void)
 	    cmocka_unit_test(ids_belong_to_names_until_the_table_is_full),
 	    cmocka_unit_test(a_pid_is_written_without_touching_its_neighbours),
 	    cmocka_unit_test(ids_of_groups_gone_are_freed_unless_an_exec_used_them),
+	    cmocka_unit_test(execs_of_one_process_make_at_most_four_new_groups),
 	    cmocka_unit_test(a_reset_frees_every_id_and_bumps_the_epoch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -531,6 +531,7 @@ static void settings_have_defaults(void **state)
 	assert_int_equal(s->per_process_limit, 100);
 	assert_int_equal(s->group_limit, 1000);
 	assert_int_equal(s->group_expiry_seconds, 300);
+	assert_int_equal(s->thread_limit, 1000);
 	assert_true(s->children);
 }
 
@@ -538,8 +539,9 @@ static void settings_are_read(void **state)
 {
 	(void)state;
 	load("processes:\n  per_process_limit: 5\n  group_limit: 20\n  group_expiry: 2m\n  "
-	     "children: false\n");
+	     "children: false\n  thread_limit: 7\n");
 	const struct groups_settings *s = groups_config_settings(config);
+	assert_int_equal(s->thread_limit, 7);
 	assert_int_equal(s->per_process_limit, 5);
 	assert_int_equal(s->group_limit, 20);
 	assert_int_equal(s->group_expiry_seconds, 120);
@@ -577,6 +579,21 @@ static void an_entry_can_override_children_and_ask_for_per_process(void **state)
 	group_of(&p);
 	assert_true(match.children);
 	assert_true(match.per_process);
+}
+
+static void an_entry_asks_for_threads_and_wait_channels_only_when_it_says_so(void **state)
+{
+	(void)state;
+	load("process_names:\n  - comm: [bash]\n    threads: true\n    wchan: true\n"
+	     "  - comm: [sh]\n");
+	struct proc p = bash();
+	group_of(&p);
+	assert_true(match.threads);
+	assert_true(match.wchan);
+	p = process("sh", "/bin/sh", NULL, NULL);
+	group_of(&p);
+	assert_false(match.threads);
+	assert_false(match.wchan);
 }
 
 static void the_same_text_makes_the_same_config(void **state)
@@ -660,8 +677,8 @@ static void bpf_errors_point_at_the_value(void **state)
 	(void)state;
 	assert_string_equal(load_error("bpf:\n  programs: [scheduler, schedular]\n"),
 	                    "t.yml:2:25: unknown bpf program 'schedular' (expected scheduler, "
-	                    "block_io, syscalls, oom_kills, tcp_retransmits, packet_drops or "
-	                    "process_events)");
+	                    "block_io, syscalls, oom_kills, tcp_retransmits, packet_drops, "
+	                    "process_events or task_iter)");
 	assert_string_equal(load_error("bpf:\n  syscalls: [read, no_such_call]\n"),
 	                    "t.yml:2:20: unknown syscall 'no_such_call' on this architecture");
 	assert_string_equal(load_error("bpf:\n  syscalls: [read, read]\n"),
@@ -932,6 +949,7 @@ int main(void)
 	    T(group_expiry_takes_seconds_and_suffixes),
 	    T(entries_inherit_children_from_the_settings),
 	    T(an_entry_can_override_children_and_ask_for_per_process),
+	    T(an_entry_asks_for_threads_and_wait_channels_only_when_it_says_so),
 	    T(the_same_text_makes_the_same_config),
 	    T(unknown_top_level_key_is_an_error_at_the_key),
 	    T(unknown_entry_key_is_an_error_at_the_key),

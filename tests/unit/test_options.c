@@ -155,6 +155,39 @@ static void positional_argument_is_an_error(void **state)
 	assert_int_equal(PARSE(&o, err, "--"), -1);
 }
 
+static void privileges_default_to_run_as_kobsd_or_nobody_with_the_filter(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--log.level=info"), 0);
+	assert_null(o.run_as);
+	assert_false(o.read_other_users);
+	assert_true(o.seccomp);
+}
+
+static void privilege_flags_are_recorded(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--run-as=daemon", "--processes.read-other-users",
+	                       "--no-sandbox.seccomp"),
+	                 0);
+	assert_string_equal(o.run_as, "daemon");
+	assert_true(o.read_other_users);
+	assert_false(o.seccomp);
+}
+
+static void an_empty_run_as_is_an_error(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--run-as="), -1);
+	assert_non_null(strstr(err, "--run-as"));
+}
+
 static void short_h_asks_for_help(void **state)
 {
 	(void)state;
@@ -267,6 +300,9 @@ int main(void)
 	    cmocka_unit_test(check_config_needs_a_config_file),
 	    cmocka_unit_test(numbers_out_of_range_are_rejected),
 	    cmocka_unit_test(positional_argument_is_an_error),
+	    cmocka_unit_test(privileges_default_to_run_as_kobsd_or_nobody_with_the_filter),
+	    cmocka_unit_test(privilege_flags_are_recorded),
+	    cmocka_unit_test(an_empty_run_as_is_an_error),
 	    cmocka_unit_test(short_h_asks_for_help),
 	    cmocka_unit_test(exporter_conventions_default_off),
 	    cmocka_unit_test(disable_defaults_is_a_flag_not_a_collector),

@@ -32,10 +32,8 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	f->pg = pg_new();
-	f->settings = (struct pg_settings){.per_process_limit = 100,
-	                                   .group_limit = 1000,
-	                                   .group_expiry = 300,
-	                                   .ticks_per_second = HZ};
+	f->settings = (struct pg_settings){
+	    .per_process_limit = 100, .group_limit = 1000, .group_expiry = 300};
 	f->expo = expo_new();
 	buf_init(&f->text);
 	*state = f;
@@ -58,6 +56,7 @@ struct proc {
 	uint64_t start;    /* ticks */
 	const char *group; /* NULL: matches nothing */
 	bool per_process, children;
+	bool no_new_group; /* PG_NO_NEW_GROUP */
 	uint64_t cpu_user; /* ticks */
 	bool io_unreadable;
 	uint64_t write_bytes;
@@ -83,8 +82,10 @@ static void scrape(struct fixture *f, const struct proc *procs, size_t n)
 		                     (double)procs[i].start / HZ, &is_new);
 		assert_non_null(seen[i]);
 		if (is_new && procs[i].group)
-			pg_classify(f->pg, seen[i], procs[i].group, "comm", procs[i].per_process,
-			            procs[i].children);
+			pg_classify(f->pg, seen[i], procs[i].group, "comm",
+			            (procs[i].per_process ? PG_PER_PROCESS : 0) |
+			                (procs[i].children ? PG_CHILDREN : 0) |
+			                (procs[i].no_new_group ? PG_NO_NEW_GROUP : 0));
 	}
 	for (size_t i = 0; i < n; i++)
 		if (pg_is_new(seen[i]) && !procs[i].group)
@@ -98,7 +99,7 @@ static void scrape(struct fixture *f, const struct proc *procs, size_t n)
 		    .fds_known = true,
 		    .open_fds = 10,
 		    .fd_limit = 1000};
-		fig.counters[PGC_CPU_USER] = procs[i].cpu_user;
+		fig.counters[PGC_CPU_USER] = procs[i].cpu_user * (1000000000 / HZ); /* ns */
 		fig.io_known = !procs[i].io_unreadable;
 		fig.counters[PGC_IO_WRITE_BYTES] = procs[i].write_bytes;
 		pg_update(f->pg, seen[i], &fig);
@@ -135,6 +136,20 @@ static void test_counters_keep_the_totals_of_exited_members(void **state)
 	assert_float_equal(value_of(f, CPU_A), 1.6, 1e-9);
 	assert_float_equal(value_of(f, "kobs_group_processes{group=\"a\",state=\"sleeping\"}"), 1,
 	                   0);
+}
+
+static void test_a_process_refused_new_groups_joins_only_existing_ones(void **state)
+{
+	struct fixture *f = *state;
+	struct proc procs[] = {
+	    {.pid = 10, .start = 1, .group = "a", .cpu_user = 1},
+	    {.pid = 11, .start = 1, .group = "a", .no_new_group = true, .cpu_user = 2},
+	    {.pid = 12, .start = 1, .group = "fresh", .no_new_group = true, .cpu_user = 4}};
+	scrape(f, procs, 3);
+	assert_float_equal(value_of(f, CPU_A), 0.03, 1e-9);
+	assert_true(
+	    isnan(value_of(f, "kobs_group_cpu_seconds_total{group=\"fresh\",mode=\"user\"}")));
+	assert_float_equal(value_of(f, "kobs_processes_ungrouped"), 1, 0);
 }
 
 static void test_a_reused_pid_is_a_new_process(void **state)
@@ -363,6 +378,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_counters_keep_the_totals_of_exited_members, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_a_reused_pid_is_a_new_process, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_process_refused_new_groups_joins_only_existing_ones, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_lower_reading_does_not_take_a_counter_back,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_an_empty_group_stays_until_it_expires, setup,
