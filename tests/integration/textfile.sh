@@ -43,6 +43,12 @@ head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$dir/huge.prom"
 # Not read at all: another suffix, a hidden file (a writer's temporary name).
 printf 'other 1\n' >"$dir/notes.txt"
 printf 'broken{\n' >"$dir/.backup.prom.tmp.prom"
+# Started as root, the daemon serves as nobody: everything must be readable to it, but one file.
+readable_by_daemon
+if [ "$(id -u)" = 0 ]; then
+	printf 'secret 1\n' >"$dir/private.prom"
+	chmod 0600 "$dir/private.prom"
+fi
 
 start_kobsd --collector.textfile.directory="$dir/"
 fetch /metrics -o "$WORK/text"
@@ -70,7 +76,9 @@ grep -qx 'kobs_textfile_scrape_error 1' "$WORK/text" || fail "kobs_textfile_scra
 ! grep -q '^broken\|^stamped\|^other \|kobs_cpus 64\|origin="other"' "$WORK/text" || fail "a bad or foreign file is served"
 pass "kobs_textfile_mtime_seconds has each file served, kobs_textfile_scrape_error is 1, the bad files are left out"
 
-for why in 'syntax.prom: line 1, column 9: expected a label name' 'timestamp.prom: line 1, column 11: text after the value: timestamps' \
+whys=()
+[ "$(id -u)" != 0 ] || whys+=('private.prom: Permission denied (kobsd runs as user nobody')
+for why in ${whys[@]+"${whys[@]}"} 'syntax.prom: line 1, column 9: expected a label name' 'timestamp.prom: line 1, column 11: text after the value: timestamps' \
 	'zz_duplicate.prom: line 1: apt_upgrades_pending: apt_upgrades_pending is served from' \
 	"reserved.prom: line 1: kobs_cpus: the names kobs_\\* and process_\\* are kobsd's own" \
 	'fifo.prom: is a named pipe (FIFO), not a regular file' 'directory.prom: is a directory' \
@@ -80,7 +88,7 @@ for why in 'syntax.prom: line 1, column 9: expected a label name' 'timestamp.pro
 done
 pass "each bad file is logged once, with what is wrong and where"
 
-rm -f "$dir"/{syntax,timestamp,zz_duplicate,reserved,fifo,huge}.prom
+rm -f "$dir"/{syntax,timestamp,zz_duplicate,reserved,fifo,huge,private}.prom
 rmdir "$dir/directory.prom"
 fetch '/metrics?collect[]=textfile' -o "$WORK/clean"
 grep -qx 'kobs_textfile_scrape_error 0' "$WORK/clean" || fail "kobs_textfile_scrape_error stays 1 without bad files"
