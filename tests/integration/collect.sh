@@ -78,6 +78,19 @@ code=$(curl -sS --max-time "$(scaled 10)" -o "$WORK/err" -w '%{http_code}' "$KOB
 ! grep -q $'\x1b' "$WORK/err" && [ "$(wc -c <"$WORK/err")" -lt 400 ] ||
 	fail "the 400 echoes the hostile name as it came: $(od -c "$WORK/err" | head -n 3)"
 pass "an unknown or empty collector name is refused with 400 naming it, safely"
+
+# The query is cut after 16 arguments, before libmicrohttpd stores them (it hangs past some
+# 450): a collect[] beyond is not read, and a thousand arguments are answered at once.
+many=$(printf 'x=%s&' $(seq 1 16))
+code=$(curl -sS --max-time "$(scaled 10)" -o "$WORK/cut" -w '%{http_code}' "$KOBS_URL/metrics?${many}collect[]=nosuch")
+[ "$code" = 200 ] || fail "a collect[] after 16 arguments was read: $code $(head -c 200 "$WORK/cut")"
+code=$(curl -sS --max-time "$(scaled 10)" -o "$WORK/cut" -w '%{http_code}' "$KOBS_URL/metrics?collect[]=system&${many}collect[]=nosuch")
+[ "$code" = 200 ] && grep -q '^kobs_cpu_seconds_total{' "$WORK/cut" && ! grep -q '^kobs_group_' "$WORK/cut" ||
+	fail "the first of 17 arguments, collect[]=system, was not applied: $code"
+lots=$(printf 'collect[]=system&%.0s' $(seq 1 1000))
+code=$(curl -sS --max-time "$(scaled 10)" -o /dev/null -w '%{http_code}' "$KOBS_URL/metrics?$lots")
+[ "$code" = 200 ] || fail "a query of 1000 arguments got $code"
+pass "only the first 16 query arguments are read; a thousand are answered at once"
 stop_kobsd || fail "exit status"
 
 start_kobsd --no-collector.processes
