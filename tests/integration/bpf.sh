@@ -113,6 +113,13 @@ done)
 echo "# $(grep '^Cap' "/proc/$KOBS_PID/status" | tr '\n\t' '  ')"
 pass "once serving, CapEff, CapPrm and CapBnd are 0 in every thread of kobsd"
 
+# collect[]=bpf alone: the kernel's families, labelled with the groups the processes collector
+# keeps current (it runs too), without that collector's own families.
+fetch '/metrics?collect[]=bpf' -o "$WORK/bpf_only"
+grep -q '^kobs_bpf_program_attached{' "$WORK/bpf_only" || fail "collect[]=bpf serves no bpf family"
+! grep -q '^kobs_group_\|^kobs_cpu_seconds_total' "$WORK/bpf_only" || fail "collect[]=bpf serves other collectors' families"
+pass "collect[]=bpf serves the bpf collector's families only"
+
 # A process that comes after the daemon: its exec, seen by the process_events program, puts it
 # in a new group kt_late, which the other programs count from then on.
 nice -n 19 "$WORK/bin/kt_late" if=/dev/zero of=/dev/null bs=1 count=$((400000 * seconds)) \
