@@ -222,6 +222,7 @@ void scrape_start(struct scrape *s)
 	 * second scrape on. Its result is not served: a request waits for a collection of its own.
 	 */
 	s->collection_wanted = true;
+	s->wanted_run = s->enabled;
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {
 		log_error("cannot start the collecting thread: %s", strerror(rc));
