@@ -429,7 +429,9 @@ static void put_family_header(struct buf *b, const struct expo_family_info *f)
 		close_body(b, help);
 	}
 	put_uint(b, PB_FAMILY_TYPE, type);
-	if (f->unit_len)
+	/* Prometheus 3 before 3.9 fails the whole scrape when the name does not end in the unit,
+	 * as a counter's, which ends in _total, does not: the unit goes with the others only. */
+	if (f->unit_len && !*suffix)
 		put_bytes(b, PB_FAMILY_UNIT, f->unit, f->unit_len);
 }
 

@@ -157,6 +157,9 @@ def check(pb2, data):
             fail("family %s has no metric" % mf.name)
         if mf.type == COUNTER and not mf.name.endswith("_total"):
             fail("counter %s does not end in _total" % mf.name)
+        # Prometheus 3.0 to 3.8 fail the scrape on a unit that does not end the name.
+        if mf.unit and not mf.name.endswith("_" + mf.unit):
+            fail("%s has the unit %s, which does not end its name" % (mf.name, mf.unit))
         kinds = set()
         for m in mf.metric:
             which = [f.name for f, _ in m.ListFields() if f.name != "label"]

@@ -234,7 +234,8 @@ static void counter_is_named_with_total_and_typed_counter(void **state)
 	struct msg f = fx->families[0];
 	assert_string_field(f, F_NAME, "kobs_x_seconds_total");
 	assert_int_equal(uint_of(f, F_TYPE), TYPE_COUNTER);
-	assert_string_field(f, F_UNIT, "seconds");
+	/* Prometheus 3.0 to 3.8 reject a unit that does not end the name, as _total does. */
+	assert_int_equal(count(f, F_UNIT), 0);
 	struct msg counter = sub(sub(f, F_METRIC, 0), M_COUNTER, 0);
 	assert_true(double_of(counter, 1) == 2.5);
 	assert_int_equal(count(counter, 3), 0); /* no created time given */
@@ -417,6 +418,7 @@ static void classic_buckets_are_cumulative_without_inf(void **state)
 	struct msg f = fx->families[0];
 	assert_string_field(f, F_NAME, "kobs_h_seconds");
 	assert_int_equal(uint_of(f, F_TYPE), TYPE_HISTOGRAM);
+	assert_string_field(f, F_UNIT, "seconds");
 	struct msg h = sub(sub(f, F_METRIC, 0), M_HISTOGRAM, 0);
 	assert_int_equal(uint_of(h, H_COUNT), 5);
 	assert_true(double_of(h, H_SUM) == 1.75);
