@@ -48,8 +48,9 @@ for r in $(seq 1 "$ROUNDS"); do
 	"$PYTHON" tests/integration/metricfamily.py sizes "$WORK/pb" "$WORK/text" >>"$WORK/series"
 done
 
-histograms=$(grep -c '_count{' "$WORK/text" || true)
-echo "default setup: $(grep -c '^kobs_group_processes{' "$WORK/text") groups, $histograms histograms; medians of $ROUNDS rounds"
+groups=$(grep '^kobs_group_processes{' "$WORK/text" | grep -o 'group="[^"]*"' | sort -u | wc -l)
+echo "default setup: $groups groups, $(awk '{print $7}' "$WORK/series" | median) histograms;" \
+	"medians of $ROUNDS rounds"
 printf '%-28s %8s %10s %10s\n' format series bytes gzipped
 printf '%-28s %8s %10s %10s\n' "text 0.0.4 (classic)" \
 	"$(awk '{print $3}' "$WORK/series" | tr -d , | median)" \
@@ -58,5 +59,5 @@ printf '%-28s %8s %10s %10s\n' "OpenMetrics 1.0.0 (classic)" \
 	"$(median <"$WORK/om.series")" \
 	"$(median <"$WORK/OM.plain")" "$(median <"$WORK/OM.gzip")"
 printf '%-28s %8s %10s %10s\n' "protobuf (native)" \
-	"$(awk '{print $5}' "$WORK/series" | median)" \
+	"$(awk '{print $5}' "$WORK/series" | tr -d , | median)" \
 	"$(median <"$WORK/PROTO.plain")" "$(median <"$WORK/PROTO.gzip")"

@@ -227,12 +227,14 @@ def same_samples(pb2, data, text):
 
 def sizes(pb2, data, text):
     text_series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
-    native_series = 0
+    native_series = histograms = 0
     for mf in families(pb2, data):
         native_series += len(mf.metric)
-        if mf.type == HISTOGRAM and not mf.metric[0].histogram.HasField("zero_threshold"):
-            native_series += sum(len(m.histogram.bucket) + 2 for m in mf.metric)
-    print("series: classic %d, native %d" % (text_series, native_series))
+        if mf.type == HISTOGRAM:
+            histograms += len(mf.metric)
+            if not mf.metric[0].histogram.HasField("zero_threshold"):
+                native_series += sum(len(m.histogram.bucket) + 2 for m in mf.metric)
+    print("series: classic %d, native %d, histograms %d" % (text_series, native_series, histograms))
 
 
 def main():
