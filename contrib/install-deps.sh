@@ -13,7 +13,7 @@ packages="
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind
   protobuf-compiler python3-protobuf
-  wrk chromium python3-pil
+  wrk rt-tests chromium python3-pil
   groff-base man-db
   debhelper dpkg-dev lintian adduser
 "

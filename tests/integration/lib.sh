@@ -247,6 +247,16 @@ assert families, "no metric families"
 PY
 }
 
+# require_bpf: skip unless root in a build with the bpf collector; then start_kobsd runs it
+# (KOBS_WITH_BPF=1).
+require_bpf() {
+	[ "$(id -u)" = 0 ] ||
+		skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
+	"$KOBSD" --help | grep -q '^  bpf ' ||
+		skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
+	export KOBS_WITH_BPF=1
+}
+
 # require_systemd: skip unless kobsd was built with libsystemd (its --version lists +systemd).
 require_systemd() {
 	"$KOBSD" --version | grep -q '+systemd' ||
