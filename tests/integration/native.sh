@@ -9,11 +9,7 @@
 # server cannot hold both.)
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] ||
-	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-"$KOBSD" --help | grep -q '^  bpf ' ||
-	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
-export KOBS_WITH_BPF=1
+require_bpf
 
 # The load: four burners at nice 19 that run a few milliseconds and sleep one, so that each
 # wakes up behind the others (as in bpf.sh). They end by themselves; cleanup kills them sooner.
