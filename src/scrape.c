@@ -18,7 +18,7 @@
 #include "task_feed.h"
 #include "xalloc.h"
 
-#define FORMATS 2
+#define FORMATS 3 /* enum expo_format: text, OpenMetrics, protobuf */
 
 struct slot {
 	const struct collector_ops *ops;
@@ -358,7 +358,7 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 	s->in_flight++;
 	collect_or_join(s);
 
-	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
+	struct rendering *r = &s->rendered[format < FORMATS ? format : EXPO_TEXT];
 	if (!r->have_body) {
 		buf_reset(&r->body);
 		expo_write(s->served, format, &r->body);
