@@ -19,7 +19,7 @@
 #include "task_feed.h"
 #include "xalloc.h"
 
-#define FORMATS 2
+#define FORMATS 3 /* enum expo_format: text, OpenMetrics, protobuf */
 /* The owner of the samples that belong to no collector (expo_set_owner); collectors are owners
  * 0, 1, ... in registry order. */
 #define SELF_OWNER (EXPO_OWNERS - 1)
@@ -468,7 +468,7 @@ static void release_served(struct scrape *s)
 static int serve_all(struct scrape *s, enum expo_format format, bool gzip, scrape_consumer consume,
                      void *arg)
 {
-	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
+	struct rendering *r = &s->rendered[format < FORMATS ? format : EXPO_TEXT];
 	if (!r->have_body) {
 		buf_reset(&r->body);
 		expo_write(s->served, format, &r->body);

@@ -5,7 +5,8 @@
  *   serving that gives the same bytes: a fixed point after one round, so nothing accepted can
  *   come out as something the parser (and so Prometheus' own) would refuse or read differently;
  * - every family served has a series, and the text served holds no CR or NUL;
- * - OpenMetrics can be written from it too (expo asserts on anything it cannot carry). */
+ * - OpenMetrics and protobuf can be written from it too (expo asserts on anything it cannot
+ *   carry). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	           (int)(first.len > 2000 ? 2000 : first.len), first.data,
 	           (int)(second.len > 2000 ? 2000 : second.len), second.data);
 	serve(t, EXPO_OPENMETRICS, &second);
+	serve(t, EXPO_PROTOBUF, &second);
 out:
 	buf_free(&first);
 	buf_free(&second);

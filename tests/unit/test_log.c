@@ -83,7 +83,8 @@ static void json_escapes_quotes_backslashes_and_control_bytes(void **state)
 {
 	(void)state;
 	log_set_format(LOG_FORMAT_JSON);
-	CAPTURE(log_info("a\"b\\c\nd\te\x01" "f\x7f"));
+	CAPTURE(log_info("a\"b\\c\nd\te\x01"
+	                 "f\x7f"));
 	assert_string_equal(after_ts("\"level\""),
 	                    "\"level\":\"info\",\"msg\":\"a\\\"b\\\\c\\nd\\te\\u0001f\x7f\"}\n");
 }
