@@ -4,7 +4,14 @@
 # disabled is refused with 400 and a message.
 . "$(dirname "$0")/lib.sh"
 
-start_kobsd --path.procfs=/proc
+# A textfile that changes its mistake between scrapes tells when the textfile collector ran: it
+# logs a problem when it is new.
+mkdir "$WORK/tf"
+printf 'bad{ 1\n' >"$WORK/tf/bad.prom"
+readable_by_daemon
+start_kobsd --path.procfs=/proc --collector.textfile.directory="$WORK/tf"
+wait_grep 'bad.prom: line 1, column 6' "$WORK/kobsd.log" || fail "the first collection did not read the textfile"
+printf 'x 1\nbad{ 1\n' >"$WORK/tf/bad.prom"
 
 # Only system scrapes at first: the processes collector must not run for them.
 fetch '/metrics?collect[]=system' -o "$WORK/system"
@@ -21,10 +28,10 @@ collectors=$(sed -n 's/^kobs_scrape_collector_success{collector="\([a-z_]*\)"}.*
 check_text "$WORK/system"
 pass "collect[]=system serves the system collector's families and the self metrics only"
 
-fetch / -o "$WORK/landing.html"
-grep -q '<td>processes</td><td class="enabled">enabled</td><td>not scraped yet</td>' "$WORK/landing.html" ||
-	fail "a collect[]=system scrape ran the processes collector: $(grep -o '<td>processes</td>.*</td></tr>' "$WORK/landing.html")"
-pass "a collect[]=system scrape does not run the processes collector"
+! grep -q 'bad.prom: line 2' "$WORK/kobsd.log" || fail "a collect[]=system scrape ran the textfile collector"
+fetch '/metrics?collect[]=textfile' -o /dev/null
+grep -q 'bad.prom: line 2, column 6' "$WORK/kobsd.log" || fail "a collect[]=textfile scrape did not run it"
+pass "a collect[]=system scrape runs no other collector; collect[]=textfile runs that one"
 
 fetch '/metrics?collect[]=system&collect[]=processes' -H "Accept: $ACCEPT_PROM_242" -H 'Accept-Encoding: gzip' \
 	-o "$WORK/both.gz"
@@ -33,6 +40,14 @@ grep -q '^kobs_cpu_seconds_total{' "$WORK/both" && grep -q '^kobs_group_processe
 	fail "collect[]=system&collect[]=processes does not serve both"
 check_openmetrics "$WORK/both"
 pass "two collect[] values serve both collectors, in OpenMetrics and gzip too"
+
+fetch '/metrics?collect[]=system' -H "Accept: $ACCEPT_PROM_242_NATIVE" -o "$WORK/system.pb"
+names=$("$PYTHON" "$KOBS_SRCDIR/tests/integration/metricfamily.py" names "$WORK/system.pb") ||
+	fail "the protobuf answer to collect[]=system does not parse"
+grep -qx 'kobs_cpu_seconds_total' <<<"$names" && grep -qx 'kobs_build_info' <<<"$names" ||
+	fail "protobuf with collect[]=system lacks system or self families"
+! grep -q '^kobs_group_' <<<"$names" || fail "protobuf with collect[]=system serves the processes collector"
+pass "collect[]=system in protobuf too"
 
 fetch /metrics -o "$WORK/all"
 grep -q '^kobs_cpu_seconds_total{' "$WORK/all" && grep -q '^kobs_group_processes{' "$WORK/all" ||
