@@ -59,6 +59,7 @@ struct scrape {
 	bool stopping;
 	bool running; /* the collecting thread was started */
 	bool collecting;
+	bool priming; /* the collection of the start runs: no request shares it */
 	unsigned long generation;
 	double started;       /* CLOCK_MONOTONIC seconds the collection under way began */
 	double last_finished; /* CLOCK_MONOTONIC seconds; 0 before the first collection */
@@ -223,6 +224,7 @@ void scrape_start(struct scrape *s)
 	 */
 	s->collection_wanted = true;
 	s->wanted_run = s->enabled;
+	s->priming = true;
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {
 		log_error("cannot start the collecting thread: %s", strerror(rc));
@@ -369,6 +371,11 @@ static uint64_t to_run(const struct scrape *s, uint64_t show)
  * if it runs them all, else the next, which is told to. Called and returns with the lock held. */
 static void collect_or_join(struct scrape *s, uint64_t run)
 {
+	/* The collection of the start began before any request: one that arrives meanwhile waits
+	 * for it to end and has one of its own, so that no answer predates its request by more
+	 * than a shared collection's. */
+	while (s->priming)
+		pthread_cond_wait(&s->finished, &s->lock);
 	unsigned long seen = s->generation;
 	for (;;) {
 		if (s->generation != seen && covers(s->served_run, run))
@@ -420,6 +427,7 @@ static void run_collection(struct scrape *s)
 		s->rendered[f].have_body = false;
 		s->rendered[f].have_gz = false;
 	}
+	s->priming = false;
 	pthread_cond_broadcast(&s->finished);
 }
 
