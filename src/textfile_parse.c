@@ -831,10 +831,14 @@ static void keep_labels(struct textfile *t, struct raw_sample *s)
 			continue;
 		t->labels = grow(t->labels, &t->labels_cap, t->nlabels + 1, sizeof(*t->labels));
 		t->labels[t->nlabels++] = *l;
-		/* 0xff is never part of UTF-8, so it cannot occur in names or values. */
-		buf_puts(&t->arena, at(t, l->name));
+		/* 0xff is never part of UTF-8, so it cannot occur in names or values. The copies
+		 * come from the arena itself: room is made first, so that it does not move while
+		 * they are read. */
+		size_t name_len = strlen(at(t, l->name)), value_len = strlen(at(t, l->value));
+		buf_reserve(&t->arena, name_len + value_len + 2);
+		buf_append(&t->arena, at(t, l->name), name_len);
 		buf_putc(&t->arena, '\xff');
-		buf_puts(&t->arena, at(t, l->value));
+		buf_append(&t->arena, at(t, l->value), value_len);
 		buf_putc(&t->arena, '\xff');
 	}
 	s->key_len = t->arena.len - s->key;

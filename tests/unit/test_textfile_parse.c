@@ -443,6 +443,28 @@ static void a_parser_is_reused_from_file_to_file(void **state)
 	assert_string_equal(family(0)->name, "y");
 }
 
+static void a_large_file_is_read_whole(void **state)
+{
+	(void)state;
+	/* Far more than the parser's first buffers hold, so that they grow while labels are
+	 * copied from one place of them to another. */
+	struct buf text;
+	buf_init(&text);
+	buf_puts(&text, "# TYPE big gauge\n");
+	for (int i = 0; i < 20000; i++)
+		buf_printf(&text,
+		           "big{job=\"j%d\",instance=\"host-%d\",path=\"/var/lib/x/%d\"} %d\n",
+		           i % 97, i % 13, i, i);
+	if (textfile_parse(tf, text.data, text.len, err, sizeof(err)) < 0)
+		fail_msg("refused: %s", err);
+	buf_free(&text);
+	assert_int_equal(family(0)->nseries, 20000);
+	const struct textfile_series *s = &family(0)->series[19999];
+	assert_int_equal(s->nlabels, 3);
+	assert_string_equal(s->labels[0].name, "instance");
+	assert_string_equal(s->labels[2].name, "path");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -486,6 +508,7 @@ int main(void)
 	    T(le_and_quantile_are_ordinary_labels_of_other_types),
 	    T(names_of_another_file_clash),
 	    T(a_parser_is_reused_from_file_to_file),
+	    T(a_large_file_is_read_whole),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
