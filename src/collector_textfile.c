@@ -38,9 +38,9 @@ struct served_file {
 
 struct textfile_state {
 	char *dir;
-	struct textfile *parser;
-	struct textfile_names *names;
-	char **files; /* this scrape's *.prom names, sorted */
+	struct textfile *parser;      /* during a collection only */
+	struct textfile_names *names; /* likewise */
+	char **files;                 /* this scrape's *.prom names, sorted */
 	size_t nfiles, files_cap;
 	struct served_file *served;
 	size_t nserved, served_cap;
@@ -244,8 +244,6 @@ static int textfile_init(void **state, const struct collector_env *env, char *wh
 	st->dir = xstrdup(env->textfile_directory);
 	for (size_t n = strlen(st->dir); n > 1 && st->dir[n - 1] == '/'; n--)
 		st->dir[n - 1] = '\0';
-	st->parser = textfile_new();
-	st->names = textfile_names_new();
 	buf_init(&st->help);
 	buf_init(&st->errors);
 	buf_init(&st->logged);
@@ -271,7 +269,10 @@ static int textfile_collect(void *state, const struct collector_env *env, struct
 	struct textfile_state *st = state;
 	st->failed = false;
 	buf_reset(&st->errors);
-	textfile_names_reset(st->names);
+	/* Made for each collection and dropped after it: a large file's buffers would otherwise
+	 * stay resident between scrapes. */
+	st->parser = textfile_new();
+	st->names = textfile_names_new();
 	list_files(st);
 	size_t budget = READ_LIMIT;
 	for (size_t i = 0; i < st->nfiles; i++)
@@ -294,6 +295,11 @@ static int textfile_collect(void *state, const struct collector_env *env, struct
 	st->errors = swap;
 	forget_files(st);
 	forget_served(st);
+	textfile_free(st->parser);
+	textfile_names_free(st->names);
+	st->parser = NULL;
+	st->names = NULL;
+	buf_free(&st->help);
 	return 0;
 }
 
