@@ -125,20 +125,37 @@ static size_t count_from_address(const struct conn_table *t, const struct conn *
 	return n;
 }
 
-/* Called with the lock held: close the connection that has waited longest for its request, to
- * make room for a new one. Returns false when every connection is being answered. */
+/* How many of the connections that have waited longest for their requests make_room weighs. */
+#define ROOM_CANDIDATES 16
+
+/* Called with the lock held: close a connection waiting for its request, to make room for a new
+ * one. Of the ROOM_CANDIDATES that have waited longest, the one whose address holds the most
+ * connections goes (the longest waiting of those): a client flooding the table from a few
+ * addresses loses its own connections, never the lone scraper's that is still sending its
+ * request. Returns false when every connection is being answered. */
 static bool make_room(struct conn_table *t)
 {
-	struct conn *oldest = NULL;
-	for (struct conn *c = t->head; c; c = c->next)
-		if (c->counted && c->waiting && (!oldest || c->since <= oldest->since))
-			oldest = c;
-	if (!oldest)
+	struct conn *tail = t->head;
+	while (tail && tail->next)
+		tail = tail->next;
+	struct conn *victim = NULL;
+	size_t victim_holds = 0, weighed = 0;
+	for (struct conn *c = tail; c && weighed < ROOM_CANDIDATES; c = c->prev) {
+		if (!c->counted || !c->waiting)
+			continue;
+		weighed++;
+		size_t holds = count_from_address(t, c);
+		if (!victim || holds > victim_holds) {
+			victim = c;
+			victim_holds = holds;
+		}
+	}
+	if (!victim)
 		return false;
-	log_debug("%u connections held: closing the one that has waited longest for its request, "
-	          "%.1f s",
-	          t->limits.max_connections, monotonic_seconds() - oldest->since);
-	shut_down(t, oldest);
+	log_debug("%u connections held: closing one from the address that holds most (%zu), "
+	          "waiting %.1f s for its request",
+	          t->limits.max_connections, victim_holds, monotonic_seconds() - victim->since);
+	shut_down(t, victim);
 	return true;
 }
 

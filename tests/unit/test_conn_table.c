@@ -256,6 +256,34 @@ static void when_full_the_connection_waiting_longest_for_its_request_makes_room(
 	conn_table_stop(t);
 }
 
+/* A flood from one address churns the table; a lone client's connection, though it has waited
+ * longest, is not the one closed while the flooding address holds several. */
+static void when_full_the_address_holding_most_makes_room(void **state)
+{
+	(void)state;
+	struct conn_table *t = table(4, 10, 60);
+	struct sockaddr_in lone = ipv4("192.0.2.1");
+	struct sockaddr_in flood = ipv4("192.0.2.2");
+	struct pair p[5] = {open_pair(), open_pair(), open_pair(), open_pair(), open_pair()};
+	struct conn *c[5];
+	c[0] = conn_table_admit(t, p[0].daemon_end, ADDR(lone));
+	for (int i = 1; i < 5; i++) {
+		usleep(2000);
+		c[i] = conn_table_admit(t, p[i].daemon_end, ADDR(flood));
+		assert_non_null(c[i]);
+	}
+	/* The fifth made room: the flood's oldest went, the lone client's stayed. */
+	assert_true(hung_up_within(p[1], 1000));
+	assert_false(hung_up_within(p[0], 0));
+	for (int i = 2; i < 5; i++)
+		assert_false(hung_up_within(p[i], 0));
+	for (int i = 0; i < 5; i++) {
+		conn_table_remove(t, c[i]);
+		close_pair(p[i]);
+	}
+	conn_table_stop(t);
+}
+
 static void when_full_a_connection_closed_by_its_client_makes_room_first(void **state)
 {
 	(void)state;
@@ -314,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(connection_closed_by_its_client_no_longer_counts),
 	    cmocka_unit_test(removed_connection_no_longer_counts),
 	    cmocka_unit_test(when_full_the_connection_waiting_longest_for_its_request_makes_room),
+	    cmocka_unit_test(when_full_the_address_holding_most_makes_room),
 	    cmocka_unit_test(when_full_a_connection_closed_by_its_client_makes_room_first),
 	    cmocka_unit_test(when_full_of_requests_being_answered_a_new_connection_is_refused),
 	};
