@@ -151,6 +151,7 @@ static const char script[] =
     "  const svg = document.createElementNS(ns, 'svg');\n"
     "  svg.setAttribute('width', w); svg.setAttribute('height', h);\n"
     "  const line = document.createElementNS(ns, 'polyline');\n"
+    "  if (points.length === 1) points = [[points[0][0] - PERIOD, points[0][1]], points[0]];\n"
     "  const max = Math.max(1e-9, ...points.map(p => p[1]));\n"
     "  const t0 = Date.now() - KEEP;\n"
     "  line.setAttribute('points', points.map(p => ((p[0] - t0) / KEEP * w).toFixed(1) + ',' +\n"
