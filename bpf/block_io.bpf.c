@@ -1,7 +1,7 @@
 /* Block I/O latency: from the moment a request is issued to the device driver to its completion,
  * per disk and operation. A request slower than the block_io threshold is a slow event of the
  * thread that issued it (bpf/slow_events.bpf.h); the completion runs in whatever context the
- * device interrupted, so the issuer is noted at issue, while slow events of the kind are on. */
+ * device interrupted, so the issuer is noted at issue. */
 #include "kobs.bpf.h"
 #include "slow_events.bpf.h"
 
@@ -13,11 +13,13 @@ struct {
 	__type(value, struct kobs_hist);
 } hist SEC(".maps");
 
-/* A request in flight: when it was issued, and by which thread (pid 0: not noted). */
+/* A request in flight: when it was issued, and by which thread. The issuer's name is read only
+ * for a slow request, from its task, which is checked to be still the same thread (a freed task
+ * reads as another pid, or fails to read): a name copied at every issue would cost each one. */
 struct issue {
 	__u64 ts;
-	__u32 pid, tid;
-	char comm[16];
+	__u64 id; /* bpf_get_current_pid_tgid() */
+	struct task_struct *task;
 };
 
 /* The requests in flight, by address. */
@@ -41,14 +43,11 @@ int BPF_PROG(bio_issue)
 {
 	/* (struct request *rq), or (struct request_queue *q, struct request *rq) before 5.11 */
 	__u64 rq = kobs.issue_has_queue ? ctx[1] : ctx[0];
-	struct issue v = {.ts = bpf_ktime_get_ns()};
-	const struct kobs_slow_settings *slow = slow_settings_get();
-	if (slow && slow->threshold_ns[KOBS_SLOW_BLOCK_IO] != KOBS_SLOW_OFF) {
-		__u64 id = bpf_get_current_pid_tgid();
-		v.pid = id >> 32;
-		v.tid = (__u32)id;
-		bpf_get_current_comm(v.comm, sizeof(v.comm));
-	}
+	struct issue v = {
+	    .ts = bpf_ktime_get_ns(),
+	    .id = bpf_get_current_pid_tgid(),
+	    .task = (struct task_struct *)bpf_get_current_task(),
+	};
 	bpf_map_update_elem(&issued, &rq, &v, BPF_ANY);
 	return 0;
 }
@@ -57,16 +56,21 @@ int BPF_PROG(bio_issue)
 static __noinline void report(const struct kobs_slow_settings *slow, const struct issue *by,
                               __u64 now, __u64 ns, const struct kobs_bio_key *k)
 {
-	int g = group_of(by->pid);
+	__u32 tgid = by->id >> 32, tid = (__u32)by->id;
+	int g = group_of(tgid);
 	if (g < 0)
 		return;
-	struct kobs_slow_event *e = slow_event_start(slow, KOBS_SLOW_BLOCK_IO, now, by->pid);
+	struct kobs_slow_event *e = slow_event_start(slow, KOBS_SLOW_BLOCK_IO, now, tgid);
 	if (!e)
 		return;
-	e->pid = by->pid;
-	e->tid = by->tid;
+	e->pid = tgid;
+	e->tid = tid;
 	e->group = (__u32)g;
-	__builtin_memcpy(e->comm, by->comm, sizeof(e->comm));
+	int pid = -1;
+	if (bpf_probe_read_kernel(&pid, sizeof(pid), &by->task->pid) == 0 && (__u32)pid == tid)
+		bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), by->task->comm);
+	if ((__u32)pid != tid) /* the issuer is gone: its name is not known */
+		e->comm[0] = '\0';
 	e->latency_ns = ns;
 	e->details.block.dev = k->dev;
 	e->details.block.op = k->op;
@@ -83,7 +87,7 @@ int BPF_PROG(bio_complete, struct request *rq)
 	__u64 now = bpf_ktime_get_ns();
 	__u64 delta = now - by->ts;
 	const struct kobs_slow_settings *slow = slow_settings_get();
-	bool is_slow = slow && by->pid && delta > slow->threshold_ns[KOBS_SLOW_BLOCK_IO];
+	bool is_slow = slow && by->id && delta > slow->threshold_ns[KOBS_SLOW_BLOCK_IO];
 
 	struct gendisk *disk;
 	if (bpf_core_field_exists(((struct request___o *)rq)->rq_disk))

@@ -33,13 +33,16 @@ struct events {
 	uint64_t next_id;
 	void (*wake)(void *arg);
 	void *wake_arg;
-	struct buf scratch; /* the frame being rendered; under the lock */
+	unsigned waking;      /* calls of `wake` under way */
+	pthread_cond_t woken; /* signalled when one ends */
+	struct buf scratch;   /* the frame being rendered; under the lock */
 };
 
 struct events *events_new(void)
 {
 	struct events *ev = xcalloc(1, sizeof(*ev));
 	pthread_mutex_init(&ev->lock, NULL);
+	pthread_cond_init(&ev->woken, NULL);
 	/* Ids go on growing across restarts, so that a client resuming from an earlier daemon's id
 	 * is told apart from one that fell behind: a million ids for each second since the epoch
 	 * (well within the 2^53 a JavaScript number holds exactly). */
@@ -56,6 +59,7 @@ void events_free(struct events *ev)
 	for (size_t i = 0; i < EVENTS_RING; i++)
 		free(ev->ring[i].frame);
 	buf_free(&ev->scratch);
+	pthread_cond_destroy(&ev->woken);
 	pthread_mutex_destroy(&ev->lock);
 	free(ev);
 }
@@ -65,6 +69,9 @@ void events_set_listener(struct events *ev, void (*wake)(void *arg), void *arg)
 	pthread_mutex_lock(&ev->lock);
 	ev->wake = wake;
 	ev->wake_arg = arg;
+	/* The listener being replaced may be freed once this returns: wait for its calls. */
+	while (ev->waking)
+		pthread_cond_wait(&ev->woken, &ev->lock);
 	pthread_mutex_unlock(&ev->lock);
 }
 
@@ -236,9 +243,15 @@ uint64_t events_publish(struct events *ev, const struct event *e)
 	s->id = id;
 	void (*wake)(void *) = ev->wake;
 	void *arg = ev->wake_arg;
+	ev->waking += wake != NULL;
 	pthread_mutex_unlock(&ev->lock);
-	if (wake)
+	if (wake) {
 		wake(arg);
+		pthread_mutex_lock(&ev->lock);
+		ev->waking--;
+		pthread_cond_broadcast(&ev->woken);
+		pthread_mutex_unlock(&ev->lock);
+	}
 	return id;
 }
 

@@ -61,7 +61,8 @@ void events_free(struct events *ev);
  * listener. Returns its id. */
 uint64_t events_publish(struct events *ev, const struct event *e);
 
-/* `wake` is called (without any lock of this file held) after each event is published. */
+/* `wake` is called (without any lock of this file held) after each event is published. Returns
+ * once no call of the listener it replaces is under way, so that one may be freed then. */
 void events_set_listener(struct events *ev, void (*wake)(void *arg), void *arg);
 
 /* The id the next event will get. */
