@@ -86,4 +86,40 @@ if [ "${KOBS_VALGRIND:-0}" != 1 ]; then
 		fail "the daemon used $cpu% of a core during a storm of $rate events a second"
 	pass "the daemon used $cpu% of a core (under 5%) during the storm of $rate events a second"
 fi
+
+# A reload changes the thresholds in the running programs: with the syscalls' off, a second storm
+# crosses none (the histogram still counts it).
+readable_by_daemon
+sed -i 's/syscalls: {read: 0ns, write: 0ns}/syscalls: {read: off, write: off}/' "$WORK/kobsd.yml"
+reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
+kill -HUP "$KOBS_PID"
+for _ in $(seq 1 $(($(scaled 5) * 20))); do
+	[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -gt "$reloads" ] && break
+	sleep 0.05
+done
+grep -q 'take effect when kobsd restarts' "$WORK/kobsd.log" &&
+	fail "a reload of the thresholds asks for a restart: $(grep restart "$WORK/kobsd.log")"
+# (The first scrape after a reload starts the groups' histograms and event counts again: before
+# the storm.)
+fetch /metrics -o "$WORK/reloaded0"
+read -r received suppressed lost < <(awk '
+	/^kobs_events_total\{kind="syscall",/ { r += $NF }
+	/^kobs_events_suppressed_total\{kind="syscall",reason="rate_limit"\}/ { s += $NF }
+	/^kobs_events_suppressed_total\{kind="syscall",reason="buffer_full"\}/ { l += $NF }
+	END { printf "%d %d %d\n", r, s, l }' "$WORK/reloaded0")
+timeout 1 nice -n 10 "$WORK/bin/kt_storm" if=/dev/zero of=/dev/null bs=1 status=none || true
+sleep 0.5
+fetch /metrics -o "$WORK/reloaded"
+read -r crossings2 received2 suppressed2 lost2 < <(awk '
+	/^kobs_syscall_latency_seconds_count\{group="kt_storm"/ { n += $NF }
+	/^kobs_events_total\{kind="syscall",/ { r += $NF }
+	/^kobs_events_suppressed_total\{kind="syscall",reason="rate_limit"\}/ { s += $NF }
+	/^kobs_events_suppressed_total\{kind="syscall",reason="buffer_full"\}/ { l += $NF }
+	END { printf "%d %d %d %d\n", n, r, s, l }' "$WORK/reloaded")
+# (A reload gives the groups new ids: the histogram starts again from zero.)
+[ "$crossings2" -gt 0 ] || fail "the storm after the reload made no timed syscall"
+[ "$received2" = "$received" ] && [ "$suppressed2" = "$suppressed" ] && [ "$lost2" = "$lost" ] ||
+	fail "with the thresholds off, events went on: received $received -> $received2," \
+		"suppressed $suppressed -> $suppressed2"
+pass "after a reload that turns the thresholds off, $crossings2 syscalls make no event"
 stop_kobsd || fail "exit status"
