@@ -6,6 +6,7 @@
 
 extern const struct collector_ops collector_system;
 extern const struct collector_ops collector_processes;
+extern const struct collector_ops collector_textfile;
 #ifdef HAVE_BPF
 extern const struct collector_ops collector_bpf;
 #endif
@@ -18,6 +19,7 @@ static const struct collector_ops *const registry[] = {
     /* After processes: it serves the groups that collector has just published. */
     &collector_bpf,
 #endif
+    &collector_textfile,
 };
 
 size_t collectors_count(void)

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expo_proto.h"
 #include "xalloc.h"
 
 struct family {
@@ -44,11 +45,13 @@ struct sample {
 	double value; /* the histogram's sum for histograms */
 	double created;
 	bool has_created;
-	uint64_t count; /* histogram: the +Inf bucket */
-	size_t bounds;  /* histogram: index of its first bound in e->bounds */
-	size_t counts;  /* histogram: index of its first cumulative count in e->counts */
-	size_t nbounds; /* histogram: number of finite bounds */
+	uint64_t count; /* histogram: the +Inf bucket; summary: the count */
+	size_t bounds;  /* histogram, summary: index of its first bound (quantile) in e->bounds */
+	size_t counts;  /* histogram: index of its first cumulative count in e->counts; summary:
+	                   of its first quantile value in e->quantile_values */
+	size_t nbounds; /* histogram: number of finite bounds; summary: of quantiles */
 	size_t exemplars, nexemplars; /* histogram: its run in e->exemplars */
+	unsigned char owner;
 };
 
 /* An exemplar of a histogram bucket; the labels are rendered into e->strings. */
@@ -79,7 +82,10 @@ struct expo {
 	size_t ncounts, counts_cap;
 	struct exemplar *exemplars;
 	size_t nexemplars, exemplars_cap;
+	double *quantile_values;
+	size_t nquantile_values, quantile_values_cap;
 	size_t nonempty_families;
+	unsigned char owner; /* of the samples added from now on */
 };
 
 /* 2^53: every integer below it is exactly representable as a double. */
@@ -141,6 +147,7 @@ void expo_free(struct expo *e)
 	free(e->bounds);
 	free(e->counts);
 	free(e->exemplars);
+	free(e->quantile_values);
 	free(e);
 }
 
@@ -152,7 +159,15 @@ void expo_reset(struct expo *e)
 	e->nbounds = 0;
 	e->ncounts = 0;
 	e->nexemplars = 0;
+	e->nquantile_values = 0;
 	e->nonempty_families = 0;
+	e->owner = 0;
+}
+
+void expo_set_owner(struct expo *e, unsigned owner)
+{
+	assert(owner < EXPO_OWNERS);
+	e->owner = (unsigned char)(owner < EXPO_OWNERS ? owner : 0);
 }
 
 size_t expo_families(const struct expo *e)
@@ -167,6 +182,8 @@ size_t expo_series(const struct expo *e)
 
 const char *expo_content_type(enum expo_format format)
 {
+	if (format == EXPO_PROTOBUF)
+		return EXPO_PROTO_CONTENT_TYPE;
 	if (format == EXPO_OPENMETRICS)
 		return "application/openmetrics-text; version=1.0.0; charset=utf-8";
 	return "text/plain; version=0.0.4; charset=utf-8";
@@ -222,12 +239,18 @@ static size_t utf8_step(const unsigned char *p, size_t avail, bool *valid)
 	return need + 1;
 }
 
-/* The common escaper: backslash and newline always, double quote when asked; invalid UTF-8,
+enum escapes {
+	ESCAPE_NOTHING, /* protobuf: only the replacements below */
+	ESCAPE_TEXT,    /* backslash and newline */
+	ESCAPE_QUOTE,   /* and double quote */
+};
+
+/* The common escaper: backslash and newline, and double quote when asked; invalid UTF-8,
  * NUL and CR become U+FFFD. NUL and CR are valid UTF-8, but neither format can escape them and
  * consumers trip on both: C code stops at NUL, and line-oriented readers (Python's universal
  * newlines among them) split lines at CR - a HELP ending in CR would even give the line the CR
  * line ending OpenMetrics forbids. */
-static void escape(struct buf *out, const char *s, size_t len, bool quote)
+static void escape(struct buf *out, const char *s, size_t len, enum escapes escapes)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *end = p + len;
@@ -241,7 +264,8 @@ static void escape(struct buf *out, const char *s, size_t len, bool quote)
 
 	while (p < end) {
 		unsigned char c = *p;
-		if (c == '\\' || c == '\n' || (c == '"' && quote)) {
+		if (escapes != ESCAPE_NOTHING &&
+		    (c == '\\' || c == '\n' || (c == '"' && escapes == ESCAPE_QUOTE))) {
 			*o++ = '\\';
 			*o++ = c == '\n' ? 'n' : (char)c;
 			p++;
@@ -269,13 +293,18 @@ static void escape(struct buf *out, const char *s, size_t len, bool quote)
 
 void expo_escape_label_value(struct buf *out, const char *s, size_t len)
 {
-	escape(out, s, len, true);
+	escape(out, s, len, ESCAPE_QUOTE);
 }
 
 void expo_escape_help(struct buf *out, const char *s, size_t len, enum expo_format format)
 {
 	/* The text format's HELP knows only \\ and \n; a \" there is an invalid escape. */
-	escape(out, s, len, format == EXPO_OPENMETRICS);
+	escape(out, s, len, format == EXPO_OPENMETRICS ? ESCAPE_QUOTE : ESCAPE_TEXT);
+}
+
+void expo_valid_utf8(struct buf *out, const char *s, size_t len)
+{
+	escape(out, s, len, ESCAPE_NOTHING);
 }
 
 /* ---- numbers ---- */
@@ -521,6 +550,7 @@ static struct sample *add_sample(struct expo *e, struct family *f, const struct 
 	e->samples = grow(e->samples, &e->samples_cap, e->nsamples + 1, sizeof(*e->samples));
 	struct sample *s = &e->samples[e->nsamples++];
 	memset(s, 0, sizeof(*s));
+	s->owner = e->owner;
 	store_labels(e, s, labels, nlabels);
 	if (f->nsamples++ == 0)
 		e->nonempty_families++;
@@ -533,7 +563,8 @@ static struct family *scalar_family(struct expo *e)
 	struct family *f = current_family(e);
 	assert(f && "expo_sample without expo_family");
 	assert((!f || f->type != METRIC_HISTOGRAM) && "use expo_histogram for histograms");
-	if (!f || f->type == METRIC_HISTOGRAM)
+	assert((!f || f->type != METRIC_SUMMARY) && "use expo_summary for summaries");
+	if (!f || f->type == METRIC_HISTOGRAM || f->type == METRIC_SUMMARY)
 		return NULL;
 	return f;
 }
@@ -676,6 +707,46 @@ void expo_exemplar(struct expo *e, size_t bucket, const struct label *labels, si
 	x->labels_len = rendered.labels_len;
 }
 
+/* Quantiles in [0, 1], strictly ascending; values never negative (OpenMetrics parsers refuse
+ * negative quantile values); a sum that is a number and not negative. */
+static bool summary_is_valid(const double *quantiles, const double *values, size_t n, double sum)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!(quantiles[i] >= 0 && quantiles[i] <= 1) ||
+		    (i && !(quantiles[i] > quantiles[i - 1])) || values[i] < 0)
+			return false;
+	}
+	return sum >= 0;
+}
+
+void expo_summary(struct expo *e, const struct label *labels, size_t nlabels,
+                  const double *quantiles, const double *values, size_t nquantiles, double sum,
+                  uint64_t count)
+{
+	struct family *f = current_family(e);
+	assert(f && "expo_summary without expo_family");
+	assert((!f || f->type == METRIC_SUMMARY) && "expo_summary on a non-summary family");
+	assert(summary_is_valid(quantiles, values, nquantiles, sum));
+	if (!f || f->type != METRIC_SUMMARY ||
+	    !summary_is_valid(quantiles, values, nquantiles, sum))
+		return;
+
+	size_t first_quantile = store_bounds(e, f, quantiles, nquantiles);
+	e->quantile_values = grow(e->quantile_values, &e->quantile_values_cap,
+	                          e->nquantile_values + nquantiles, sizeof(*e->quantile_values));
+	if (nquantiles)
+		memcpy(e->quantile_values + e->nquantile_values, values,
+		       nquantiles * sizeof(*values));
+
+	struct sample *s = add_sample(e, f, labels, nlabels);
+	s->value = sum;
+	s->count = count;
+	s->bounds = first_quantile;
+	s->counts = e->nquantile_values;
+	s->nbounds = nquantiles;
+	e->nquantile_values += nquantiles;
+}
+
 /* ---- writing ---- */
 
 /* What differs between the formats, per family: the suffix on the HELP/TYPE name and the TYPE
@@ -701,6 +772,10 @@ static const char *type_word(const struct family *f, enum expo_format format)
 		return "histogram";
 	case METRIC_INFO:
 		return format == EXPO_OPENMETRICS ? "info" : "gauge";
+	case METRIC_UNTYPED:
+		return format == EXPO_OPENMETRICS ? "unknown" : "untyped";
+	case METRIC_SUMMARY:
+		return "summary";
 	case METRIC_GAUGE:
 		break;
 	}
@@ -843,12 +918,35 @@ static void put_histogram(struct buf *out, const struct expo *e, const struct fa
 	put_count_line(out, s->count);
 }
 
+/* Quantiles are written like bucket bounds: canonical in OpenMetrics (quantile="1.0"). */
+static void put_summary(struct buf *out, const struct expo *e, const struct family *f,
+                        const struct sample *s, enum expo_format format)
+{
+	for (size_t i = 0; i < s->nbounds; i++) {
+		const struct bound *b = &e->bounds[s->bounds + i];
+		size_t len = format == EXPO_OPENMETRICS ? b->om_len : b->text_len;
+		char label[56];
+		memcpy(label, "quantile=\"", 10);
+		memcpy(label + 10, string_at(e, b->le), len);
+		label[10 + len] = '"';
+		put_series(out, e, f, "", s, label, len + 11);
+		put_value_line(out, e->quantile_values[s->counts + i]);
+	}
+	put_series(out, e, f, "_sum", s, NULL, 0);
+	put_value_line(out, s->value);
+	put_series(out, e, f, "_count", s, NULL, 0);
+	put_count_line(out, s->count);
+}
+
 static void put_sample(struct buf *out, const struct expo *e, const struct family *f,
                        const struct sample *s, enum expo_format format)
 {
 	switch (f->type) {
 	case METRIC_HISTOGRAM:
 		put_histogram(out, e, f, s, format);
+		return;
+	case METRIC_SUMMARY:
+		put_summary(out, e, f, s, format);
 		return;
 	case METRIC_INFO:
 		put_series(out, e, f, "_info", s, NULL, 0);
@@ -864,22 +962,95 @@ static void put_sample(struct buf *out, const struct expo *e, const struct famil
 		}
 		return;
 	case METRIC_GAUGE:
+	case METRIC_UNTYPED:
 		break;
 	}
 	put_series(out, e, f, "", s, NULL, 0);
 	put_value_line(out, s->value);
 }
 
-void expo_write(const struct expo *e, enum expo_format format, struct buf *out)
+static bool owned(const struct sample *s, uint64_t owners)
 {
+	return (owners >> s->owner) & 1;
+}
+
+void expo_write_owned(const struct expo *e, enum expo_format format, uint64_t owners,
+                      struct buf *out)
+{
+	if (format == EXPO_PROTOBUF) {
+		expo_proto_write_owned(e, owners, out);
+		return;
+	}
 	for (size_t i = 0; i < e->nfamilies; i++) {
 		const struct family *f = &e->families[i];
 		if (!f->nsamples)
+			continue; /* e->samples may still be NULL */
+		const struct sample *first = e->samples + f->first, *end = first + f->nsamples;
+		while (first < end && !owned(first, owners))
+			first++;
+		if (first == end)
 			continue;
 		put_metadata(out, e, f, format);
-		for (size_t j = 0; j < f->nsamples; j++)
-			put_sample(out, e, f, &e->samples[f->first + j], format);
+		for (const struct sample *s = first; s < end; s++)
+			if (owned(s, owners))
+				put_sample(out, e, f, s, format);
 	}
 	if (format == EXPO_OPENMETRICS)
 		buf_append(out, "# EOF\n", 6);
+}
+
+void expo_write(const struct expo *e, enum expo_format format, struct buf *out)
+{
+	expo_write_owned(e, format, UINT64_MAX, out);
+}
+
+/* ---- reading the model back ---- */
+
+size_t expo_family_count(const struct expo *e)
+{
+	return e->nfamilies;
+}
+
+void expo_family_at(const struct expo *e, size_t family, struct expo_family_info *out)
+{
+	const struct family *f = &e->families[family];
+	out->name = string_at(e, f->name);
+	out->name_len = f->name_len;
+	out->help = string_at(e, f->help);
+	out->help_len = f->help_len;
+	out->unit = string_at(e, f->unit);
+	out->unit_len = f->unit_len;
+	out->type = f->type;
+	out->nsamples = f->nsamples;
+}
+
+void expo_sample_at(const struct expo *e, size_t family, size_t sample,
+                    struct expo_sample_info *out)
+{
+	const struct family *f = &e->families[family];
+	const struct sample *s = &e->samples[f->first + sample];
+	out->labels = string_at(e, s->labels);
+	out->labels_len = s->labels_len;
+	out->value = f->type == METRIC_INFO ? 1 : s->value;
+	out->created = s->created;
+	out->has_created = s->has_created;
+	out->count = s->count;
+	out->nbounds = s->nbounds;
+	out->at_bound = s->bounds;
+	out->at_count = s->counts;
+	out->owner = s->owner;
+}
+
+void expo_quantile(const struct expo *e, const struct expo_sample_info *s, size_t k,
+                   double *quantile, double *value)
+{
+	*quantile = e->bounds[s->at_bound + k].value;
+	*value = e->quantile_values[s->at_count + k];
+}
+
+void expo_bucket(const struct expo *e, const struct expo_sample_info *s, size_t k, double *bound,
+                 uint64_t *cumulative)
+{
+	*bound = e->bounds[s->at_bound + k].value;
+	*cumulative = e->counts[s->at_count + k];
 }
