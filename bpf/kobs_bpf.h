@@ -174,4 +174,84 @@ struct kobs_drops {
 	unsigned long long count[KOBS_DROP_REASONS];
 };
 
+/* ---- Slow events ----
+ *
+ * When an observation crosses its kind's threshold (a run-queue wait, an off-CPU time, a block
+ * I/O, a timed syscall), or for every OOM kill and TCP retransmit, the program sends a struct
+ * kobs_slow_event through the ring buffer `slow_events`, which the daemon reads every 100 ms.
+ * The daemon makes the four maps of bpf/slow_events.bpf.h once and hands them to every object
+ * that reports events, as it does the pid -> group map. */
+enum kobs_slow_kind {
+	KOBS_SLOW_RUNQUEUE = 0,
+	KOBS_SLOW_OFFCPU = 1,
+	KOBS_SLOW_BLOCK_IO = 2,
+	KOBS_SLOW_SYSCALL = 3,
+	KOBS_SLOW_OOM_KILL = 4,
+	KOBS_SLOW_TCP_RETRANSMIT = 5,
+	KOBS_SLOW_KINDS = 6,
+};
+
+/* A threshold no latency crosses: the kind reports no event. */
+#define KOBS_SLOW_OFF (~0ull)
+
+/* The settings a reload may change, in an array map of one element the daemon maps into its
+ * memory and writes (not .rodata, which is frozen at load). An observation of v ns is an event
+ * when v > its threshold. */
+struct kobs_slow_settings {
+	unsigned long long threshold_ns[KOBS_SLOW_KINDS]; /* the latency kinds' */
+	unsigned long long syscall_ns[KOBS_MAX_SYSCALLS]; /* by index of the timed syscall */
+	unsigned long long per_second; /* events of one kind per second at most (all CPUs) */
+	unsigned int self_tgid;        /* the daemon's own crossings are never reported */
+	unsigned int pad;
+};
+
+/* The rate limit of one kind: events sent in the current second (of bpf_ktime_get_ns). */
+struct kobs_slow_rate {
+	unsigned long long second;
+	unsigned long long sent;
+};
+
+/* What was not sent, by kind: the single element of a per-CPU array. Every threshold crossing is
+ * either received by the daemon, or counted here. */
+struct kobs_slow_counts {
+	unsigned long long suppressed[KOBS_SLOW_KINDS]; /* beyond the rate limit */
+	unsigned long long lost[KOBS_SLOW_KINDS];       /* the ring buffer was full */
+};
+
+/* An event that concerns no group (a retransmit seen from a timer). */
+#define KOBS_SLOW_NO_GROUP 0xffffffffu
+
+struct kobs_slow_event {
+	unsigned int kind;             /* enum kobs_slow_kind */
+	unsigned int cpu;              /* where it was seen */
+	unsigned long long time_ns;    /* when it was seen: CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	unsigned long long latency_ns; /* the observation; 0 for OOM kills and retransmits */
+	unsigned int pid, tid;         /* process (thread group) and thread; 0 when none */
+	unsigned int group;            /* the process's group id, or KOBS_SLOW_NO_GROUP */
+	unsigned int pad;
+	char comm[16]; /* the thread's */
+	union {
+		struct {
+			unsigned int dev; /* major << 20 | minor */
+			unsigned int op;  /* REQ_OP_* */
+		} block;
+		struct {
+			unsigned int index; /* of the timed syscall */
+		} syscall;
+		struct {
+			/* pid, tid and comm are the victim's; this is the task that ran out. */
+			unsigned int trigger_pid;
+			unsigned int pad;
+			char trigger_comm[16];
+			unsigned long long rss_pages, vm_pages; /* the victim's */
+		} oom;
+		struct {
+			unsigned short family; /* AF_INET or AF_INET6 */
+			unsigned short state;  /* TCP_ESTABLISHED ... */
+			unsigned short sport, dport;
+			unsigned char saddr[16], daddr[16]; /* the first 4 bytes for IPv4 */
+		} tcp;
+	} details;
+};
+
 #endif

@@ -17,6 +17,9 @@
  * Each thread's last figures sit in its task storage, freed with the thread: one lookup per
  * switch serves both histograms.
  *
+ * A wait or an off-CPU time above its threshold is also a slow event (bpf/slow_events.bpf.h) of
+ * the thread, sent as it leaves the CPU.
+ *
  * Why not the wait of the thread coming on the CPU, next->sched_info.last_queued against the run
  * queue's clock, with no task storage? The storage is needed for the off-CPU time anyway; the
  * kernel splits a wait when the waiting thread is moved to another CPU's queue
@@ -25,6 +28,7 @@
  * that holds the clock is resolved through kallsyms, which lists no data symbols without
  * CONFIG_KALLSYMS_ALL. */
 #include "kobs.bpf.h"
+#include "slow_events.bpf.h"
 
 HIST_MAP(runq);
 HIST_MAP(offcpu);
@@ -38,6 +42,19 @@ struct seen {
 };
 
 TASK_MAP(last, struct seen);
+
+/* A slow event of thread `t`, the current one. Not inlined: the common path stays as short as
+ * before. */
+static __noinline void report(const struct kobs_slow_settings *slow, __u32 kind,
+                              struct task_struct *t, int g, __u64 ns)
+{
+	struct kobs_slow_event *e = slow_event_start(slow, kind, bpf_ktime_get_ns(), t->tgid);
+	if (!e)
+		return;
+	slow_event_current(e, g);
+	e->latency_ns = ns;
+	slow_event_send(e);
+}
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(sched_switch, bool preempt)
@@ -54,11 +71,20 @@ int BPF_PROG(sched_switch, bool preempt)
 		return 0;
 	__u64 delay = t->sched_info.run_delay, count = t->sched_info.pcount;
 	__u64 arrival = t->sched_info.last_arrival;
+	const struct kobs_slow_settings *slow = slow_settings_get();
 	/* Exactly one arrival since the last departure; the first time, only remember. */
-	if (s->pcount && count == s->pcount + 1 && delay >= s->run_delay)
-		hist_observe(&runq, &runq_cpu, (__u32)g, delay - s->run_delay);
-	if (s->blocked_at && arrival > s->blocked_at)
-		hist_observe(&offcpu, &offcpu_cpu, (__u32)g, arrival - s->blocked_at);
+	if (s->pcount && count == s->pcount + 1 && delay >= s->run_delay) {
+		__u64 waited = delay - s->run_delay;
+		hist_observe(&runq, &runq_cpu, (__u32)g, waited);
+		if (slow && waited > slow->threshold_ns[KOBS_SLOW_RUNQUEUE])
+			report(slow, KOBS_SLOW_RUNQUEUE, t, g, waited);
+	}
+	if (s->blocked_at && arrival > s->blocked_at) {
+		__u64 off = arrival - s->blocked_at;
+		hist_observe(&offcpu, &offcpu_cpu, (__u32)g, off);
+		if (slow && off > slow->threshold_ns[KOBS_SLOW_OFFCPU])
+			report(slow, KOBS_SLOW_OFFCPU, t, g, off);
+	}
 	s->run_delay = delay;
 	s->pcount = count;
 	s->blocked_at = switched_out_runnable(ctx, preempt, t)

@@ -1,6 +1,8 @@
 /* Syscall latency: from entry to exit of the configured syscalls, per process group and
- * syscall. */
+ * syscall. A syscall slower than its own threshold is a slow event of the thread
+ * (bpf/slow_events.bpf.h). */
 #include "kobs.bpf.h"
+#include "slow_events.bpf.h"
 
 /* Rows: group * nr_syscalls + the syscall's index. */
 HIST_MAP(hist);
@@ -23,6 +25,8 @@ struct pt_regs___syscallno {
 struct entered {
 	__u64 ts; /* 0: not in a timed syscall */
 	__u32 row;
+	__u16 group; /* row = group * nr_syscalls + index */
+	__u16 index;
 };
 
 /* The timed syscall each thread is in: task storage, freed with the thread (one killed inside a
@@ -44,6 +48,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 	if (!e)
 		return 0;
 	e->row = (__u32)g * kobs.nr_syscalls + *index - 1;
+	e->group = (__u16)g;
+	e->index = (__u16)(*index - 1);
 	e->ts = bpf_ktime_get_ns();
 	return 0;
 }
@@ -58,6 +64,20 @@ static __always_inline long exiting_nr(struct pt_regs *regs)
 #else
 	return -1;
 #endif
+}
+
+/* A slow event of the current thread. Not inlined: the common path stays as short as before. */
+static __noinline void report(const struct kobs_slow_settings *slow, const struct entered *in,
+                              __u64 now, __u64 ns)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct kobs_slow_event *e = slow_event_start(slow, KOBS_SLOW_SYSCALL, now, tgid);
+	if (!e)
+		return;
+	slow_event_current(e, in->group);
+	e->latency_ns = ns;
+	e->details.syscall.index = in->index;
+	slow_event_send(e);
 }
 
 SEC("raw_tp/sys_exit")
@@ -75,8 +95,12 @@ int BPF_PROG(sys_exit, struct pt_regs *regs)
 	struct entered *e = bpf_task_storage_get(&inside, bpf_get_current_task_btf(), 0, 0);
 	if (!e || !e->ts)
 		return 0;
-	__u64 delta = bpf_ktime_get_ns() - e->ts;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 delta = now - e->ts;
 	e->ts = 0;
 	hist_observe(&hist, &hist_cpu, e->row, delta);
+	const struct kobs_slow_settings *slow = slow_settings_get();
+	if (slow && delta > slow->syscall_ns[e->index & (KOBS_MAX_SYSCALLS - 1)])
+		report(slow, e, now, delta);
 	return 0;
 }

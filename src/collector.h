@@ -13,6 +13,7 @@
 struct groups_config;
 struct group_link;
 struct task_feed;
+struct events;
 
 struct collector_env {
 	const char *procfs;              /* --path.procfs, without a trailing slash */
@@ -21,6 +22,7 @@ struct collector_env {
 	                                    used by the collecting thread only */
 	struct group_link *link;         /* the process groups as the bpf collector sees them */
 	struct task_feed *tasks;         /* the bpf collector's task iterator, if it runs */
+	struct events *events;           /* where the bpf collector sends slow events */
 	const char *textfile_directory;  /* --collector.textfile.directory, or NULL */
 };
 

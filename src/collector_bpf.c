@@ -16,6 +16,7 @@
 
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -50,6 +51,7 @@
 #include "tcp_retransmits.skel.h"
 
 #include "buf.h"
+#include "events.h"
 #include "group_link.h"
 #include "groups_config.h"
 #include "log.h"
@@ -164,6 +166,34 @@ struct device {
 	char name[64];
 };
 
+/* The latest slow event in each bucket of a histogram series, for its exemplar: a bounded
+ * table, the oldest entry making room for a new one. */
+#define EXEMPLARS 1024
+
+struct exemplar {
+	uint64_t key; /* exemplar_key(); 0: free */
+	unsigned pid;
+	char comm[16];
+	double value, time; /* seconds; seconds since the epoch */
+};
+
+/* The slow events' maps, in the order of slow_maps[]. */
+enum slow_map { SLOW_SETTINGS, SLOW_RING, SLOW_RATE, SLOW_COUNTS, SLOW__MAPS };
+
+struct slow {
+	int fds[SLOW__MAPS];
+	struct kobs_slow_settings *settings; /* mapped */
+	struct events *out;                  /* where they go; NULL: counted only */
+	uint64_t *counts; /* received, by kind and group id: [kind * nr_groups + id] */
+	uint64_t no_group[EVENT_KINDS]; /* received without a group */
+	long page_size;
+	/* Under `lock`: the exemplars, and what the reading thread shares with the scrapes. */
+	pthread_mutex_t lock;
+	struct exemplar *exemplars;
+	struct exemplar *sorted; /* a scrape's copy, by key */
+	size_t nsorted;
+};
+
 struct bpf_collector {
 	struct program progs[P__COUNT];
 	int pid_map_fd;
@@ -182,15 +212,18 @@ struct bpf_collector {
 
 	/* What each id was called when last served, to notice an id given to another group. */
 	char **served_names;
-	uint64_t *oom_logged; /* OOM kills of each id already logged */
-	unsigned highest_id;  /* the highest id that ever had a group */
+	unsigned highest_id; /* the highest id that ever had a group */
 	unsigned epoch;
 
-	/* Exec events. */
+	/* The thread that reads the ring buffers: exec events and slow events. */
 	struct ring_buffer *events;
 	pthread_t exec_thread;
 	bool exec_running;
 	bool stopping; /* read by the exec thread: atomic loads and stores */
+	bool reader_started;
+
+	/* Slow events (bpf/slow_events.bpf.h): the maps every reporting object shares. */
+	struct slow slow;
 	struct group_link *link;
 	struct task_feed *tasks; /* filled in while the task iterator is attached */
 	struct buf file, cmdline, cgroup, name;
@@ -386,6 +419,75 @@ static int set_settings(struct bpf_object *obj, const struct kobs_settings *s)
 	return -1;
 }
 
+/* ---- slow events: the shared maps and their settings ---- */
+
+static const struct {
+	const char *name; /* in bpf/slow_events.bpf.h */
+	enum bpf_map_type type;
+	__u32 value_size, entries, flags;
+} slow_maps[SLOW__MAPS] = {
+    [SLOW_SETTINGS] = {"slow_settings", BPF_MAP_TYPE_ARRAY, sizeof(struct kobs_slow_settings), 1,
+                       BPF_F_MMAPABLE},
+    /* Some 2,500 events: with the rate limit's default of 5 a second per kind, far more than
+     * arrive between two reads; with the largest, 10,000, the reader is woken a quarter full. */
+    [SLOW_RING] = {"slow_events", BPF_MAP_TYPE_RINGBUF, 0, 256 * 1024, 0},
+    [SLOW_RATE] = {"slow_rate", BPF_MAP_TYPE_ARRAY, sizeof(struct kobs_slow_rate), KOBS_SLOW_KINDS,
+                   0},
+    [SLOW_COUNTS] = {"slow_counts", BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(struct kobs_slow_counts), 1,
+                     0},
+};
+
+static int make_slow_maps(struct slow *slow)
+{
+	for (int i = 0; i < SLOW__MAPS; i++) {
+		LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = slow_maps[i].flags);
+		bool ring = slow_maps[i].type == BPF_MAP_TYPE_RINGBUF;
+		slow->fds[i] =
+		    bpf_map_create(slow_maps[i].type, slow_maps[i].name, ring ? 0 : sizeof(__u32),
+		                   slow_maps[i].value_size, slow_maps[i].entries, &opts);
+		if (slow->fds[i] < 0)
+			return -1;
+	}
+	void *p = mmap(NULL, sizeof(*slow->settings), PROT_READ | PROT_WRITE, MAP_SHARED,
+	               slow->fds[SLOW_SETTINGS], 0);
+	if (p == MAP_FAILED)
+		return -1;
+	slow->settings = p;
+	return 0;
+}
+
+static void store_word(unsigned long long *w, unsigned long long v)
+{
+	__atomic_store_n(w, v, __ATOMIC_RELAXED);
+}
+
+/* The thresholds and the rate limit of `cfg` into the map the programs read: at start, and at
+ * each reload (each word changes on its own: a program may see a mix of the two for an event). */
+static void write_slow_settings(struct bpf_collector *b, const struct groups_events *cfg)
+{
+	struct kobs_slow_settings *k = b->slow.settings;
+	if (!k)
+		return;
+	static const int latency_kinds[GROUPS_EVENT_LATENCIES] = {
+	    [GROUPS_EVENT_RUNQUEUE] = KOBS_SLOW_RUNQUEUE,
+	    [GROUPS_EVENT_OFFCPU] = KOBS_SLOW_OFFCPU,
+	    [GROUPS_EVENT_BLOCK_IO] = KOBS_SLOW_BLOCK_IO,
+	};
+	for (int i = 0; i < KOBS_SLOW_KINDS; i++)
+		store_word(&k->threshold_ns[i], KOBS_SLOW_OFF);
+	for (int i = 0; i < GROUPS_EVENT_LATENCIES; i++)
+		store_word(&k->threshold_ns[latency_kinds[i]], cfg->threshold_ns[i]);
+	for (size_t i = 0; i < KOBS_MAX_SYSCALLS; i++) {
+		unsigned long long ns = KOBS_SLOW_OFF;
+		for (size_t j = 0; i < b->settings.nr_syscalls && j < cfg->nsyscalls; j++)
+			if (strcmp(cfg->syscalls[j], b->syscalls[i]) == 0)
+				ns = cfg->syscall_ns[j];
+		store_word(&k->syscall_ns[i], ns);
+	}
+	store_word(&k->per_second, cfg->per_second);
+	__atomic_store_n(&k->self_tgid, (unsigned)getpid(), __ATOMIC_RELAXED);
+}
+
 static size_t hist_rows(const struct bpf_collector *b, enum program_id id)
 {
 	switch (programs[id].rows) {
@@ -420,6 +522,12 @@ static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_objec
 	if (id == P_OOM_KILLS) {
 		m = bpf_object__find_map_by_name(obj, "kills");
 		if (!m || bpf_map__set_max_entries(m, b->nr_groups))
+			return -1;
+	}
+	/* The objects that report slow events share the daemon's maps for them. */
+	for (int i = 0; i < SLOW__MAPS; i++) {
+		m = bpf_object__find_map_by_name(obj, slow_maps[i].name);
+		if (m && bpf_map__reuse_fd(m, b->slow.fds[i]))
 			return -1;
 	}
 	return set_settings(obj, &b->settings);
@@ -654,20 +762,252 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* ---- slow events: from the kernel's record to the log, the streams and the exemplars ---- */
+
+static double now_seconds(clockid_t clock)
+{
+	struct timespec ts;
+	clock_gettime(clock, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A latency for people: "850 us", "2.45 ms", "1.2 s". */
+static void human_seconds(char *out, size_t len, double s)
+{
+	if (s < 1e-3)
+		snprintf(out, len, "%.3g us", s * 1e6);
+	else if (s < 1)
+		snprintf(out, len, "%.3g ms", s * 1e3);
+	else
+		snprintf(out, len, "%.3g s", s);
+}
+
+static const char *tcp_state_name(unsigned state)
+{
+	static const char *const names[] = {
+	    "",          "ESTABLISHED", "SYN_SENT",     "SYN_RECV",       "FIN_WAIT1",
+	    "FIN_WAIT2", "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT",     "LAST_ACK",
+	    "LISTEN",    "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE",
+	};
+	return state < sizeof(names) / sizeof(names[0]) && names[state][0] ? names[state]
+	                                                                   : "UNKNOWN";
+}
+
+/* Which histogram series an event's latency was counted in, as a key of the exemplar table
+ * (kind + 1, series, bucket), or 0 for the kinds without a histogram. */
+static uint64_t exemplar_key(unsigned kind, uint64_t series, unsigned bucket)
+{
+	return ((uint64_t)(kind + 1) << 61) | ((series & ((1ull << 56) - 1)) << 5) | (bucket & 31);
+}
+
+static uint64_t event_series(const struct kobs_slow_event *e)
+{
+	switch (e->kind) {
+	case KOBS_SLOW_RUNQUEUE:
+	case KOBS_SLOW_OFFCPU:
+		return e->group;
+	case KOBS_SLOW_SYSCALL:
+		return (uint64_t)e->group * KOBS_MAX_SYSCALLS + e->details.syscall.index;
+	case KOBS_SLOW_BLOCK_IO:
+		return ((uint64_t)e->details.block.dev << 8) | (e->details.block.op & 0xff);
+	}
+	return 0;
+}
+
+/* Called with slow.lock held. */
+static void keep_exemplar(struct bpf_collector *b, const struct kobs_slow_event *e, double time)
+{
+	if (e->kind > KOBS_SLOW_SYSCALL || e->group == KOBS_SLOW_NO_GROUP)
+		return;
+	uint64_t key = exemplar_key(e->kind, event_series(e), kobs_bucket(e->latency_ns));
+	struct exemplar *x = NULL, *unused = NULL, *oldest = NULL;
+	for (size_t i = 0; i < EXEMPLARS && !x; i++) {
+		struct exemplar *c = &b->slow.exemplars[i];
+		if (c->key == key)
+			x = c;
+		else if (!c->key && !unused)
+			unused = c;
+		else if (c->key && (!oldest || c->time < oldest->time))
+			oldest = c;
+	}
+	if (!x)
+		x = unused ? unused : oldest;
+	x->key = key;
+	x->pid = e->pid;
+	memcpy(x->comm, e->comm, sizeof(x->comm));
+	x->comm[sizeof(x->comm) - 1] = '\0';
+	x->value = (double)e->latency_ns / 1e9;
+	x->time = time;
+}
+
+static const char *device_name(struct bpf_collector *b, unsigned dev);
+
+/* Hand an event on: count it for its group, keep it as its bucket's exemplar, and publish it. */
+static void deliver(struct bpf_collector *b, const struct kobs_slow_event *e)
+{
+	enum event_kind kind = (enum event_kind)e->kind;
+	/* The kernel's clock of the record against the wall clock, now. */
+	double time =
+	    now_seconds(CLOCK_REALTIME) - (now_seconds(CLOCK_MONOTONIC) - (double)e->time_ns / 1e9);
+	char comm[sizeof(e->comm) + 1], group[256] = "", cpu[16], pid[16], tid[16], latency[32];
+	memcpy(comm, e->comm, sizeof(e->comm));
+	comm[sizeof(e->comm)] = '\0';
+	bool has_group = false;
+	if (e->group != KOBS_SLOW_NO_GROUP) {
+		group_link_lock(b->link);
+		pthread_mutex_lock(&b->slow.lock);
+		const char *name =
+		    e->group == 0 ? b->ungrouped : group_link_name(b->link, e->group);
+		if (name) {
+			snprintf(group, sizeof(group), "%s", name);
+			has_group = true;
+		}
+		pthread_mutex_unlock(&b->slow.lock);
+		group_link_unlock(b->link);
+	}
+	if (e->group < b->nr_groups)
+		__atomic_fetch_add(&b->slow.counts[(size_t)kind * b->nr_groups + e->group], 1,
+		                   __ATOMIC_RELAXED);
+	else
+		__atomic_fetch_add(&b->slow.no_group[kind], 1, __ATOMIC_RELAXED);
+
+	struct event_field f[EVENT_MAX_FIELDS];
+	size_t n = 0;
+	snprintf(cpu, sizeof(cpu), "%u", e->cpu);
+	snprintf(pid, sizeof(pid), "%u", e->pid);
+	snprintf(tid, sizeof(tid), "%u", e->tid);
+	f[n++] = (struct event_field){"cpu", cpu, true};
+	if (e->pid) {
+		f[n++] = (struct event_field){"pid", pid, true};
+		f[n++] = (struct event_field){"tid", tid, true};
+		f[n++] = (struct event_field){"comm", comm, false};
+	}
+	if (has_group)
+		f[n++] = (struct event_field){"group", group, false};
+	double seconds = (double)e->latency_ns / 1e9;
+	char human[32];
+	human_seconds(human, sizeof(human), seconds);
+	if (kind <= EVENT_SYSCALL) {
+		snprintf(latency, sizeof(latency), "%.9f", seconds);
+		f[n++] = (struct event_field){"latency_seconds", latency, true};
+	}
+	const char *who = has_group ? group : "-";
+	char message[512], a[64], c[64], sport[8], dport[8], rss[24], vm[24], tpid[16];
+	char tcomm[sizeof(e->details.oom.trigger_comm) + 1];
+	switch (kind) {
+	case EVENT_RUNQUEUE:
+	case EVENT_OFFCPU:
+		snprintf(message, sizeof(message),
+		         "%s of %s: pid %u (%s), thread %u, group %s, CPU %u",
+		         kind == EVENT_RUNQUEUE ? "run-queue wait" : "off-CPU time", human, e->pid,
+		         comm, e->tid, who, e->cpu);
+		break;
+	case EVENT_BLOCK_IO: {
+		unsigned op = e->details.block.op;
+		if (op < b->block_ops.n && b->block_ops.names[op])
+			snprintf(c, sizeof(c), "%s", b->block_ops.names[op]);
+		else
+			snprintf(c, sizeof(c), "op%u", op);
+		pthread_mutex_lock(&b->slow.lock);
+		snprintf(a, sizeof(a), "%s", device_name(b, e->details.block.dev));
+		pthread_mutex_unlock(&b->slow.lock);
+		f[n++] = (struct event_field){"device", a, false};
+		f[n++] = (struct event_field){"op", c, false};
+		snprintf(message, sizeof(message),
+		         "block I/O of %s: %s on %s, issued by pid %u (%s), thread %u, group %s",
+		         human, c, a, e->pid, comm, e->tid, who);
+		break;
+	}
+	case EVENT_SYSCALL: {
+		unsigned i = e->details.syscall.index;
+		const char *name = i < b->settings.nr_syscalls ? b->syscalls[i] : "?";
+		f[n++] = (struct event_field){"syscall", name, false};
+		snprintf(message, sizeof(message),
+		         "syscall %s took %s: pid %u (%s), thread %u, group %s, CPU %u", name,
+		         human, e->pid, comm, e->tid, who, e->cpu);
+		break;
+	}
+	case EVENT_OOM_KILL:
+		memcpy(tcomm, e->details.oom.trigger_comm, sizeof(e->details.oom.trigger_comm));
+		tcomm[sizeof(tcomm) - 1] = '\0';
+		snprintf(rss, sizeof(rss), "%llu",
+		         (unsigned long long)e->details.oom.rss_pages *
+		             (unsigned long long)b->slow.page_size);
+		snprintf(vm, sizeof(vm), "%llu",
+		         (unsigned long long)e->details.oom.vm_pages *
+		             (unsigned long long)b->slow.page_size);
+		snprintf(tpid, sizeof(tpid), "%u", e->details.oom.trigger_pid);
+		f[n++] = (struct event_field){"resident_bytes", rss, true};
+		f[n++] = (struct event_field){"virtual_bytes", vm, true};
+		f[n++] = (struct event_field){"trigger_pid", tpid, true};
+		f[n++] = (struct event_field){"trigger_comm", tcomm, false};
+		snprintf(
+		    message, sizeof(message),
+		    "the OOM killer chose pid %u (%s) of group %s, %.1f MiB resident, when pid %u "
+		    "(%s) ran out of memory",
+		    e->pid, comm, who,
+		    (double)e->details.oom.rss_pages * (double)b->slow.page_size / 1048576.0,
+		    e->details.oom.trigger_pid, tcomm);
+		break;
+	case EVENT_TCP_RETRANSMIT: {
+		int af = e->details.tcp.family == 10 ? AF_INET6 : AF_INET;
+		if (!inet_ntop(af, e->details.tcp.saddr, a, sizeof(a)))
+			snprintf(a, sizeof(a), "?");
+		if (!inet_ntop(af, e->details.tcp.daddr, c, sizeof(c)))
+			snprintf(c, sizeof(c), "?");
+		snprintf(sport, sizeof(sport), "%u", e->details.tcp.sport);
+		snprintf(dport, sizeof(dport), "%u", e->details.tcp.dport);
+		const char *state = tcp_state_name(e->details.tcp.state);
+		f[n++] = (struct event_field){"saddr", a, false};
+		f[n++] = (struct event_field){"sport", sport, true};
+		f[n++] = (struct event_field){"daddr", c, false};
+		f[n++] = (struct event_field){"dport", dport, true};
+		f[n++] = (struct event_field){"state", state, false};
+		snprintf(message, sizeof(message), "TCP retransmit: %s%s%s:%s -> %s%s%s:%s (%s)",
+		         af == AF_INET6 ? "[" : "", a, af == AF_INET6 ? "]" : "", sport,
+		         af == AF_INET6 ? "[" : "", c, af == AF_INET6 ? "]" : "", dport, state);
+		break;
+	}
+	case EVENT_KINDS:
+		return;
+	}
+	if (kind <= EVENT_SYSCALL && e->pid) {
+		pthread_mutex_lock(&b->slow.lock);
+		keep_exemplar(b, e, time);
+		pthread_mutex_unlock(&b->slow.lock);
+	}
+	if (b->slow.out) {
+		struct event ev = {kind, time, f, n, message};
+		events_publish(b->slow.out, &ev);
+	}
+}
+
+static int on_slow_event(void *ctx, void *data, size_t size)
+{
+	struct kobs_slow_event e;
+	if (size < sizeof(e))
+		return 0;
+	memcpy(&e, data, sizeof(e));
+	if (e.kind < KOBS_SLOW_KINDS)
+		deliver(ctx, &e);
+	return 0;
+}
+
 static void *exec_main(void *arg)
 {
 	struct bpf_collector *b = arg;
 	while (!__atomic_load_n(&b->stopping, __ATOMIC_RELAXED)) {
-		/* The kernel wakes this thread only when its buffer fills up (see
-		 * bpf/process_events.bpf.c): otherwise the poll times out, and the buffer is read.
-		 */
+		/* The kernel wakes this thread only when a buffer fills up (see
+		 * bpf/process_events.bpf.c): otherwise the poll times out, and the buffers are
+		 * read. */
 		int rc = ring_buffer__poll(b->events, 100);
 		if (rc >= 0)
 			rc = ring_buffer__consume(b->events);
 		if (rc < 0 && rc != -EINTR) {
 			log_warn(
-			    "bpf: reading exec events failed (%s); new processes are classified "
-			    "at the next scrape only",
+			    "bpf: reading the kernel's events failed (%s); new processes are "
+			    "classified at the next scrape only, and slow events are no longer "
+			    "reported",
 			    strerror(-rc));
 			break;
 		}
@@ -675,10 +1015,26 @@ static void *exec_main(void *arg)
 	return NULL;
 }
 
-static void start_exec_events(struct bpf_collector *b)
+/* The slow events' buffer is read if a program that reports them is attached. */
+static bool reports_slow_events(const struct bpf_collector *b)
 {
-	b->events = ring_buffer__new(b->progs[P_PROCESS_EVENTS].table_fd, on_event, b, NULL);
-	if (!b->events) {
+	static const enum program_id reporting[] = {P_SCHEDULER, P_BLOCK_IO, P_SYSCALLS,
+	                                            P_OOM_KILLS, P_TCP_RETRANSMITS};
+	for (size_t i = 0; i < sizeof(reporting) / sizeof(reporting[0]); i++)
+		if (b->progs[reporting[i]].attached)
+			return true;
+	return false;
+}
+
+/* One thread reads both ring buffers. */
+static void start_event_reader(struct bpf_collector *b)
+{
+	bool exec = b->progs[P_PROCESS_EVENTS].attached;
+	bool slow = reports_slow_events(b);
+	if (exec)
+		b->events =
+		    ring_buffer__new(b->progs[P_PROCESS_EVENTS].table_fd, on_event, b, NULL);
+	if (exec && !b->events) {
 		b->progs[P_PROCESS_EVENTS].attached = false; /* not tried again */
 		snprintf(b->progs[P_PROCESS_EVENTS].why, sizeof(b->progs[P_PROCESS_EVENTS].why),
 		         "no ring buffer");
@@ -686,12 +1042,27 @@ static void start_exec_events(struct bpf_collector *b)
 		    "bpf: no exec events (%s); new processes are classified at the next scrape "
 		    "only",
 		    strerror(errno));
-		return;
 	}
+	if (slow) {
+		int rc = 0;
+		if (b->events)
+			rc = ring_buffer__add(b->events, b->slow.fds[SLOW_RING], on_slow_event, b);
+		else
+			b->events =
+			    ring_buffer__new(b->slow.fds[SLOW_RING], on_slow_event, b, NULL);
+		if (!b->events || rc < 0)
+			log_warn(
+			    "bpf: cannot read the slow events' ring buffer (%s); slow events are "
+			    "not reported",
+			    strerror(rc < 0 ? -rc : errno));
+	}
+	if (!b->events)
+		return;
 	b->argv = xcalloc(MAX_ARGS, sizeof(*b->argv));
 	int rc = pthread_create(&b->exec_thread, NULL, exec_main, b);
 	if (rc != 0) {
-		log_warn("bpf: cannot start the exec event thread: %s", strerror(rc));
+		log_warn("bpf: cannot start the thread that reads the kernel's events: %s",
+		         strerror(rc));
 		return;
 	}
 	b->exec_running = true;
@@ -763,6 +1134,15 @@ static void bpf_destroy(void *state)
 	group_link_attach(b->link, NULL, 0, 0);
 	for (int i = 0; i < P__COUNT; i++)
 		unload(&b->progs[i]);
+	if (b->slow.settings)
+		munmap(b->slow.settings, sizeof(*b->slow.settings));
+	for (int i = 0; i < SLOW__MAPS; i++)
+		if (b->slow.fds[i] >= 0)
+			close(b->slow.fds[i]);
+	free(b->slow.counts);
+	free(b->slow.exemplars);
+	free(b->slow.sorted);
+	pthread_mutex_destroy(&b->slow.lock);
 	if (b->pid_map_fd >= 0)
 		close(b->pid_map_fd);
 	free_enum(&b->drop_reasons);
@@ -772,7 +1152,6 @@ static void bpf_destroy(void *state)
 		for (unsigned i = 0; i < b->nr_groups; i++)
 			free(b->served_names[i]);
 	free(b->served_names);
-	free(b->oom_logged);
 	free(b->per_cpu);
 	free(b->ungrouped);
 	for (size_t i = 0; i < GROUPS_BPF_SYSCALLS; i++)
@@ -805,6 +1184,11 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	}
 	struct bpf_collector *b = xcalloc(1, sizeof(*b));
 	b->pid_map_fd = -1;
+	for (int i = 0; i < SLOW__MAPS; i++)
+		b->slow.fds[i] = -1;
+	pthread_mutex_init(&b->slow.lock, NULL);
+	b->slow.out = env->events;
+	b->slow.page_size = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
 	for (int i = 0; i < P__COUNT; i++)
 		b->progs[i].table_fd = b->progs[i].cpu_hist_fd[0] = b->progs[i].cpu_hist_fd[1] = -1;
 	b->link = env->link;
@@ -856,6 +1240,17 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		return -1;
 	}
 
+	if (make_slow_maps(&b->slow) < 0) {
+		snprintf(why, why_len, "off: cannot make the maps of slow events: %s",
+		         strerror(errno));
+		btf__free(kernel);
+		bpf_destroy(b);
+		return -1;
+	}
+	write_slow_settings(b, groups_config_events(env->groups));
+	b->slow.counts = xcalloc((size_t)EVENT_KINDS * b->nr_groups, sizeof(*b->slow.counts));
+	b->slow.exemplars = xcalloc(EXEMPLARS, sizeof(*b->slow.exemplars));
+
 	size_t attached = 0;
 	for (int i = 0; i < P__COUNT; i++) {
 		if (!(cfg->programs & (1u << i))) {
@@ -886,7 +1281,6 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 		return -1;
 	}
 	b->served_names = xcalloc(b->nr_groups, sizeof(*b->served_names));
-	b->oom_logged = xcalloc(b->nr_groups, sizeof(*b->oom_logged));
 	struct group_link_map map = {b, read_pid_word, write_pid_word};
 	group_link_attach(b->link, &map, pid_max, b->nr_groups);
 	offer_tasks(b);
@@ -919,9 +1313,23 @@ static void bpf_reconfigure(void *state, const struct collector_env *env)
 		    "off take effect when kobsd restarts (the programs are loaded at start, "
 		    "before it drops its capabilities)");
 	if (cfg->ungrouped && b->ungrouped && strcmp(cfg->ungrouped, b->ungrouped) != 0) {
+		pthread_mutex_lock(&b->slow.lock);
 		free(b->ungrouped);
 		b->ungrouped = xstrdup(cfg->ungrouped);
+		pthread_mutex_unlock(&b->slow.lock);
 	}
+	const struct groups_events *ev = groups_config_events(env->groups);
+	for (size_t i = 0; i < ev->nsyscalls; i++) {
+		size_t j = 0;
+		while (j < b->settings.nr_syscalls && strcmp(b->syscalls[j], ev->syscalls[i]) != 0)
+			j++;
+		if (j == b->settings.nr_syscalls)
+			log_warn(
+			    "events.syscalls.%s: the syscall is timed from the next restart only "
+			    "(bpf.syscalls): no slow events for it until then",
+			    ev->syscalls[i]);
+	}
+	write_slow_settings(b, ev);
 }
 
 /* ---- collecting ---- */
@@ -936,8 +1344,9 @@ static void init_bounds(void)
 		bounds[i] = (double)(1ull << (KOBS_HIST_FIRST + i)) / 1e9;
 }
 
-/* One histogram sample from KOBS_HIST_WORDS words; nothing when it has no observations. */
-static void expose_hist(struct expo *out, const struct label *labels, size_t nlabels,
+/* One histogram sample from KOBS_HIST_WORDS words; nothing (false) when it has no
+ * observations. */
+static bool expose_hist(struct expo *out, const struct label *labels, size_t nlabels,
                         const uint64_t *w)
 {
 	uint64_t cumulative[KOBS_HIST_FINITE], count = 0;
@@ -947,9 +1356,86 @@ static void expose_hist(struct expo *out, const struct label *labels, size_t nla
 	}
 	count += __atomic_load_n(&w[KOBS_HIST_FINITE], __ATOMIC_RELAXED);
 	if (count == 0)
-		return;
+		return false;
 	double sum = (double)__atomic_load_n(&w[KOBS_HIST_SUM], __ATOMIC_RELAXED) / 1e9;
 	expo_histogram(out, labels, nlabels, bounds, cumulative, KOBS_HIST_FINITE, sum, count);
+	return true;
+}
+
+/* ---- exemplars and event counts ---- */
+
+static int by_key(const void *a, const void *b)
+{
+	uint64_t x = ((const struct exemplar *)a)->key, y = ((const struct exemplar *)b)->key;
+	return (x > y) - (x < y);
+}
+
+/* This scrape's copy of the exemplars, sorted, so that each series finds its own quickly. */
+static void sort_exemplars(struct bpf_collector *b)
+{
+	if (!b->slow.sorted)
+		b->slow.sorted = xcalloc(EXEMPLARS, sizeof(*b->slow.sorted));
+	b->slow.nsorted = 0;
+	pthread_mutex_lock(&b->slow.lock);
+	for (size_t i = 0; i < EXEMPLARS; i++)
+		if (b->slow.exemplars[i].key)
+			b->slow.sorted[b->slow.nsorted++] = b->slow.exemplars[i];
+	pthread_mutex_unlock(&b->slow.lock);
+	qsort(b->slow.sorted, b->slow.nsorted, sizeof(*b->slow.sorted), by_key);
+}
+
+/* The latest exemplar of each bucket of a series, added to best[] (KOBS_HIST_BUCKETS entries),
+ * where another series of the same label may have put one already. */
+static void find_exemplars(const struct bpf_collector *b, unsigned kind, uint64_t series,
+                           const struct exemplar **best)
+{
+	uint64_t first = exemplar_key(kind, series, 0);
+	size_t lo = 0, hi = b->slow.nsorted;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->slow.sorted[mid].key < first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < b->slow.nsorted && b->slow.sorted[lo].key >> 5 == first >> 5; lo++) {
+		const struct exemplar *x = &b->slow.sorted[lo];
+		unsigned bucket = (unsigned)(x->key & 31);
+		if (bucket < KOBS_HIST_BUCKETS && (!best[bucket] || x->time > best[bucket]->time))
+			best[bucket] = x;
+	}
+}
+
+/* The exemplars of the histogram sample just added: # {pid="...",comm="..."}. */
+static void add_exemplars(struct expo *out, const struct exemplar **best)
+{
+	for (unsigned bucket = 0; bucket < KOBS_HIST_BUCKETS; bucket++) {
+		if (!best[bucket])
+			continue;
+		char pid[16];
+		snprintf(pid, sizeof(pid), "%u", best[bucket]->pid);
+		struct label l[] = {{"pid", pid}, {"comm", best[bucket]->comm}};
+		expo_exemplar(out, bucket, l, 2, best[bucket]->value, best[bucket]->time);
+	}
+}
+
+/* Group id `id` is someone else's now: its events and exemplars go with its histograms. */
+static void forget_events(struct bpf_collector *b, unsigned id)
+{
+	for (int k = 0; k < EVENT_KINDS; k++)
+		__atomic_store_n(&b->slow.counts[(size_t)k * b->nr_groups + id], 0,
+		                 __ATOMIC_RELAXED);
+	pthread_mutex_lock(&b->slow.lock);
+	for (size_t i = 0; i < EXEMPLARS; i++) {
+		struct exemplar *x = &b->slow.exemplars[i];
+		unsigned kind = (unsigned)(x->key >> 61) - 1;
+		uint64_t series = (x->key >> 5) & ((1ull << 56) - 1);
+		if (!x->key || kind > KOBS_SLOW_SYSCALL || kind == KOBS_SLOW_BLOCK_IO)
+			continue;
+		if ((kind == KOBS_SLOW_SYSCALL ? series / KOBS_MAX_SYSCALLS : series) == id)
+			x->key = 0;
+	}
+	pthread_mutex_unlock(&b->slow.lock);
 }
 
 /* Add every CPU's copy of row `row` of a per-CPU histogram map (the first KOBS_CPU_ROWS rows of
@@ -989,7 +1475,6 @@ static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
 		uint64_t *w = words_upto(&b->progs[p].words, b->nr_groups);
 		if (w)
 			w[id] = 0;
-		b->oom_logged[id] = 0;
 	}
 }
 
@@ -1011,6 +1496,7 @@ static const char **group_labels(struct bpf_collector *b)
 			for (int p = 0; p < P__COUNT; p++)
 				if (b->progs[p].attached)
 					forget_id(b, (enum program_id)p, id);
+			forget_events(b, id);
 		}
 		if (!was || !now || strcmp(was, now) != 0) {
 			free(was);
@@ -1078,8 +1564,21 @@ static void expose_group_hists(struct bpf_collector *b, enum program_id id, int 
 			}
 			struct label labels[] = {{"group", ids[i].label},
 			                         {"syscall", b->syscalls[s]}};
-			if (readable)
-				expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum);
+			if (readable &&
+			    expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum)) {
+				const struct exemplar *best[KOBS_HIST_BUCKETS] = {0};
+				unsigned kind = id == P_SYSCALLS ? KOBS_SLOW_SYSCALL
+				                : which == 0     ? KOBS_SLOW_RUNQUEUE
+				                                 : KOBS_SLOW_OFFCPU;
+				for (size_t k = i; k < j; k++)
+					find_exemplars(
+					    b, kind,
+					    id == P_SYSCALLS
+					        ? (uint64_t)ids[k].id * KOBS_MAX_SYSCALLS + s
+					        : ids[k].id,
+					    best);
+				add_exemplars(out, best);
+			}
 			i = j;
 		}
 	}
@@ -1130,8 +1629,17 @@ static void expose_block_io(struct bpf_collector *b, struct expo *out)
 			snprintf(op, sizeof(op), "%s", b->block_ops.names[key.op]);
 		else
 			snprintf(op, sizeof(op), "op%u", key.op);
-		struct label labels[] = {{"device", device_name(b, key.dev)}, {"op", op}};
-		expose_hist(out, labels, 2, (const uint64_t *)h.words);
+		char device[64];
+		pthread_mutex_lock(&b->slow.lock);
+		snprintf(device, sizeof(device), "%s", device_name(b, key.dev));
+		pthread_mutex_unlock(&b->slow.lock);
+		struct label labels[] = {{"device", device}, {"op", op}};
+		if (expose_hist(out, labels, 2, (const uint64_t *)h.words)) {
+			const struct exemplar *best[KOBS_HIST_BUCKETS] = {0};
+			find_exemplars(b, KOBS_SLOW_BLOCK_IO,
+			               ((uint64_t)key.dev << 8) | (key.op & 0xff), best);
+			add_exemplars(out, best);
+		}
 	}
 }
 
@@ -1220,21 +1728,72 @@ static void expose_stats(struct bpf_collector *b, struct expo *out)
 	}
 }
 
-/* An OOM kill is worth a journal entry of its own: it says which group lost a process. */
-static void log_oom_kills(struct bpf_collector *b, const uint64_t *w, const char **labels)
+/* Slow events received, by kind and group (summed over ids of one label), and those the kernel
+ * did not send, by kind and why. */
+static void expose_events(struct bpf_collector *b, struct expo *out, const struct ordered *ids,
+                          size_t n)
 {
-	for (unsigned id = 0; id < b->nr_groups; id++) {
-		uint64_t v = __atomic_load_n(&w[id], __ATOMIC_RELAXED);
-		if (v > b->oom_logged[id] && labels[id]) {
-			char count[24];
-			snprintf(count, sizeof(count), "%llu",
-			         (unsigned long long)(v - b->oom_logged[id]));
-			struct log_field fields[] = {{"GROUP", labels[id]}, {"KILLS", count}};
-			log_event(LOG_LEVEL_WARN, LOG_ID_OOM_KILL, fields, 2,
-			          "the OOM killer chose %s process%s of group %s", count,
-			          v - b->oom_logged[id] == 1 ? "" : "es", labels[id]);
+	bool on[EVENT_KINDS] = {
+	    [EVENT_RUNQUEUE] = b->progs[P_SCHEDULER].attached,
+	    [EVENT_OFFCPU] = b->progs[P_SCHEDULER].attached,
+	    [EVENT_BLOCK_IO] = b->progs[P_BLOCK_IO].attached,
+	    [EVENT_SYSCALL] = b->progs[P_SYSCALLS].attached,
+	    [EVENT_OOM_KILL] = b->progs[P_OOM_KILLS].attached,
+	    [EVENT_TCP_RETRANSMIT] = b->progs[P_TCP_RETRANSMITS].attached,
+	};
+	expo_family(out, "kobs_events", METRIC_COUNTER, NULL,
+	            "Slow events received from the kernel (a latency above its kind's threshold, "
+	            "every OOM kill and TCP retransmit), by kind and the group of the process "
+	            "(none for a retransmit): each is logged and streamed on /api/events.");
+	for (int k = 0; k < EVENT_KINDS; k++) {
+		if (!on[k])
+			continue;
+		const uint64_t *c = b->slow.counts + (size_t)k * b->nr_groups;
+		for (size_t i = 0; i < n;) {
+			uint64_t v = 0;
+			size_t j = i;
+			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++)
+				v += __atomic_load_n(&c[ids[j].id], __ATOMIC_RELAXED);
+			struct label l[] = {{"kind", event_kind_names[k]}, {"group", ids[i].label}};
+			if (v)
+				expo_sample(out, l, 2, (double)v);
+			i = j;
 		}
-		b->oom_logged[id] = v;
+		uint64_t v = __atomic_load_n(&b->slow.no_group[k], __ATOMIC_RELAXED);
+		struct label l[] = {{"kind", event_kind_names[k]}, {"group", ""}};
+		if (v)
+			expo_sample(out, l, 2, (double)v);
+	}
+
+	/* One element, one copy of the counts per CPU. */
+	__u32 key = 0;
+	if (bpf_map_lookup_elem(b->slow.fds[SLOW_COUNTS], &key, b->per_cpu) != 0) {
+		if (!b->cpu_read_failed)
+			log_warn("bpf: cannot read the counts of suppressed slow events (%s): they "
+			         "are not served",
+			         strerror(errno));
+		b->cpu_read_failed = true;
+		return;
+	}
+	expo_family(out, "kobs_events_suppressed", METRIC_COUNTER, NULL,
+	            "Slow events the kernel did not send, by kind and reason: rate_limit (beyond "
+	            "events.rate_limit a second) or buffer_full (the ring buffer had no room). "
+	            "With kobs_events_total, every threshold crossing.");
+	const size_t words = sizeof(struct kobs_slow_counts) / sizeof(uint64_t);
+	for (int k = 0; k < EVENT_KINDS; k++) {
+		if (!on[k])
+			continue;
+		uint64_t suppressed = 0, lost = 0;
+		for (int c = 0; c < b->ncpus; c++) {
+			const struct kobs_slow_counts *pc =
+			    (const struct kobs_slow_counts *)(b->per_cpu + (size_t)c * words);
+			suppressed += pc->suppressed[k];
+			lost += pc->lost[k];
+		}
+		struct label l[] = {{"kind", event_kind_names[k]}, {"reason", "rate_limit"}};
+		expo_sample(out, l, 2, (double)suppressed);
+		l[1].value = "buffer_full";
+		expo_sample(out, l, 2, (double)lost);
 	}
 }
 
@@ -1245,8 +1804,10 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	init_bounds();
 	/* Started here rather than at init, so that the thread is made after the daemon has given
 	 * up its capabilities (they belong to each thread). */
-	if (b->progs[P_PROCESS_EVENTS].attached && !b->events)
-		start_exec_events(b);
+	if (!b->reader_started) {
+		b->reader_started = true;
+		start_event_reader(b);
+	}
 	expo_family(out, "kobs_bpf_program_attached", METRIC_GAUGE, NULL,
 	            "Whether each BPF program of kobsd is attached (1) or off (0; the log and the "
 	            "landing page say why).");
@@ -1258,6 +1819,7 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 	const char **labels = group_labels(b);
 	struct ordered *ids = xcalloc(b->nr_groups, sizeof(*ids));
 	size_t n = order_ids(b, labels, ids);
+	sort_exemplars(b);
 	if (b->progs[P_SCHEDULER].attached) {
 		expo_family(out, "kobs_runqueue_latency_seconds", METRIC_HISTOGRAM, "seconds",
 		            "Time threads of the group waited in a run queue, from wakeup (or "
@@ -1284,8 +1846,6 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 		expo_family(out, "kobs_oom_kills", METRIC_COUNTER, NULL,
 		            "Processes the kernel's OOM killer chose, by the victim's group.");
 		const uint64_t *w = words_upto(&b->progs[P_OOM_KILLS].words, b->nr_groups);
-		if (w)
-			log_oom_kills(b, w, labels);
 		for (size_t i = 0; i < n;) {
 			uint64_t v = 0;
 			size_t j = i;
@@ -1297,6 +1857,7 @@ static int bpf_collect(void *state, const struct collector_env *env, struct expo
 			i = j;
 		}
 	}
+	expose_events(b, out, ids, n);
 	free(ids);
 	free(labels);
 	if (b->progs[P_TCP_RETRANSMITS].attached) {

@@ -50,7 +50,15 @@ struct sample {
 	size_t counts;  /* histogram: index of its first cumulative count in e->counts; summary:
 	                   of its first quantile value in e->quantile_values */
 	size_t nbounds; /* histogram: number of finite bounds; summary: of quantiles */
+	size_t exemplars, nexemplars; /* histogram: its run in e->exemplars */
 	unsigned char owner;
+};
+
+/* An exemplar of a histogram bucket; the labels are rendered into e->strings. */
+struct exemplar {
+	size_t bucket;
+	size_t labels, labels_len;
+	double value, timestamp;
 };
 
 /* A finite bucket bound, rendered once when it is added. The OpenMetrics rendering is the text
@@ -72,6 +80,8 @@ struct expo {
 	size_t nbounds, bounds_cap;
 	uint64_t *counts;
 	size_t ncounts, counts_cap;
+	struct exemplar *exemplars;
+	size_t nexemplars, exemplars_cap;
 	double *quantile_values;
 	size_t nquantile_values, quantile_values_cap;
 	size_t nonempty_families;
@@ -136,6 +146,7 @@ void expo_free(struct expo *e)
 	free(e->samples);
 	free(e->bounds);
 	free(e->counts);
+	free(e->exemplars);
 	free(e->quantile_values);
 	free(e);
 }
@@ -147,6 +158,7 @@ void expo_reset(struct expo *e)
 	e->nsamples = 0;
 	e->nbounds = 0;
 	e->ncounts = 0;
+	e->nexemplars = 0;
 	e->nquantile_values = 0;
 	e->nonempty_families = 0;
 	e->owner = 0;
@@ -650,6 +662,51 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
 	e->ncounts += nbounds;
 }
 
+/* The characters of a label value once made valid UTF-8, as OpenMetrics counts them. */
+static size_t utf8_chars(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t avail = strlen(s), n = 0;
+	while (avail) {
+		bool valid;
+		size_t step = utf8_step(p, avail, &valid);
+		p += step;
+		avail -= step;
+		n++;
+	}
+	return n;
+}
+
+void expo_exemplar(struct expo *e, size_t bucket, const struct label *labels, size_t nlabels,
+                   double value, double timestamp)
+{
+	struct sample *s = e->nsamples ? &e->samples[e->nsamples - 1] : NULL;
+	struct family *f = current_family(e);
+	assert(s && f && f->type == METRIC_HISTOGRAM && f->nsamples &&
+	       "expo_exemplar without a histogram sample");
+	if (!s || !f || f->type != METRIC_HISTOGRAM || !f->nsamples || bucket > s->nbounds)
+		return;
+	size_t chars = 0;
+	for (size_t i = 0; i < nlabels; i++)
+		chars +=
+		    strlen(labels[i].name) + utf8_chars(labels[i].value ? labels[i].value : "");
+	if (chars > 128 || !isfinite(value) || !isfinite(timestamp))
+		return;
+	if (s->nexemplars == 0)
+		s->exemplars = e->nexemplars;
+	e->exemplars =
+	    grow(e->exemplars, &e->exemplars_cap, e->nexemplars + 1, sizeof(*e->exemplars));
+	struct exemplar *x = &e->exemplars[e->nexemplars++];
+	s->nexemplars++;
+	x->bucket = bucket;
+	x->value = value;
+	x->timestamp = timestamp;
+	struct sample rendered;
+	store_labels(e, &rendered, labels, nlabels);
+	x->labels = rendered.labels;
+	x->labels_len = rendered.labels_len;
+}
+
 /* Quantiles in [0, 1], strictly ascending; values never negative (OpenMetrics parsers refuse
  * negative quantile values); a sum that is a number and not negative. */
 static bool summary_is_valid(const double *quantiles, const double *values, size_t n, double sum)
@@ -819,16 +876,42 @@ static void put_bucket(struct buf *out, const struct expo *e, const struct famil
 	put_count_line(out, count);
 }
 
+/* The line of bucket `bucket` just written gets its exemplar, if it has one: the newline is
+ * moved after ` # {labels} value timestamp`. */
+static void put_exemplar(struct buf *out, const struct expo *e, const struct sample *s,
+                         size_t bucket)
+{
+	const struct exemplar *x = NULL;
+	for (size_t i = 0; i < s->nexemplars; i++)
+		if (e->exemplars[s->exemplars + i].bucket == bucket)
+			x = &e->exemplars[s->exemplars + i]; /* the last one given */
+	if (!x)
+		return;
+	out->len--; /* the newline */
+	buf_append(out, " # {", 4);
+	buf_append(out, string_at(e, x->labels), x->labels_len);
+	buf_append(out, "} ", 2);
+	expo_format_value(out, x->value);
+	buf_putc(out, ' ');
+	/* Milliseconds, as Prometheus keeps them. */
+	buf_printf(out, "%.3f\n", x->timestamp);
+}
+
 static void put_histogram(struct buf *out, const struct expo *e, const struct family *f,
                           const struct sample *s, enum expo_format format)
 {
+	bool exemplars = format == EXPO_OPENMETRICS && s->nexemplars;
 	for (size_t i = 0; i < s->nbounds; i++) {
 		const struct bound *b = &e->bounds[s->bounds + i];
 		size_t len = format == EXPO_OPENMETRICS ? b->om_len : b->text_len;
 		put_bucket(out, e, f, s, string_at(e, b->le), len, e->counts[s->counts + i]);
+		if (exemplars)
+			put_exemplar(out, e, s, i);
 	}
 	/* The +Inf bucket is the count by definition, so it is always present and always agrees. */
 	put_bucket(out, e, f, s, "+Inf", 4, s->count);
+	if (exemplars)
+		put_exemplar(out, e, s, s->nbounds);
 	put_series(out, e, f, "_sum", s, NULL, 0);
 	put_value_line(out, s->value);
 	put_series(out, e, f, "_count", s, NULL, 0);

@@ -65,6 +65,15 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
                     const double *bounds, const uint64_t *cumulative, size_t nbounds, double sum,
                     uint64_t count);
 
+/* An exemplar on bucket `bucket` of the histogram sample added last (bucket i < nbounds is the
+ * one bounded by bounds[i], nbounds the +Inf one): an observation `value` at `timestamp`
+ * (seconds since the epoch) and labels saying where it came from. Written in OpenMetrics only,
+ * as ` # {labels} value timestamp` after the bucket's sample; a later one on the same bucket
+ * replaces it. Dropped when the label names and values together exceed 128 characters, the
+ * OpenMetrics limit. */
+void expo_exemplar(struct expo *e, size_t bucket, const struct label *labels, size_t nlabels,
+                   double value, double timestamp);
+
 /* A summary sample: `quantiles` ascending in [0, 1] with their `values`, the `sum` and `count` of
  * the observations. */
 void expo_summary(struct expo *e, const struct label *labels, size_t nlabels,

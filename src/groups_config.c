@@ -61,6 +61,8 @@ struct groups_config {
 	struct groups_settings settings;
 	struct groups_bpf bpf;
 	char *bpf_strings[GROUPS_BPF_SYSCALLS + 1]; /* what `bpf` points to */
+	struct groups_events events;
+	char *event_strings[GROUPS_BPF_SYSCALLS]; /* what `events` points to */
 
 	/* Scratch memory for groups_config_match. */
 	pcre2_match_context *match_context;
@@ -87,6 +89,12 @@ static struct groups_config *config_new(void)
 	/* No syscall is timed unless bpf.syscalls lists it: while the syscalls program runs,
 	 * every syscall of the system passes through it. */
 	c->bpf.ungrouped = "ungrouped";
+	c->events = (struct groups_events){
+	    .threshold_ns = {[GROUPS_EVENT_RUNQUEUE] = 100000000ull,
+	                     [GROUPS_EVENT_OFFCPU] = GROUPS_EVENTS_OFF,
+	                     [GROUPS_EVENT_BLOCK_IO] = 500000000ull},
+	    .per_second = 5,
+	};
 	buf_init(&c->cmdline);
 	buf_init(&c->subject);
 	buf_init(&c->exe_base);
@@ -169,6 +177,8 @@ void groups_config_free(struct groups_config *c)
 	free(c->matches);
 	for (size_t i = 0; i < sizeof(c->bpf_strings) / sizeof(c->bpf_strings[0]); i++)
 		free(c->bpf_strings[i]);
+	for (size_t i = 0; i < c->events.nsyscalls; i++)
+		free(c->event_strings[i]);
 	free(c);
 }
 
@@ -224,6 +234,7 @@ struct parse {
 	struct groups_config *c;
 	char *err;
 	size_t errlen;
+	int events_syscalls; /* the node of events.syscalls, 0 if none */
 };
 
 static int fail_at(struct parse *p, const yaml_node_t *node, const char *fmt, ...)
@@ -676,6 +687,146 @@ static int parse_bpf(struct parse *p, const yaml_node_t *map)
 	return 0;
 }
 
+/* ---- the events mapping ---- */
+
+/* "250ms", "1.5s", "800us", "100ns", "2m": nanoseconds, at most an hour. */
+static bool parse_latency(const char *s, unsigned long long *ns)
+{
+	static const struct {
+		const char *unit;
+		double ns;
+	} units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}};
+	size_t digits = strspn(s, "0123456789");
+	size_t len = digits;
+	if (s[len] == '.' && s[len + 1] >= '0' && s[len + 1] <= '9')
+		len += 1 + strspn(s + len + 1, "0123456789");
+	if (digits == 0 || len > 24)
+		return false;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(s + len, units[i].unit) != 0)
+			continue;
+		char number[32];
+		memcpy(number, s, len);
+		number[len] = '\0';
+		double v = strtod(number, NULL) * units[i].ns; /* the daemon keeps the C locale */
+		if (!(v >= 0 && v <= 3600e9))
+			return false;
+		*ns = (unsigned long long)(v + 0.5);
+		return true;
+	}
+	return false;
+}
+
+/* A threshold: a duration, or off (false). */
+static int parse_threshold(struct parse *p, const yaml_node_t *node, const char *key,
+                           unsigned long long *out)
+{
+	const char *s = scalar(node);
+	if (s && (strcmp(s, "off") == 0 || strcmp(s, "false") == 0 || strcmp(s, "False") == 0)) {
+		*out = GROUPS_EVENTS_OFF;
+		return 0;
+	}
+	if (!s || !parse_latency(s, out))
+		return fail_at(p, node,
+		               "%s must be a duration such as 250ms, 1.5s, 800us or 100ns (at most "
+		               "1h), or off (got %s%s%s)",
+		               key, s ? "'" : "", s ? s : "a list or mapping", s ? "'" : "");
+	return 0;
+}
+
+static int parse_event_syscalls(struct parse *p, const yaml_node_t *map)
+{
+	struct groups_events *ev = &p->c->events;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail_at(p, map,
+		               "events.syscalls must be a mapping of syscall names to thresholds, "
+		               "such as {fsync: 100ms}");
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		const char *k = pair_key(p, map, pair, "events.syscalls.");
+		if (!k)
+			return -1;
+		if (ev->nsyscalls == GROUPS_BPF_SYSCALLS)
+			return fail_at(p, node_at(p, pair->key),
+			               "events.syscalls lists more than %d syscalls",
+			               GROUPS_BPF_SYSCALLS);
+		unsigned long long ns;
+		if (parse_threshold(p, node_at(p, pair->value), "a syscall's threshold", &ns) < 0)
+			return -1;
+		p->c->event_strings[ev->nsyscalls] = xstrdup(k);
+		ev->syscalls[ev->nsyscalls] = p->c->event_strings[ev->nsyscalls];
+		ev->syscall_ns[ev->nsyscalls++] = ns;
+	}
+	return 0;
+}
+
+static int parse_events(struct parse *p, const yaml_node_t *map)
+{
+	static const char *const latencies[GROUPS_EVENT_LATENCIES] = {"runqueue", "offcpu",
+	                                                              "block_io"};
+	struct groups_events *ev = &p->c->events;
+	if (is_null(map))
+		return 0;
+	if (map->type != YAML_MAPPING_NODE)
+		return fail_at(p, map, "events must be a mapping of settings");
+	for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+	     pair < map->data.mapping.pairs.top; pair++) {
+		const char *k = pair_key(p, map, pair, "events.");
+		yaml_node_t *v = node_at(p, pair->value);
+		int rc = -2;
+		if (!k)
+			return -1;
+		for (int i = 0; i < GROUPS_EVENT_LATENCIES; i++)
+			if (strcmp(k, latencies[i]) == 0) {
+				char key[32];
+				snprintf(key, sizeof(key), "events.%s", k);
+				rc = parse_threshold(p, v, key, &ev->threshold_ns[i]);
+			}
+		if (rc != -2) {
+			/* a latency kind */
+		} else if (strcmp(k, "syscalls") == 0) {
+			p->events_syscalls = pair->value;
+			rc = parse_event_syscalls(p, v);
+		} else if (strcmp(k, "rate_limit") == 0) {
+			rc = parse_unsigned(p, v, "events.rate_limit", 1, &ev->per_second);
+			if (rc == 0 && ev->per_second > 10000)
+				rc = fail_at(
+				    p, v,
+				    "events.rate_limit must be a whole number from 1 to 10000 "
+				    "(events of one kind a second)");
+		} else {
+			return fail_at(
+			    p, node_at(p, pair->key),
+			    "unknown key events.%s (expected runqueue, offcpu, block_io, "
+			    "syscalls or rate_limit)",
+			    k);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A syscall threshold is for a timed syscall: bpf.syscalls may come after events. */
+static int check_event_syscalls(struct parse *p)
+{
+	const struct groups_events *ev = &p->c->events;
+	const struct groups_bpf *b = &p->c->bpf;
+	const yaml_node_t *map = p->events_syscalls ? node_at(p, p->events_syscalls) : NULL;
+	for (size_t i = 0; map && i < ev->nsyscalls; i++) {
+		size_t j = 0;
+		while (j < b->nsyscalls && strcmp(b->syscalls[j], ev->syscalls[i]) != 0)
+			j++;
+		if (j < b->nsyscalls)
+			continue;
+		const yaml_node_t *key = node_at(p, map->data.mapping.pairs.start[i].key);
+		return fail_at(p, key,
+		               "events.syscalls.%s: %s is not timed: list it in bpf.syscalls too",
+		               ev->syscalls[i], ev->syscalls[i]);
+	}
+	return 0;
+}
+
 static int parse_root(struct parse *p)
 {
 	yaml_node_t *root = yaml_document_get_root_node(&p->doc);
@@ -697,17 +848,21 @@ static int parse_root(struct parse *p)
 				rc = parse_processes(p, v);
 			} else if (strcmp(k, "bpf") == 0) {
 				rc = parse_bpf(p, v);
+			} else if (strcmp(k, "events") == 0) {
+				rc = parse_events(p, v);
 			} else {
 				return fail_at(
 				    p, node_at(p, pair->key),
-				    "unknown key '%s' (expected process_names, processes "
-				    "or bpf)",
+				    "unknown key '%s' (expected process_names, processes, "
+				    "bpf or events)",
 				    k);
 			}
 			if (rc < 0)
 				return -1;
 		}
 	}
+	if (check_event_syscalls(p) < 0)
+		return -1;
 	/* No process_names, or a null one: the built-in groups, one per command name. An empty list
 	 * ([]) is no groups at all. */
 	if (!names)
@@ -781,6 +936,11 @@ const struct groups_settings *groups_config_settings(const struct groups_config 
 const struct groups_bpf *groups_config_bpf(const struct groups_config *c)
 {
 	return &c->bpf;
+}
+
+const struct groups_events *groups_config_events(const struct groups_config *c)
+{
+	return &c->events;
 }
 
 size_t groups_config_entries(const struct groups_config *c)

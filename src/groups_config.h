@@ -73,6 +73,25 @@ struct groups_bpf {
 	                          ("ungrouped"), or NULL (`false`) to leave them out */
 };
 
+/* The `events` mapping: when the bpf programs report a slow event (a latency above the kind's
+ * threshold; OOM kills and TCP retransmits always), and how many a second at most. */
+#define GROUPS_EVENTS_OFF (~0ull) /* a threshold no latency crosses */
+enum groups_event_latency {
+	GROUPS_EVENT_RUNQUEUE,
+	GROUPS_EVENT_OFFCPU,
+	GROUPS_EVENT_BLOCK_IO,
+	GROUPS_EVENT_LATENCIES,
+};
+struct groups_events {
+	/* runqueue, offcpu, block_io: a latency above it is an event (ns; GROUPS_EVENTS_OFF) */
+	unsigned long long threshold_ns[GROUPS_EVENT_LATENCIES];
+	/* syscalls: the thresholds of timed syscalls (in bpf.syscalls); the others report none */
+	const char *syscalls[GROUPS_BPF_SYSCALLS];
+	unsigned long long syscall_ns[GROUPS_BPF_SYSCALLS];
+	size_t nsyscalls;
+	unsigned per_second; /* rate_limit: events of one kind a second at most */
+};
+
 /* What a match says about the process. */
 struct group_match {
 	size_t entry;     /* index of the matching process_names entry */
@@ -105,6 +124,7 @@ bool groups_config_same(const struct groups_config *a, const struct groups_confi
 const struct groups_settings *groups_config_settings(const struct groups_config *c);
 size_t groups_config_entries(const struct groups_config *c);
 const struct groups_bpf *groups_config_bpf(const struct groups_config *c);
+const struct groups_events *groups_config_events(const struct groups_config *c);
 /* The number of syscall `name` on this architecture, or -1. */
 int groups_syscall_number(const char *name);
 

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "conn_table.h"
+#include "event_stream.h"
 #include "landing.h"
+#include "live_page.h"
 #include "log.h"
 #include "negotiate.h"
 #include "xalloc.h"
@@ -101,6 +103,7 @@ struct http {
 	atomic_bool ready;
 	atomic_uint in_flight; /* requests whose answer is not fully sent yet */
 	struct conn_table *conns;
+	struct event_streams *streams; /* /api/events */
 };
 
 static double monotonic_seconds(void)
@@ -225,6 +228,65 @@ static handler_result serve_landing(const struct request *rq)
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	return send_response(rq, MHD_HTTP_OK, r);
+}
+
+static void wake_reaper(struct http *h);
+
+/* GET /api/events: a stream of the slow events (event_stream.h), on a connection closed when it
+ * ends. A stream opened under a configuration a reload has replaced ends at once, after telling
+ * the client to reconnect, which it does on a new connection, under the new one. */
+static handler_result serve_events(const struct request *rq, bool head)
+{
+	struct http *h = rq->g->h;
+	struct MHD_Response *r;
+	unsigned status = MHD_HTTP_OK;
+	if (head)
+		r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	else
+		r = event_streams_open(h->streams, rq->c, rq->g, &status);
+	if (!r && status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+		static const char body[] =
+		    "Too many event streams open (--web.max-event-streams)\n";
+		r = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
+		                                    MHD_RESPMEM_PERSISTENT);
+		if (!r)
+			return MHD_NO;
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+		                        "text/plain; charset=utf-8");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		return send_response(rq, status, r);
+	}
+	if (!r)
+		return queue_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory\n");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        "text/event-stream; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	MHD_add_response_header(r, "X-Accel-Buffering", "no"); /* nginx: pass it on as it comes */
+	struct request closing = *rq;
+	closing.close = true;
+	handler_result ret = send_response(&closing, status, r);
+	if (!head && atomic_load(&rq->g->retired))
+		event_streams_end(h->streams, rq->g);
+	wake_reaper(h); /* it beats the streams' hearts */
+	return ret;
+}
+
+static handler_result serve_live(const struct request *rq)
+{
+	struct buf page;
+	buf_init(&page);
+	live_page_render(&page, rq->g->h->config.telemetry_path);
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(page.len, page.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&page);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/html; charset=utf-8");
+	/* Everything the page needs is in it, or comes from this server. */
+	MHD_add_response_header(r, "Content-Security-Policy",
+	                        "default-src 'self'; script-src 'unsafe-inline'; style-src "
+	                        "'unsafe-inline'; img-src 'self' data:");
 	return send_response(rq, MHD_HTTP_OK, r);
 }
 
@@ -541,6 +603,10 @@ static handler_result on_request(void *cls, struct MHD_Connection *c, const char
 		return serve_metrics(&rq);
 	if (strcmp(url, "/") == 0)
 		return serve_landing(&rq);
+	if (strcmp(url, "/api/events") == 0)
+		return serve_events(&rq, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
+	if (strcmp(url, "/live") == 0)
+		return serve_live(&rq);
 	if (strcmp(url, "/-/healthy") == 0)
 		return queue_text(&rq, MHD_HTTP_OK, "Healthy\n");
 	if (strcmp(url, "/-/ready") == 0) {
@@ -622,8 +688,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static struct MHD_Daemon *start_daemon(struct generation *g, int fd)
 {
 	const struct http *h = g->h;
-	unsigned flags =
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem tls[5];
 	size_t n = 0;
 	char priorities[128];
@@ -711,6 +777,8 @@ static void retire(struct http *h, struct generation *g)
 		MHD_quiesce_daemon(g->daemons[i]);
 	g->retired_at = monotonic_seconds();
 	atomic_store(&g->retired, true);
+	/* Streams never finish by themselves: they end, and their clients come back. */
+	event_streams_end(h->streams, g);
 	g->next = h->finishing;
 	h->finishing = g;
 	h->nfinishing++;
@@ -778,25 +846,30 @@ static void apply_pending(struct http *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-static bool reaper_has_work(struct http *h)
+/* How long the reaper may sleep, in ms: REAP_TICK_MS while configurations finish or a reload
+ * waits, a second while event streams may need their heartbeat, for ever (0) otherwise. */
+static long reaper_tick_ms(struct http *h)
 {
 	pthread_mutex_lock(&h->lock);
 	bool work = h->finishing || h->pending;
 	pthread_mutex_unlock(&h->lock);
-	return work;
+	if (work)
+		return REAP_TICK_MS;
+	return event_streams_count(h->streams) > 0 ? 1000 : 0;
 }
 
 static void *reap(void *arg)
 {
 	struct http *h = arg;
 	for (;;) {
-		bool tick = reaper_has_work(h);
+		long tick = reaper_tick_ms(h);
 		pthread_mutex_lock(&h->wake_lock);
 		if (!h->woken && !h->stopping) {
 			if (tick) {
 				struct timespec until;
 				clock_gettime(CLOCK_MONOTONIC, &until);
-				until.tv_nsec += REAP_TICK_MS * 1000000L;
+				until.tv_sec += tick / 1000;
+				until.tv_nsec += (tick % 1000) * 1000000L;
 				if (until.tv_nsec >= 1000000000L) {
 					until.tv_sec++;
 					until.tv_nsec -= 1000000000L;
@@ -813,6 +886,7 @@ static void *reap(void *arg)
 			return NULL;
 		reap_finished(h);
 		apply_pending(h);
+		event_streams_tick(h->streams);
 	}
 }
 
@@ -909,6 +983,7 @@ struct http *http_start(const int *fds, size_t nfds, const struct http_config *c
 	struct conn_limits limits = connection_limits(h);
 	h->config.max_connections = limits.max_connections;
 	h->conns = conn_table_start(&limits);
+	h->streams = event_streams_new(config->events, config->max_event_streams);
 	log_debug("at most %u connections, %u from one address", limits.max_connections,
 	          limits.max_per_address);
 	h->current = generation_new(h, web);
@@ -918,6 +993,7 @@ struct http *http_start(const int *fds, size_t nfds, const struct http_config *c
 			MHD_quiesce_daemon(h->current->daemons[i]);
 		generation_free(h->current);
 		conn_table_stop(h->conns);
+		event_streams_free(h->streams);
 		for (size_t i = 0; i < h->nfds; i++)
 			close(h->fds[i]);
 		pthread_cond_destroy(&h->wake);
@@ -994,6 +1070,7 @@ void http_stop(struct http *h)
 		h->finishing = next;
 	}
 	conn_table_stop(h->conns);
+	event_streams_free(h->streams);
 	for (size_t i = 0; i < h->nfds; i++)
 		close(h->fds[i]);
 	pthread_cond_destroy(&h->wake);

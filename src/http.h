@@ -15,6 +15,8 @@ struct http_config {
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
 	const char *privileges; /* what the daemon serves with, for the landing page */
+	struct events *events;  /* the slow events /api/events streams */
+	unsigned max_event_streams;
 };
 
 struct http;

@@ -92,7 +92,8 @@ void landing_render(struct buf *out, const char *telemetry_path, const char *pri
 	html_escape(out, telemetry_path);
 	buf_puts(out, "\">Metrics</a> (");
 	html_escape(out, telemetry_path);
-	buf_puts(out, ")</li><li><a href=\"/-/healthy\">Health</a></li>"
+	buf_puts(out, ")</li><li><a href=\"/live\">Live view</a> (slow events as they happen, "
+	              "and each group's figures)</li><li><a href=\"/-/healthy\">Health</a></li>"
 	              "<li><a href=\"/-/ready\">Readiness</a></li></ul>\n"
 	              "<h2>Collectors</h2>\n<table><tr><th>collector</th><th>state</th>"
 	              "<th>last scrape</th><th>what it reads</th></tr>\n");

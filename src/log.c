@@ -29,7 +29,8 @@ static const char *const level_priorities[] = {"PRIORITY=7", "PRIORITY=6", "PRIO
                                                "PRIORITY=3"};
 #endif
 
-#define LOG_MAX_FIELDS 8
+/* Fields of one entry at most: a slow event has up to 15. */
+#define LOG_MAX_FIELDS 16
 
 int log_level_parse(const char *name)
 {

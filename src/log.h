@@ -30,6 +30,12 @@ struct log_field {
 #define LOG_ID_STARTED          "1a8fb871a7e74ea7b40592482334931e"
 #define LOG_ID_BPF_PROGRAM_OFF  "c2f06d0e5b8a4f3f9b1d7a64e0e8a913"
 #define LOG_ID_OOM_KILL         "5d3b9e2c7f1a4c0e8e6b2a9d4f7c1e35"
+/* Slow events (src/events.c), one per kind; an OOM kill is LOG_ID_OOM_KILL. */
+#define LOG_ID_EVENT_RUNQUEUE       "95eefc17c78d43ebbfcfa6abf7cdf282"
+#define LOG_ID_EVENT_OFFCPU         "2aff65182a2e4135bfbb47e417d84b8e"
+#define LOG_ID_EVENT_BLOCK_IO       "4e963441c4b94c12808f6bb3d2a1e288"
+#define LOG_ID_EVENT_SYSCALL        "0f1949e27c694c0093dabebb69bb2fa5"
+#define LOG_ID_EVENT_TCP_RETRANSMIT "10eadfe4488e4d248c6d3509e3123fad"
 
 /* Parse "debug", "info", "warn" or "error"; returns -1 for anything else. */
 int log_level_parse(const char *name);

@@ -342,6 +342,8 @@ static int run(struct daemon *d, struct web_config *web, struct groups_config *g
 	    .max_connections_per_ip = d->options.max_connections_per_ip,
 	    .timeout_seconds = d->options.timeout_seconds,
 	    .privileges = d->privileges_text,
+	    .events = scrape_events(d->scrape),
+	    .max_event_streams = d->options.max_event_streams,
 	};
 	char where[OPTIONS_MAX_LISTEN][80];
 	for (size_t i = 0; i < d->nlisten; i++)

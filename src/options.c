@@ -40,6 +40,8 @@ static const struct flag flags[] = {
      "request is closed. Default: from the open-files limit, at most 4096."},
     {"web.max-connections-per-ip", FLAG_STRING, "N",
      "Most HTTP connections from one address. Default 64."},
+    {"web.max-event-streams", FLAG_STRING, "N",
+     "Most /api/events streams open at once (0: none). Default 16."},
     {"web.timeout", FLAG_STRING, "SECONDS",
      "A connection is closed when idle this long, or when it takes longer to send a whole "
      "request. Default 10."},
@@ -80,6 +82,7 @@ static void set_defaults(struct options *o)
 	o->max_connections = 0; /* from the open-files limit: see http.h */
 	o->max_connections_per_ip = 64;
 	o->timeout_seconds = 10;
+	o->max_event_streams = 16;
 	o->seccomp = true;
 }
 
@@ -177,14 +180,16 @@ static int apply_string(struct options *o, const char *name, const char *value, 
 	} else if (strcmp(name, "web.max-connections-per-ip") == 0) {
 		if (parse_uint(value, 1, 100000, &o->max_connections_per_ip) < 0)
 			goto bad_number;
+	} else if (strcmp(name, "web.max-event-streams") == 0) {
+		if (parse_uint(value, 0, 1024, &o->max_event_streams) < 0)
+			goto bad_number;
 	} else if (strcmp(name, "web.timeout") == 0) {
 		if (parse_uint(value, 1, 3600, &o->timeout_seconds) < 0)
 			goto bad_number;
 	}
 	return 0;
 bad_number:
-	snprintf(err, errlen, "--%s needs a positive whole number in range (got '%s')", name,
-	         value);
+	snprintf(err, errlen, "--%s needs a whole number in range (got '%s')", name, value);
 	return -1;
 }
 

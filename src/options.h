@@ -38,10 +38,11 @@ struct options {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
-	const char *run_as;    /* --run-as; NULL: the default (kobsd, else nobody) */
-	bool read_other_users; /* keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH */
-	bool seccomp;          /* install the system call filter (default on) */
-	bool listen_given;     /* --web.listen-address was on the command line */
+	unsigned max_event_streams; /* --web.max-event-streams */
+	const char *run_as;         /* --run-as; NULL: the default (kobsd, else nobody) */
+	bool read_other_users;      /* keep CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH */
+	bool seccomp;               /* install the system call filter (default on) */
+	bool listen_given;          /* --web.listen-address was on the command line */
 	bool systemd_socket;
 	bool disable_defaults;         /* --collector.disable-defaults */
 	bool disable_exporter_metrics; /* --web.disable-exporter-metrics */

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "collectors.h"
+#include "events.h"
 #include "group_link.h"
 #include "groups_config.h"
 #include "gzip.h"
@@ -185,6 +186,7 @@ struct scrape *scrape_new(const struct options *o, struct groups_config *groups)
 	group_link_set_config(s->env.link, groups);
 	s->env.read_errors = read_errors_new();
 	s->env.tasks = &s->tasks;
+	s->env.events = events_new();
 	s->served = expo_new();
 	s->building = expo_new();
 	s->exporter_metrics = !o->disable_exporter_metrics;
@@ -255,6 +257,7 @@ void scrape_free(struct scrape *s)
 	expo_free(s->building);
 	expo_free(s->served);
 	read_errors_free(s->env.read_errors);
+	events_free(s->env.events);
 	group_link_free(s->env.link);
 	groups_config_free(s->env.groups);
 	pthread_cond_destroy(&s->finished);
@@ -601,6 +604,11 @@ bool scrape_reconfigure(struct scrape *s, struct groups_config *groups)
 	pthread_mutex_unlock(&s->lock);
 	groups_config_free(old);
 	return true;
+}
+
+struct events *scrape_events(struct scrape *s)
+{
+	return s->env.events;
 }
 
 size_t scrape_status(struct scrape *s, struct collector_status *out, size_t max)

@@ -82,6 +82,9 @@ int scrape_select(struct scrape_selection *sel, const char *name);
 int scrape_serve(struct scrape *s, const struct scrape_selection *sel, enum expo_format format,
                  bool gzip, scrape_consumer consume, void *arg);
 
+/* Where the collectors send slow events (events.h); it lives as long as the scrape. */
+struct events *scrape_events(struct scrape *s);
+
 /* A copy of each collector's status, for the landing page. Returns how many were written. */
 size_t scrape_status(struct scrape *s, struct collector_status *out, size_t max);
 

@@ -305,8 +305,9 @@ readable_by_daemon() {
 	chmod -R a+rX "$WORK"
 }
 
-# start_prometheus: a real Prometheus server on a free loopback port, scraping the running daemon
-# every second; PROM is its URL, prom_query QUERY asks it (nothing on failure).
+# start_prometheus [FLAGS...]: a real Prometheus server on a free loopback port, scraping the
+# running daemon every second, with FLAGS (such as --enable-feature=...); PROM is its URL,
+# prom_query QUERY asks it (nothing on failure).
 start_prometheus() {
 	local prometheus port
 	prometheus=$(command -v prometheus) ||
@@ -322,7 +323,7 @@ scrape_configs:
       - targets: ['${KOBS_URL#http://}']
 YML
 	"$prometheus" --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/tsdb" \
-		--web.listen-address="127.0.0.1:$port" --log.level=warn >"$WORK/prometheus.log" 2>&1 &
+		--web.listen-address="127.0.0.1:$port" --log.level=warn "$@" >"$WORK/prometheus.log" 2>&1 &
 	EXTRA_PIDS+=($!)
 	PROM="http://127.0.0.1:$port"
 }

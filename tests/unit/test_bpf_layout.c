@@ -57,9 +57,26 @@ static void values_in_between_agree_with_the_definition(void **state)
 	}
 }
 
+/* The records and settings of slow events are written by BPF programs (compiled for the BPF
+ * target) and read by the daemon: no padding may differ. Every field sits at its natural
+ * alignment, so both compilers lay them out alike; these are the sizes both must agree on. */
+static void slow_event_layout_is_fixed(void **state)
+{
+	(void)state;
+	assert_int_equal(sizeof(struct kobs_slow_event), 96);
+	assert_int_equal(offsetof(struct kobs_slow_event, comm), 40);
+	assert_int_equal(offsetof(struct kobs_slow_event, details), 56);
+	assert_int_equal(sizeof(struct kobs_slow_settings),
+	                 8 * (KOBS_SLOW_KINDS + KOBS_MAX_SYSCALLS + 1) + 8);
+	assert_int_equal(sizeof(struct kobs_slow_counts), 16 * KOBS_SLOW_KINDS);
+	/* The syscall index is masked with KOBS_MAX_SYSCALLS - 1 in the kernel. */
+	assert_int_equal(KOBS_MAX_SYSCALLS & (KOBS_MAX_SYSCALLS - 1), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(slow_event_layout_is_fixed),
 	    cmocka_unit_test(every_bound_holds_its_own_value),
 	    cmocka_unit_test(the_ends_are_the_first_and_the_overflow_bucket),
 	    cmocka_unit_test(values_in_between_agree_with_the_definition),

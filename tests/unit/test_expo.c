@@ -423,6 +423,99 @@ static void histogram_without_finite_bounds_has_only_inf_bucket(void **state)
 	                                            "kobs_h_count 0\n");
 }
 
+/* ---- exemplars ---- */
+
+static void add_latency_with_exemplars(struct expo *e)
+{
+	add_latency_family(e);
+	struct label who[] = {{"pid", "4242"}, {"comm", "post\"gres"}};
+	expo_exemplar(e, 1, who, 2, 0.0042, 1700000000.123);
+	expo_exemplar(e, 3, who, 2, 0.5, 1700000001.5);
+}
+
+static void an_exemplar_follows_its_bucket_in_openmetrics(void **state)
+{
+	struct fixture *fx = *state;
+	add_latency_with_exemplars(fx->e);
+	assert_string_equal(written(fx, EXPO_OPENMETRICS),
+	                    "# TYPE kobs_latency_seconds histogram\n"
+	                    "# UNIT kobs_latency_seconds seconds\n"
+	                    "# HELP kobs_latency_seconds Latency.\n"
+	                    "kobs_latency_seconds_bucket{group=\"db\",le=\"0.001\"} 1\n"
+	                    "kobs_latency_seconds_bucket{group=\"db\",le=\"0.01\"} 3 # "
+	                    "{pid=\"4242\",comm=\"post\\\"gres\"} 0.0042 1700000000.123\n"
+	                    "kobs_latency_seconds_bucket{group=\"db\",le=\"0.1\"} 6\n"
+	                    "kobs_latency_seconds_bucket{group=\"db\",le=\"+Inf\"} 7 # "
+	                    "{pid=\"4242\",comm=\"post\\\"gres\"} 0.5 1700000001.500\n"
+	                    "kobs_latency_seconds_sum{group=\"db\"} 0.25\n"
+	                    "kobs_latency_seconds_count{group=\"db\"} 7\n"
+	                    "# EOF\n");
+}
+
+static void the_text_format_has_no_exemplars(void **state)
+{
+	struct fixture *fx = *state;
+	add_latency_with_exemplars(fx->e);
+	assert_null(strstr(written(fx, EXPO_TEXT), "#  {"));
+	assert_null(strstr(fx->out.data, "pid="));
+}
+
+static void a_later_exemplar_of_a_bucket_replaces_the_earlier(void **state)
+{
+	struct fixture *fx = *state;
+	add_latency_family(fx->e);
+	struct label a[] = {{"pid", "1"}}, b[] = {{"pid", "2"}};
+	expo_exemplar(fx->e, 0, a, 1, 0.0005, 1);
+	expo_exemplar(fx->e, 0, b, 1, 0.0006, 2);
+	const char *om = written(fx, EXPO_OPENMETRICS);
+	assert_non_null(strstr(om, "le=\"0.001\"} 1 # {pid=\"2\"} 0.0006 2.000\n"));
+	assert_null(strstr(om, "pid=\"1\""));
+}
+
+static void exemplars_belong_to_their_own_sample(void **state)
+{
+	struct fixture *fx = *state;
+	add_latency_with_exemplars(fx->e);
+	struct label l[] = {{"group", "web"}};
+	expo_histogram(fx->e, l, 1, latency_bounds, latency_cumulative, 3, 0.25, 7);
+	const char *om = written(fx, EXPO_OPENMETRICS);
+	assert_non_null(strstr(om, "{group=\"web\",le=\"0.01\"} 3\n"));
+	assert_non_null(strstr(om, "{group=\"web\",le=\"+Inf\"} 7\n"));
+}
+
+static void an_exemplar_over_128_characters_is_dropped(void **state)
+{
+	struct fixture *fx = *state;
+	add_latency_family(fx->e);
+	/* pid + comm = 7 names' characters: 121 of value fit, 122 do not. Characters, not bytes:
+	 * each invalid byte counts as the one U+FFFD it becomes. */
+	char fits[122], over[123], invalid[122];
+	memset(fits, 'x', sizeof(fits) - 1);
+	fits[sizeof(fits) - 1] = '\0';
+	memset(over, 'y', sizeof(over) - 1);
+	over[sizeof(over) - 1] = '\0';
+	memset(invalid, '\xff', sizeof(invalid) - 1);
+	invalid[sizeof(invalid) - 1] = '\0';
+	struct label a[] = {{"pid", ""}, {"comm", fits}}, b[] = {{"pid", ""}, {"comm", over}},
+	             c[] = {{"pid", ""}, {"comm", invalid}};
+	expo_exemplar(fx->e, 0, a, 2, 0.0005, 1);
+	expo_exemplar(fx->e, 1, b, 2, 0.005, 1);
+	expo_exemplar(fx->e, 2, c, 2, 0.05, 1);
+	const char *om = written(fx, EXPO_OPENMETRICS);
+	assert_non_null(strstr(om, fits));
+	assert_null(strstr(om, over));
+	assert_non_null(strstr(om, "le=\"0.1\"} 6 # {pid=\"\",comm=\"" RC RC));
+}
+
+static void an_exemplar_on_a_missing_bucket_is_ignored(void **state)
+{
+	struct fixture *fx = *state;
+	add_latency_family(fx->e);
+	struct label a[] = {{"pid", "1"}};
+	expo_exemplar(fx->e, 4, a, 1, 1, 1);
+	assert_null(strstr(written(fx, EXPO_OPENMETRICS), "pid="));
+}
+
 /* Bounds on the log2 scale, powers of ten and the switch to exponent form. */
 static const double le_bounds[] = {9.5367431640625e-07, 0.0001, 0.005, 1, 2.5, 100000, 1e6};
 static const uint64_t le_cumulative[] = {0, 0, 0, 0, 0, 0, 0};
@@ -860,6 +953,12 @@ int main(void)
 	    TEST(info_metric_text_is_gauge_with_info_suffix),
 	    TEST(info_value_is_always_one),
 	    TEST(histogram_text_has_buckets_sum_and_count),
+	    TEST(an_exemplar_follows_its_bucket_in_openmetrics),
+	    TEST(the_text_format_has_no_exemplars),
+	    TEST(a_later_exemplar_of_a_bucket_replaces_the_earlier),
+	    TEST(exemplars_belong_to_their_own_sample),
+	    TEST(an_exemplar_over_128_characters_is_dropped),
+	    TEST(an_exemplar_on_a_missing_bucket_is_ignored),
 	    TEST(histogram_inf_bucket_equals_count),
 	    TEST(histogram_without_labels_has_only_le),
 	    TEST(histogram_without_finite_bounds_has_only_inf_bucket),

@@ -621,7 +621,8 @@ static void unknown_top_level_key_is_an_error_at_the_key(void **state)
 	(void)state;
 	assert_string_equal(
 	    load_error("processes: {}\ncollectors: {}\n"),
-	    "t.yml:2:1: unknown key 'collectors' (expected process_names, processes or bpf)");
+	    "t.yml:2:1: unknown key 'collectors' (expected process_names, processes, bpf or "
+	    "events)");
 }
 
 static void unknown_entry_key_is_an_error_at_the_key(void **state)
@@ -695,6 +696,79 @@ static void bpf_errors_point_at_the_value(void **state)
 	                       "t.yml:2:3: unknown key bpf.syscall (expected programs, syscalls or "
 	                       "ungrouped)"));
 	assert_non_null(strstr(load_error("bpf: [read]\n"), "bpf must be a mapping"));
+}
+
+/* ---- the events mapping ---- */
+
+static void events_default_to_slow_waits_and_disk_io_five_a_second(void **state)
+{
+	(void)state;
+	load("process_names:\n  - comm: [a]\n");
+	const struct groups_events *ev = groups_config_events(config);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_RUNQUEUE] == 100000000ull);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_OFFCPU] == GROUPS_EVENTS_OFF);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_BLOCK_IO] == 500000000ull);
+	assert_int_equal(ev->nsyscalls, 0);
+	assert_int_equal(ev->per_second, 5);
+}
+
+static void event_thresholds_take_units_and_off(void **state)
+{
+	(void)state;
+	load("bpf:\n  syscalls: [fsync, read]\nevents:\n  runqueue: 2.5ms\n  offcpu: 1s\n"
+	     "  block_io: off\n  syscalls: {read: 800us, fsync: 100ns}\n  rate_limit: 50\n");
+	const struct groups_events *ev = groups_config_events(config);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_RUNQUEUE] == 2500000ull);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_OFFCPU] == 1000000000ull);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_BLOCK_IO] == GROUPS_EVENTS_OFF);
+	assert_int_equal(ev->nsyscalls, 2);
+	assert_string_equal(ev->syscalls[0], "read");
+	assert_true(ev->syscall_ns[0] == 800000ull);
+	assert_string_equal(ev->syscalls[1], "fsync");
+	assert_true(ev->syscall_ns[1] == 100ull);
+	assert_int_equal(ev->per_second, 50);
+	load("events:\n  offcpu: 2m\n  runqueue: 0ns\n");
+	ev = groups_config_events(config);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_OFFCPU] == 120000000000ull);
+	assert_true(ev->threshold_ns[GROUPS_EVENT_RUNQUEUE] == 0);
+}
+
+static void a_syscall_threshold_needs_the_syscall_timed(void **state)
+{
+	(void)state;
+	/* bpf may come after events: the check waits for the whole file. */
+	assert_string_equal(load_error("events:\n  syscalls:\n    read: 1ms\n    fsync: 1ms\n"
+	                               "bpf:\n  syscalls: [read]\n"),
+	                    "t.yml:4:5: events.syscalls.fsync: fsync is not timed: list it in "
+	                    "bpf.syscalls too");
+}
+
+static void event_errors_point_at_the_value(void **state)
+{
+	(void)state;
+	assert_string_equal(load_error("events:\n  runqueue: 10\n"),
+	                    "t.yml:2:13: events.runqueue must be a duration such as 250ms, 1.5s, "
+	                    "800us or 100ns (at most 1h), or off (got '10')");
+	assert_non_null(strstr(load_error("events:\n  block_io: 2h\n"), "t.yml:2:13: "));
+	assert_non_null(strstr(load_error("events:\n  block_io: -1ms\n"), "t.yml:2:13: "));
+	assert_non_null(strstr(load_error("events:\n  block_io: 1.ms\n"), "t.yml:2:13: "));
+	assert_non_null(
+	    strstr(load_error("events:\n  runqueue: [1ms]\n"), "got a list or mapping"));
+	assert_string_equal(load_error("events:\n  rate_limit: 0\n"),
+	                    "t.yml:2:15: events.rate_limit must be a whole number from 1 to "
+	                    "4294967295 (got '0')");
+	assert_string_equal(load_error("events:\n  rate_limit: 10001\n"),
+	                    "t.yml:2:15: events.rate_limit must be a whole number from 1 to 10000 "
+	                    "(events of one kind a second)");
+	assert_string_equal(load_error("events:\n  run_queue: 1ms\n"),
+	                    "t.yml:2:3: unknown key events.run_queue (expected runqueue, offcpu, "
+	                    "block_io, syscalls or rate_limit)");
+	assert_non_null(strstr(load_error("events:\n  syscalls: [read]\n"),
+	                       "t.yml:2:13: events.syscalls must be a mapping"));
+	assert_string_equal(load_error("bpf:\n  syscalls: [read]\nevents:\n  syscalls: {read: "
+	                               "1ms, read: 2ms}\n"),
+	                    "t.yml:4:25: events.syscalls.read is given twice");
+	assert_non_null(strstr(load_error("events: [runqueue]\n"), "events must be a mapping"));
 }
 
 static void a_repeated_key_is_an_error(void **state)
@@ -957,6 +1031,10 @@ int main(void)
 	    T(bpf_defaults_time_no_syscall_and_count_the_ungrouped),
 	    T(bpf_settings_are_read),
 	    T(bpf_errors_point_at_the_value),
+	    T(events_default_to_slow_waits_and_disk_io_five_a_second),
+	    T(event_thresholds_take_units_and_off),
+	    T(a_syscall_threshold_needs_the_syscall_timed),
+	    T(event_errors_point_at_the_value),
 	    T(a_repeated_key_is_an_error),
 	    T(an_entry_without_matchers_is_an_error),
 	    T(a_single_value_where_a_list_belongs_is_an_error),

@@ -146,6 +146,21 @@ static void numbers_out_of_range_are_rejected(void **state)
 	assert_int_equal(o.timeout_seconds, 30);
 }
 
+static void event_streams_default_to_16_and_may_be_turned_off(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--web.timeout=30"), 0);
+	assert_int_equal(o.max_event_streams, 16);
+	assert_int_equal(PARSE(&o, err, "--web.max-event-streams=0"), 0);
+	assert_int_equal(o.max_event_streams, 0);
+	assert_int_equal(PARSE(&o, err, "--web.max-event-streams=1024"), 0);
+	assert_int_equal(o.max_event_streams, 1024);
+	assert_int_equal(PARSE(&o, err, "--web.max-event-streams=1025"), -1);
+	assert_non_null(strstr(err, "--web.max-event-streams"));
+}
+
 static void positional_argument_is_an_error(void **state)
 {
 	(void)state;
@@ -299,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(boolean_flag_rejects_a_value),
 	    cmocka_unit_test(check_config_needs_a_config_file),
 	    cmocka_unit_test(numbers_out_of_range_are_rejected),
+	    cmocka_unit_test(event_streams_default_to_16_and_may_be_turned_off),
 	    cmocka_unit_test(positional_argument_is_an_error),
 	    cmocka_unit_test(privileges_default_to_run_as_kobsd_or_nobody_with_the_filter),
 	    cmocka_unit_test(privilege_flags_are_recorded),
