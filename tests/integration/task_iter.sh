@@ -100,7 +100,7 @@ grep -q "task iterator" "$WORK/landing.html" ||
 cat >"$SHARED/ex.sh" <<'SH'
 #!/bin/bash
 n=$((${1:-0} + 1))
-ln -sf "$0" "${0%_*}_$n"
+ln -sf "$(readlink -f "$0")" "${0%_*}_$n" # to the script itself: a chain of links ends in ELOOP
 sleep 0.1
 exec "${0%_*}_$n" "$n"
 SH
@@ -110,7 +110,7 @@ ln -s "$SHARED/ex.sh" "$SHARED/ex$$_0"
 EXTRA_PIDS+=($!)
 sleep "$(scaled 3)"
 fetch /metrics -o "$WORK/execs"
-kill "${EXTRA_PIDS[-1]}"
+kill "${EXTRA_PIDS[-1]}" || fail "the exec loop ended by itself"
 groups=$(grep -o "group=\"ex$$_[0-9]*\"" "$WORK/execs" | sort -u | wc -l)
 refused=$(sed -n 's/^kobs_exec_groups_refused_total //p' "$WORK/execs")
 [ "$groups" -le 5 ] || fail "a process exec'ing under new names made $groups groups (at most 5)"
