@@ -341,7 +341,8 @@ static int run(struct daemon *d, struct web_config *web, struct groups_config *g
 		groups_config_free(groups);
 		return rc;
 	}
-	d->scrape = scrape_new(d->options.procfs, d->options.toggles, d->options.ntoggles, groups);
+	d->scrape = scrape_new(d->options.procfs, &d->options.host, d->options.toggles,
+	                       d->options.ntoggles, groups);
 	if (drop_privileges(d) < 0) {
 		scrape_free(d->scrape);
 		close_listeners(d);

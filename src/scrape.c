@@ -120,14 +120,16 @@ static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
 static void *collector_main(void *arg);
 static void release_served(struct scrape *s);
 
-struct scrape *scrape_new(const char *procfs, const struct collector_toggle *toggles,
-                          size_t ntoggles, struct groups_config *groups)
+struct scrape *scrape_new(const char *procfs, const struct host_options *host,
+                          const struct collector_toggle *toggles, size_t ntoggles,
+                          struct groups_config *groups)
 {
 	struct scrape *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->finished, NULL);
 	pthread_cond_init(&s->wanted, NULL);
 	s->env.procfs = procfs;
+	s->env.host = host;
 	s->env.groups = groups;
 	s->env.link = group_link_new();
 	group_link_set_config(s->env.link, groups);

@@ -35,8 +35,9 @@ struct groups_config;
 
 /* Set up every collector of the registry, enabled by default or by the toggles. Collectors that
  * fail to set up are logged and listed as failed; the others run. Takes ownership of `groups`. */
-struct scrape *scrape_new(const char *procfs, const struct collector_toggle *toggles,
-                          size_t ntoggles, struct groups_config *groups);
+struct scrape *scrape_new(const char *procfs, const struct host_options *host,
+                          const struct collector_toggle *toggles, size_t ntoggles,
+                          struct groups_config *groups);
 /* Put a new group configuration in force between two collections (SIGHUP). Takes ownership of
  * `groups`. Returns false, and keeps the running one, when the new one is the same. */
 bool scrape_reconfigure(struct scrape *s, struct groups_config *groups);
