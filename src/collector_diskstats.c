@@ -30,7 +30,7 @@ struct disk_metric {
 	enum metric_type type;
 	const char *unit;
 	enum disk_field field;
-	double scale;
+	double scale; /* > 0: multiply by it; < 0: divide by its opposite (exact for ms to s) */
 	const char *help;
 };
 
@@ -41,7 +41,7 @@ static const struct disk_metric disk_metrics[] = {
      "Adjacent reads merged into one request since boot."},
     {"kobs_disk_read_bytes", METRIC_COUNTER, "bytes", DISK_READ_SECTORS, SECTOR_BYTES,
      "Bytes read since boot."},
-    {"kobs_disk_read_time_seconds", METRIC_COUNTER, "seconds", DISK_READ_MS, 1e-3,
+    {"kobs_disk_read_time_seconds", METRIC_COUNTER, "seconds", DISK_READ_MS, -1e3,
      "Time reads took since boot, summed over all reads (overlapping ones each count)."},
     {"kobs_disk_writes_completed", METRIC_COUNTER, NULL, DISK_WRITES, 1,
      "Writes completed since boot."},
@@ -49,14 +49,14 @@ static const struct disk_metric disk_metrics[] = {
      "Adjacent writes merged into one request since boot."},
     {"kobs_disk_written_bytes", METRIC_COUNTER, "bytes", DISK_WRITE_SECTORS, SECTOR_BYTES,
      "Bytes written since boot."},
-    {"kobs_disk_write_time_seconds", METRIC_COUNTER, "seconds", DISK_WRITE_MS, 1e-3,
+    {"kobs_disk_write_time_seconds", METRIC_COUNTER, "seconds", DISK_WRITE_MS, -1e3,
      "Time writes took since boot, summed over all writes (overlapping ones each count)."},
     {"kobs_disk_io_now", METRIC_GAUGE, NULL, DISK_IN_FLIGHT, 1,
      "Requests issued to the device and not yet completed."},
-    {"kobs_disk_io_time_seconds", METRIC_COUNTER, "seconds", DISK_IO_MS, 1e-3,
+    {"kobs_disk_io_time_seconds", METRIC_COUNTER, "seconds", DISK_IO_MS, -1e3,
      "Time the device had at least one request in flight since boot: its rate is the "
      "utilisation (1 = busy all the time)."},
-    {"kobs_disk_io_time_weighted_seconds", METRIC_COUNTER, "seconds", DISK_WEIGHTED_MS, 1e-3,
+    {"kobs_disk_io_time_weighted_seconds", METRIC_COUNTER, "seconds", DISK_WEIGHTED_MS, -1e3,
      "Time spent on requests since boot, weighted by how many were in flight: its rate is the "
      "average queue length."},
     {"kobs_disk_discards_completed", METRIC_COUNTER, NULL, DISK_DISCARDS, 1,
@@ -66,11 +66,11 @@ static const struct disk_metric disk_metrics[] = {
     {"kobs_disk_discarded_bytes", METRIC_COUNTER, "bytes", DISK_DISCARD_SECTORS, SECTOR_BYTES,
      "Bytes discarded since boot (node_exporter serves sectors: node_disk_discarded_sectors_total "
      "* 512)."},
-    {"kobs_disk_discard_time_seconds", METRIC_COUNTER, "seconds", DISK_DISCARD_MS, 1e-3,
+    {"kobs_disk_discard_time_seconds", METRIC_COUNTER, "seconds", DISK_DISCARD_MS, -1e3,
      "Time discards took since boot, summed over all discards."},
     {"kobs_disk_flush_requests", METRIC_COUNTER, NULL, DISK_FLUSHES, 1,
      "Cache flush requests completed since boot (Linux 5.5 and later)."},
-    {"kobs_disk_flush_requests_time_seconds", METRIC_COUNTER, "seconds", DISK_FLUSH_MS, 1e-3,
+    {"kobs_disk_flush_requests_time_seconds", METRIC_COUNTER, "seconds", DISK_FLUSH_MS, -1e3,
      "Time flush requests took since boot, summed over all flushes."},
 };
 
@@ -137,7 +137,8 @@ static void expose(const struct diskstats_state *st, struct expo *e)
 				expo_family(e, dm->name, dm->type, dm->unit, dm->help);
 			started = true;
 			struct label device = {"device", row->name};
-			expo_sample(e, &device, 1, (double)row->v[dm->field] * dm->scale);
+			double v = (double)row->v[dm->field];
+			expo_sample(e, &device, 1, dm->scale > 0 ? v * dm->scale : v / -dm->scale);
 		}
 	}
 }

@@ -139,7 +139,7 @@ static void collect_timex(struct expo *e)
 	int state = adjtimex(&tx);
 	if (state < 0)
 		return;
-	double offset_unit = (tx.status & STA_NANO) ? 1e-9 : 1e-6;
+	double offset_per_second = (tx.status & STA_NANO) ? 1e9 : 1e6;
 	expose_one(
 	    e, "kobs_timex_sync_status", NULL,
 	    "1 when the kernel's clock is synchronised (an NTP daemon disciplines it), 0 when "
@@ -148,21 +148,21 @@ static void collect_timex(struct expo *e)
 	expose_one(
 	    e, "kobs_timex_offset_seconds", "seconds",
 	    "Time offset between the clock and its reference, as the NTP daemon last set it.",
-	    (double)tx.offset * offset_unit);
+	    (double)tx.offset / offset_per_second);
 	expose_one(e, "kobs_timex_frequency_adjustment_ratio", NULL,
 	           "Clock frequency correction: 1 is none, 1.00001 is 10 ppm faster.",
 	           1 + (double)tx.freq / 65536.0 / 1e6);
 	expose_one(e, "kobs_timex_maxerror_seconds", "seconds", "Maximum error the kernel assumes.",
-	           (double)tx.maxerror * 1e-6);
+	           (double)tx.maxerror / 1e6);
 	expose_one(e, "kobs_timex_estimated_error_seconds", "seconds",
-	           "Estimated error of the clock.", (double)tx.esterror * 1e-6);
+	           "Estimated error of the clock.", (double)tx.esterror / 1e6);
 	expose_one(e, "kobs_timex_status", NULL,
 	           "The clock's status bits (STA_PLL 0x1, STA_UNSYNC 0x40, STA_NANO 0x2000...).",
 	           (double)tx.status);
 	expose_one(e, "kobs_timex_loop_time_constant", NULL,
 	           "Time constant of the phase-locked loop.", (double)tx.constant);
 	expose_one(e, "kobs_timex_tick_seconds", "seconds", "Length of one clock tick.",
-	           (double)tx.tick * 1e-6);
+	           (double)tx.tick / 1e6);
 	expose_one(e, "kobs_timex_tai_offset_seconds", "seconds",
 	           "Offset of International Atomic Time from UTC (leap seconds), when set.",
 	           (double)tx.tai);
