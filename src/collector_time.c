@@ -23,6 +23,10 @@
 struct time_state {
 	struct buf file;
 	char dir[4096]; /* <sysfs>/devices/system/clocksource */
+	/* The clocksourceN directories, listed once: they are made at boot. */
+	char storage[MAX_DEVICES][32];
+	const char *devices[MAX_DEVICES];
+	size_t ndevices;
 };
 
 static void expose_one(struct expo *e, const char *name, const char *unit, const char *help,
@@ -74,7 +78,7 @@ static size_t words(const struct buf *file, char names[][64], size_t max)
 /* One family over every clocksourceN device: `file` is current_clocksource or
  * available_clocksource. */
 static void collect_clocksource_file(struct time_state *st, const struct collector_env *env,
-                                     const char *devices[], size_t ndevices, const char *file,
+                                     const char *const devices[], size_t ndevices, const char *file,
                                      const char *family, const char *help, struct expo *e)
 {
 	bool started = false;
@@ -104,30 +108,33 @@ static int by_string(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void collect_clocksources(struct time_state *st, const struct collector_env *env,
-                                 struct expo *e)
+static void list_clocksources(struct time_state *st)
 {
 	DIR *dir = opendir(st->dir);
 	if (!dir)
 		return; /* a sysfs without clock sources (some containers): nothing to say */
-	char storage[MAX_DEVICES][32];
-	const char *devices[MAX_DEVICES];
 	size_t n = 0;
 	for (struct dirent *de; n < MAX_DEVICES && (de = readdir(dir));) {
 		const char *digits = de->d_name + strlen("clocksource");
 		if (strncmp(de->d_name, "clocksource", strlen("clocksource")) != 0 || !*digits ||
 		    strspn(digits, "0123456789") != strlen(digits) || strlen(de->d_name) >= 32)
 			continue;
-		snprintf(storage[n], sizeof(storage[n]), "%s", de->d_name);
-		devices[n] = storage[n];
+		snprintf(st->storage[n], sizeof(st->storage[n]), "%s", de->d_name);
+		st->devices[n] = st->storage[n];
 		n++;
 	}
 	closedir(dir);
-	qsort(devices, n, sizeof(devices[0]), by_string);
-	collect_clocksource_file(st, env, devices, n, "current_clocksource",
+	qsort(st->devices, n, sizeof(st->devices[0]), by_string);
+	st->ndevices = n;
+}
+
+static void collect_clocksources(struct time_state *st, const struct collector_env *env,
+                                 struct expo *e)
+{
+	collect_clocksource_file(st, env, st->devices, st->ndevices, "current_clocksource",
 	                         "kobs_time_clocksource_current",
 	                         "The clock source the kernel keeps time with (value 1).", e);
-	collect_clocksource_file(st, env, devices, n, "available_clocksource",
+	collect_clocksource_file(st, env, st->devices, st->ndevices, "available_clocksource",
 	                         "kobs_time_clocksource_available",
 	                         "The clock sources the kernel could use (value 1).", e);
 }
@@ -196,6 +203,7 @@ static int time_init(void **state, const struct collector_env *env, char *why, s
 	         env->host ? env->host->sysfs : "/sys");
 	/* Read the time zone now, while /etc is surely readable: glibc keeps it. */
 	tzset();
+	list_clocksources(st);
 	*state = st;
 	return 0;
 }
