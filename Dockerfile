@@ -37,4 +37,4 @@ EXPOSE 9477
 ENTRYPOINT ["/usr/bin/kobsd"]
 # The flags of contrib/kubernetes/daemonset.yaml, whose args: replace these: the host's /proc
 # mounted at /host/proc (docker run -v /proc:/host/proc:ro --pid=host), the packaged kobsd.yml.
-CMD ["--web.listen-address=:9477", "--path.procfs=/host/proc", "--config.file=/etc/kobsd/kobsd.yml"]
+CMD ["--web.listen-address=:9477", "--path.procfs=/host/proc", "--config.file=/etc/kobsd/kobsd.yml", "--run-as=65534:65534"]

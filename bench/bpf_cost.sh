@@ -1,8 +1,9 @@
 #!/bin/bash
 # The cost of kobsd's bpf collector, both figures the issue asks for, from one run: the kernel's
-# own account of each BPF program's average run time (target: under 150 ns per event), and the
-# whole-system slowdown of a context-switch-heavy workload with every program attached against
-# none (target: under 3%).
+# own account of each BPF program's average run time per event (targets: sched_switch and the
+# syscall hooks under 150 ns, block I/O and fork/exec/exit under 500 ns, packet drops under
+# 300 ns), and the whole-system slowdown of a context-switch-heavy workload with every program
+# attached against none (target: under 3%).
 #
 #   sudo bench/bpf_cost.sh [ROUNDS] [ROUND_TRIPS]
 #
@@ -22,7 +23,15 @@
 #
 # The per-event cost is the delta of kobs_bpf_program_run_seconds_total over the delta of
 # kobs_bpf_program_runs_total across the timed part of the runs with the stats on, per program
-# and tracepoint. The stats are off otherwise (and restored to what they were on exit): their own
+# and tracepoint. The workloads above pass only sched_switch (and sys_enter/sys_exit) by the
+# thousand: the other tracepoints would be judged on the few, cold events the machine makes by
+# itself. So the timing with the stats on then makes a sustained run of each kind of event,
+# counted as well: EVENT_WRITES (default 4000) direct 4 KiB writes to a file in EVENT_DIR
+# (default /var/tmp: a block device, where /tmp may be tmpfs), EVENT_DROPS (default 20000) UDP
+# datagrams to a closed port of 127.0.0.1 (each a kfree_skb with reason NO_SOCKET), and
+# EVENT_EXECS (default 1000) runs of /bin/true (a fork, an exec and an exit each). EVENT_*=0
+# leaves one out. They run after the timed workloads, so the slowdown figures know nothing of
+# them. The stats are off otherwise (and restored to what they were on exit): their own
 # accounting, two clock reads per program run, adds to the slowdown, and a production host does
 # not pay it; the slowdown with them on is printed beside.
 # Both daemons get the same --config.file: by default one whose bpf: mapping times fsync,
@@ -42,6 +51,10 @@ ROUND_TRIPS=${2:-50000}
 KOBSD=${KOBSD:-./src/kobsd}
 CPU=${CPU-$(($(nproc) - 1))}
 HACKBENCH_ARGS=${HACKBENCH_ARGS:--p -g 4 -l 200}
+EVENT_DIR=${EVENT_DIR:-/var/tmp}
+EVENT_WRITES=${EVENT_WRITES:-4000}
+EVENT_DROPS=${EVENT_DROPS:-20000}
+EVENT_EXECS=${EVENT_EXECS:-1000}
 [ "$(id -u)" = 0 ] || {
 	echo "bench/bpf_cost.sh loads BPF programs and sets kernel.bpf_stats_enabled: run it as root" >&2
 	exit 1
@@ -156,6 +169,35 @@ other_bpf_holders() {
 		while read -r pid; do cat /proc/"$pid"/comm 2>/dev/null || true; done
 }
 
+# The sustained events of the timing with the stats on (see the header). A direct write that
+# fails (no O_DIRECT where EVENT_DIR is) is said once, and leaves block I/O to what else runs.
+event_workloads() {
+	if [ "$EVENT_WRITES" -gt 0 ]; then
+		local file="$EVENT_DIR/kobs-bpf-cost.$$"
+		dd if=/dev/zero of="$file" bs=4k count="$EVENT_WRITES" oflag=direct status=none 2>/dev/null ||
+			[ -e "$WORK/warned_io" ] || {
+			echo "warning: direct writes to $EVENT_DIR failed: no sustained block I/O (set EVENT_DIR)" >&2
+			touch "$WORK/warned_io"
+		}
+		rm -f "$file"
+	fi
+	if [ "$EVENT_DROPS" -gt 0 ]; then
+		python3 - "$EVENT_DROPS" <<'EOF'
+import socket, sys
+# A port that was free a moment ago: nothing listens on it.
+probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+probe.bind(("127.0.0.1", 0))
+port = probe.getsockname()[1]
+probe.close()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[1])):
+    s.sendto(b"x", ("127.0.0.1", port))
+EOF
+	fi
+	local i
+	for ((i = 0; i < EVENT_EXECS; i++)); do /bin/true; done
+}
+
 # One timing under a condition, none, attached or stats: start the daemon, run the workloads,
 # stop it. Appends "condition ns_per_round_trip hackbench_seconds load" to results, and with
 # the stats on, their deltas across the workloads to deltas (and bpftool's to bpftool_deltas).
@@ -188,6 +230,7 @@ run_once() {
 		# shellcheck disable=SC2086 # HACKBENCH_ARGS is a list of flags
 		hack=$(timeout 120 "$HACKBENCH" $HACKBENCH_ARGS | awk '/^Time:/ {print $2}')
 	fi
+	[ "$condition" != stats ] || event_workloads
 	stop_scraper
 	if [ "$condition" = stats ]; then
 		bpf_stats >"$WORK/after"
@@ -226,7 +269,8 @@ report() {
 	awk -v rounds="$ROUNDS" -v trips="$ROUND_TRIPS" -v cpu="${CPU:-unpinned}" \
 		-v hackargs="${HACKBENCH:+$HACKBENCH_ARGS}" -v config="$CONFIG_SHOWN" -v results="$WORK/results" \
 		-v deltas="$WORK/deltas" -v attached="$WORK/attached" -v tool="$WORK/bpftool_deltas" \
-		-v others="$(sort -u "$WORK/others" | tr '\n' ' ' | sed 's/ $//')" '
+		-v others="$(sort -u "$WORK/others" | tr '\n' ' ' | sed 's/ $//')" \
+		-v writes="$EVENT_WRITES" -v drops="$EVENT_DROPS" -v execs="$EVENT_EXECS" '
 	function median(a, n,   i, j, t) {
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -266,6 +310,12 @@ report() {
 		}
 		return s
 	}
+	# The per-event target of a "program,tracepoint" in ns.
+	function target(k) {
+		if (k ~ /,block_rq_/ || k ~ /,sched_process_/) return 500
+		if (k ~ /,kfree_skb$/) return 300
+		return 150
+	}
 	BEGIN {
 		printf "%d rounds; pipe ping-pong: %d round trips, CPU %s", rounds, trips, cpu
 		printf "%s", hackargs == "" ? "; hackbench not installed" : "; hackbench " hackargs
@@ -303,16 +353,18 @@ report() {
 			split(line, f, " "); runs[f[1]] += f[2]; secs[f[1]] += f[3]
 		}
 		print ""
-		print "BPF programs over the timed part of the runs with kernel.bpf_stats_enabled=1:"
-		printf "%-34s %14s %10s\n", "program,tracepoint", "events", "ns/event"
+		print "BPF programs over the timed part of the runs with kernel.bpf_stats_enabled=1 and the"
+		printf "sustained events (per timing: %d direct writes, %d UDP drops, %d execs of /bin/true):\n", \
+			writes, drops, execs
+		printf "%-34s %14s %10s %8s\n", "program,tracepoint", "events", "ns/event", "target"
 		ns_ok = 1; worst = -1
 		nk = sorted_keys(runs, keys)
 		for (i = 1; i <= nk; i++) {
 			k = keys[i]
-			if (runs[k] == 0) { printf "%-34s %14d %10s\n", k, 0, "-"; continue }
+			if (runs[k] == 0) { printf "%-34s %14d %10s %8d\n", k, 0, "-", target(k); continue }
 			ns = secs[k] / runs[k] * 1e9
-			printf "%-34s %14.0f %10.1f\n", k, runs[k], ns
-			if (ns >= 150) ns_ok = 0
+			printf "%-34s %14.0f %10.1f %8d\n", k, runs[k], ns, target(k)
+			if (ns >= target(k)) { ns_ok = 0; missed = missed sprintf(" %s %.0f ns", k, ns) }
 			if (ns > worst) { worst = ns; worst_k = k }
 			all_runs += runs[k]; all_secs += secs[k]
 		}
@@ -340,8 +392,8 @@ report() {
 		}
 
 		print ""
-		printf "targets: every program under 150 ns/event: %s", ns_ok == 1 ? "met" : ns_ok == 0 ? "NOT met" : "not measured"
-		if (worst >= 0) printf " (highest %.1f ns, %s)", worst, worst_k
+		printf "targets: every program under its ns/event target: %s", ns_ok == 1 ? "met" : ns_ok == 0 ? "NOT met" : "not measured"
+		if (ns_ok == 0) printf " (over:%s)", missed
 		printf "; slowdown under 3%%: %s (%s)\n", slow_ok ? "met" : "NOT met", slow_list
 	}'
 }

@@ -28,6 +28,15 @@ const volatile struct kobs_settings kobs = {};
 /* A histogram array map, sized by the daemon. */
 #define HIST_MAP(name) WORDS_MAP(name, KOBS_HIST_WORDS)
 
+/* The first KOBS_CPU_ROWS rows of a histogram, one copy per CPU (see kobs_bpf.h). */
+#define CPU_HIST_MAP(name)                                                                         \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                           \
+		__type(key, __u32);                                                                \
+		__type(value, struct kobs_hist);                                                   \
+		__uint(max_entries, KOBS_CPU_ROWS);                                                \
+	} name SEC(".maps")
+
 /* Per-thread state, freed with the thread. */
 #define TASK_MAP(name, value_type)                                                                 \
 	struct {                                                                                   \
@@ -107,6 +116,25 @@ static __always_inline void hist_add(void *map, __u32 row, __u64 ns)
 	c = bpf_map_lookup_elem(map, &key);
 	if (c)
 		__sync_fetch_and_add(c, ns);
+}
+
+/* Add one observation of `ns` to row `row` of a histogram kept in two maps: its first rows in
+ * `cpu` (a CPU_HIST_MAP), where this CPU's copy needs no atomic add, and the rest in `shared` (a
+ * HIST_MAP). Programs run with migration disabled, and a program is not run again on a CPU
+ * where it is already running, so nothing else writes this CPU's copy in between. */
+static __always_inline void hist_observe(void *shared, void *cpu, __u32 row, __u64 ns)
+{
+	if (row >= KOBS_CPU_ROWS) {
+		hist_add(shared, row, ns);
+		return;
+	}
+	struct kobs_hist *h = bpf_map_lookup_elem(cpu, &row);
+	if (!h)
+		return;
+	__u32 b = kobs_bucket(ns);
+	if (b < KOBS_HIST_BUCKETS)
+		h->words[b] += 1;
+	h->words[KOBS_HIST_SUM] += ns;
 }
 
 #endif

@@ -53,6 +53,15 @@ static inline __attribute__((always_inline)) unsigned int kobs_bucket(unsigned l
 #define KOBS_GROUP_BITS    16
 #define KOBS_MAX_GROUPS    65535 /* ids 1..65535 */
 
+/* The first rows of each per-group histogram (row = group id, or group id * syscalls timed +
+ * the syscall's index) are kept per CPU, in a BPF_MAP_TYPE_PERCPU_ARRAY of struct kobs_hist
+ * (each CPU adds to its own copy, without an atomic instruction; the daemon sums the copies),
+ * the others in the shared array map of words, with atomic adds. Per-CPU rows take kernel
+ * memory for every possible CPU (232 bytes each), hence a fixed number of them: with 64 rows, a
+ * histogram map takes 14.5 KiB per CPU, 3.6 MiB on a 256-CPU host. The ungrouped processes (id 0)
+ * and the first 63 groups, the common case, are counted per CPU. */
+#define KOBS_CPU_ROWS 64
+
 #define KOBS_MAX_SYSCALLS 16   /* most syscalls timed at once */
 #define KOBS_SYSCALL_NRS  1024 /* syscall numbers the selection map covers */
 #define KOBS_DROP_REASONS 512  /* drop reasons counted one by one; the last counts the rest */
@@ -157,5 +166,12 @@ struct kobs_task_process {
 
 /* The map of groups whose sleeping threads get their wait channel: one bit per group id. */
 #define KOBS_WCHAN_WORDS ((KOBS_MAX_GROUPS + 1 + 63) / 64)
+
+/* The packet drop counters, one per reason value (the last one counts reasons beyond the
+ * others): the single element of a BPF_MAP_TYPE_PERCPU_ARRAY, so that drops on many CPUs at
+ * once do not contend for one cache line. */
+struct kobs_drops {
+	unsigned long long count[KOBS_DROP_REASONS];
+};
 
 #endif

@@ -14,11 +14,22 @@
  * se.prev_sum_exec_runtime); the next time it leaves the CPU, its new last_arrival ends the
  * interval. So the interval before a thread exits is not counted.
  *
- * Each thread's last figures sit in its task storage, freed with the thread. */
+ * Each thread's last figures sit in its task storage, freed with the thread: one lookup per
+ * switch serves both histograms.
+ *
+ * Why not the wait of the thread coming on the CPU, next->sched_info.last_queued against the run
+ * queue's clock, with no task storage? The storage is needed for the off-CPU time anyway; the
+ * kernel splits a wait when the waiting thread is moved to another CPU's queue
+ * (sched_info_dequeue adds the first part to run_delay and clears last_queued), which the growth
+ * of run_delay counts whole and last_queued does not; and the typed per-CPU ksym `runqueues`
+ * that holds the clock is resolved through kallsyms, which lists no data symbols without
+ * CONFIG_KALLSYMS_ALL. */
 #include "kobs.bpf.h"
 
 HIST_MAP(runq);
 HIST_MAP(offcpu);
+CPU_HIST_MAP(runq_cpu);
+CPU_HIST_MAP(offcpu_cpu);
 
 struct seen {
 	__u64 run_delay;
@@ -45,9 +56,9 @@ int BPF_PROG(sched_switch, bool preempt)
 	__u64 arrival = t->sched_info.last_arrival;
 	/* Exactly one arrival since the last departure; the first time, only remember. */
 	if (s->pcount && count == s->pcount + 1 && delay >= s->run_delay)
-		hist_add(&runq, (__u32)g, delay - s->run_delay);
+		hist_observe(&runq, &runq_cpu, (__u32)g, delay - s->run_delay);
 	if (s->blocked_at && arrival > s->blocked_at)
-		hist_add(&offcpu, (__u32)g, arrival - s->blocked_at);
+		hist_observe(&offcpu, &offcpu_cpu, (__u32)g, arrival - s->blocked_at);
 	s->run_delay = delay;
 	s->pcount = count;
 	s->blocked_at = switched_out_runnable(ctx, preempt, t)

@@ -4,6 +4,7 @@
 
 /* Rows: group * nr_syscalls + the syscall's index. */
 HIST_MAP(hist);
+CPU_HIST_MAP(hist_cpu);
 
 /* The index + 1 of each timed syscall number; 0 for the others. Filled by the daemon. */
 struct {
@@ -76,6 +77,6 @@ int BPF_PROG(sys_exit, struct pt_regs *regs)
 		return 0;
 	__u64 delta = bpf_ktime_get_ns() - e->ts;
 	e->ts = 0;
-	hist_add(&hist, e->row, delta);
+	hist_observe(&hist, &hist_cpu, e->row, delta);
 	return 0;
 }

@@ -12,7 +12,8 @@ packages="
   clang llvm libbpf-dev bpftool libclang-rt-14-dev
   libcmocka-dev
   prometheus prometheus-node-exporter openssl python3 python3-prometheus-client python3-yaml curl procps valgrind
-  wrk chromium python3-pil
+  protobuf-compiler python3-protobuf
+  wrk rt-tests chromium python3-pil
   groff-base man-db
   debhelper dpkg-dev lintian adduser
 "

@@ -8,9 +8,10 @@
  * the kernel let this collector classify a new process at once. The daemon then drops every
  * capability (main.c): the maps stay readable through their mappings and descriptors.
  *
- * Counts live in the kernel: a scrape reads the maps (mostly mapped arrays, no syscalls) and
- * serves them as they are, so they are cumulative for as long as the daemon runs. A group's rows
- * are zeroed when its id is given to another group, or when a reload makes all ids new. */
+ * Counts live in the kernel: a scrape reads the maps (arrays mapped into this process, and a
+ * syscall for each per-CPU value in use: see KOBS_CPU_ROWS) and serves them as they are, so they
+ * are cumulative for as long as the daemon runs. A group's rows are zeroed when its id is given to
+ * another group, or when a reload makes all ids new. */
 #include "collector.h"
 
 #include "config.h"
@@ -87,26 +88,32 @@ struct program_def {
 	const void *(*elf)(size_t *size);
 	const char *tracepoints[4]; /* what it attaches to, NULL-terminated */
 	enum rows rows;
-	const char *hists[2]; /* its histogram maps, laid out as `rows` says */
-	const char *words;    /* its map of counters, if any */
-	const char *table;    /* a map read through its descriptor: hash or ring buffer */
+	const char *hists[2];     /* its histogram maps, laid out as `rows` says */
+	const char *cpu_hists[2]; /* their first KOBS_CPU_ROWS rows, one copy per CPU */
+	const char *words;        /* its map of counters, if any */
+	const char *table;        /* a map read by descriptor: hash, per-CPU array, ring buffer */
 };
 
 /* In the order of groups_bpf_program_names. */
 static const struct program_def programs[P__COUNT] = {
-    [P_SCHEDULER] = {scheduler_bpf__elf_bytes, {"sched_switch"}, ROWS_GROUPS, {"runq", "offcpu"}},
+    [P_SCHEDULER] = {scheduler_bpf__elf_bytes,
+                     {"sched_switch"},
+                     ROWS_GROUPS,
+                     {"runq", "offcpu"},
+                     {"runq_cpu", "offcpu_cpu"}},
     [P_BLOCK_IO] = {block_io_bpf__elf_bytes,
                     {"block_rq_issue", "block_rq_complete"},
                     .table = "hist"},
     [P_SYSCALLS] = {syscalls_bpf__elf_bytes,
                     {"sys_enter", "sys_exit"},
                     ROWS_GROUPS_SYSCALLS,
-                    {"hist"}},
+                    {"hist"},
+                    {"hist_cpu"}},
     [P_OOM_KILLS] = {oom_kills_bpf__elf_bytes, {"mark_victim"}, .words = "kills"},
     [P_TCP_RETRANSMITS] = {tcp_retransmits_bpf__elf_bytes,
                            {"tcp_retransmit_skb"},
                            .words = "retransmits"},
-    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .words = "drops"},
+    [P_PACKET_DROPS] = {packet_drops_bpf__elf_bytes, {"kfree_skb"}, .table = "drops"},
     [P_PROCESS_EVENTS] = {process_events_bpf__elf_bytes,
                           {"sched_process_fork", "sched_process_exec", "sched_process_exit"},
                           .words = "lost",
@@ -141,6 +148,7 @@ struct program {
 	bool attached;
 	char why[200];           /* why it is not attached */
 	struct mapping hists[2]; /* as programs[].hists */
+	int cpu_hist_fd[2];      /* programs[].cpu_hists */
 	struct mapping words;    /* programs[].words */
 	int table_fd;            /* programs[].table */
 };
@@ -162,6 +170,9 @@ struct bpf_collector {
 	size_t pid_words;
 	unsigned nr_groups;
 	struct kobs_settings settings;
+	int ncpus;            /* possible CPUs: the copies of a per-CPU map's value */
+	uint64_t *per_cpu;    /* a per-CPU value read, of ncpus * PER_CPU_WORDS words */
+	bool cpu_read_failed; /* a per-CPU map could not be read, and the log said so */
 	char *syscalls[GROUPS_BPF_SYSCALLS]; /* copies: a reload frees the configuration */
 	char *ungrouped; /* the group label of id 0, NULL when those processes are left out */
 
@@ -185,6 +196,9 @@ struct bpf_collector {
 	struct buf file, cmdline, cgroup, name;
 	const char **argv;
 };
+
+/* The largest per-CPU value: the drop counters. */
+#define PER_CPU_WORDS KOBS_DROP_REASONS
 
 #define MAX_ARGS      4096
 #define CMDLINE_LIMIT (128u * 1024)
@@ -396,6 +410,12 @@ static int prepare(struct bpf_collector *b, enum program_id id, struct bpf_objec
 		m = bpf_object__find_map_by_name(obj, programs[id].hists[h]);
 		if (!m || bpf_map__set_max_entries(m, (__u32)(hist_rows(b, id) * KOBS_HIST_WORDS)))
 			return -1;
+		/* Rows beyond hist_rows are never counted: no copies of them. */
+		size_t cpu_rows =
+		    hist_rows(b, id) < KOBS_CPU_ROWS ? hist_rows(b, id) : KOBS_CPU_ROWS;
+		m = bpf_object__find_map_by_name(obj, programs[id].cpu_hists[h]);
+		if (!m || bpf_map__set_max_entries(m, (__u32)cpu_rows))
+			return -1;
 	}
 	if (id == P_OOM_KILLS) {
 		m = bpf_object__find_map_by_name(obj, "kills");
@@ -419,6 +439,9 @@ static int finish(struct bpf_collector *b, enum program_id id, struct program *p
 		struct bpf_map *m = bpf_object__find_map_by_name(p->obj, def->hists[h]);
 		if (!m ||
 		    map_words(dup_fd(bpf_map__fd(m)), bpf_map__max_entries(m), &p->hists[h]) < 0)
+			return -1;
+		m = bpf_object__find_map_by_name(p->obj, def->cpu_hists[h]);
+		if (!m || (p->cpu_hist_fd[h] = dup_fd(bpf_map__fd(m))) < 0)
 			return -1;
 	}
 	if (def->words) {
@@ -453,6 +476,11 @@ static void unload(struct program *p)
 	unmap(&p->hists[0]);
 	unmap(&p->hists[1]);
 	unmap(&p->words);
+	for (int h = 0; h < 2; h++) {
+		if (p->cpu_hist_fd[h] >= 0)
+			close(p->cpu_hist_fd[h]);
+		p->cpu_hist_fd[h] = -1;
+	}
 	if (p->table_fd >= 0)
 		close(p->table_fd);
 	p->table_fd = -1;
@@ -745,6 +773,7 @@ static void bpf_destroy(void *state)
 			free(b->served_names[i]);
 	free(b->served_names);
 	free(b->oom_logged);
+	free(b->per_cpu);
 	free(b->ungrouped);
 	for (size_t i = 0; i < GROUPS_BPF_SYSCALLS; i++)
 		free(b->syscalls[i]);
@@ -778,7 +807,7 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	struct bpf_collector *b = xcalloc(1, sizeof(*b));
 	b->pid_map_fd = -1;
 	for (int i = 0; i < P__COUNT; i++)
-		b->progs[i].table_fd = -1;
+		b->progs[i].table_fd = b->progs[i].cpu_hist_fd[0] = b->progs[i].cpu_hist_fd[1] = -1;
 	b->link = env->link;
 	b->tasks = env->tasks;
 	buf_init(&b->file);
@@ -805,6 +834,16 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	read_enum(kernel, "req_op", "REQ_OP_", 256, &b->block_ops);
 	if (!b->block_ops.names)
 		read_enum(kernel, "req_opf", "REQ_OP_", 256, &b->block_ops);
+
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0) {
+		snprintf(why, why_len, "off: cannot count the possible CPUs: %s",
+		         strerror(b->ncpus < 0 ? -b->ncpus : EINVAL));
+		btf__free(kernel);
+		bpf_destroy(b);
+		return -1;
+	}
+	b->per_cpu = xcalloc((size_t)b->ncpus * PER_CPU_WORDS, sizeof(*b->per_cpu));
 
 	unsigned pid_max = read_pid_max();
 	b->pid_words = (pid_max + KOBS_PIDS_PER_WORD - 1) / KOBS_PIDS_PER_WORD;
@@ -914,6 +953,25 @@ static void expose_hist(struct expo *out, const struct label *labels, size_t nla
 	expo_histogram(out, labels, nlabels, bounds, cumulative, KOBS_HIST_FINITE, sum, count);
 }
 
+/* Add every CPU's copy of row `row` of a per-CPU histogram map (the first KOBS_CPU_ROWS rows of
+ * a histogram) to `sum`, KOBS_HIST_WORDS words; -1 when the map cannot be read. */
+static int add_cpu_row(struct bpf_collector *b, int fd, size_t row, uint64_t *sum)
+{
+	__u32 key = (__u32)row;
+	if (bpf_map_lookup_elem(fd, &key, b->per_cpu) != 0) {
+		if (!b->cpu_read_failed)
+			log_warn("bpf: cannot read the per-CPU rows of a histogram (%s): the "
+			         "histograms of the first %d group ids are not served",
+			         strerror(errno), KOBS_CPU_ROWS);
+		b->cpu_read_failed = true;
+		return -1;
+	}
+	for (int c = 0; c < b->ncpus; c++)
+		for (int k = 0; k < KOBS_HIST_WORDS; k++)
+			sum[k] += b->per_cpu[(size_t)c * KOBS_HIST_WORDS + k];
+	return 0;
+}
+
 /* Zero what a program counted for group id `id`. */
 static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
 {
@@ -923,6 +981,10 @@ static void forget_id(struct bpf_collector *b, enum program_id p, unsigned id)
 		uint64_t *w = words_upto(&b->progs[p].hists[h], from + per * KOBS_HIST_WORDS);
 		if (w)
 			memset(w + from, 0, per * KOBS_HIST_WORDS * sizeof(uint64_t));
+		memset(b->per_cpu, 0, (size_t)b->ncpus * KOBS_HIST_WORDS * sizeof(uint64_t));
+		for (__u32 row = (__u32)(id * per); row < (id + 1) * per && row < KOBS_CPU_ROWS;
+		     row++)
+			bpf_map_update_elem(b->progs[p].cpu_hist_fd[h], &row, b->per_cpu, BPF_ANY);
 	}
 	if (p == P_OOM_KILLS) {
 		uint64_t *w = words_upto(&b->progs[p].words, b->nr_groups);
@@ -1002,16 +1064,23 @@ static void expose_group_hists(struct bpf_collector *b, enum program_id id, int 
 	for (size_t s = 0; s < per; s++) {
 		for (size_t i = 0; i < n;) {
 			uint64_t sum[KOBS_HIST_WORDS] = {0};
+			bool readable = true;
 			size_t j = i;
 			for (; j < n && strcmp(ids[j].label, ids[i].label) == 0; j++) {
-				const uint64_t *w =
-				    words + ((size_t)ids[j].id * per + s) * KOBS_HIST_WORDS;
+				/* A row below KOBS_CPU_ROWS is counted in the per-CPU map; its
+				 * words in the shared one stay 0. */
+				size_t row = (size_t)ids[j].id * per + s;
+				const uint64_t *w = words + row * KOBS_HIST_WORDS;
 				for (int k = 0; k < KOBS_HIST_WORDS; k++)
 					sum[k] += __atomic_load_n(&w[k], __ATOMIC_RELAXED);
+				if (row < KOBS_CPU_ROWS &&
+				    add_cpu_row(b, b->progs[id].cpu_hist_fd[which], row, sum) < 0)
+					readable = false;
 			}
 			struct label labels[] = {{"group", ids[i].label},
 			                         {"syscall", b->syscalls[s]}};
-			expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum);
+			if (readable)
+				expose_hist(out, labels, per > 1 || id == P_SYSCALLS ? 2 : 1, sum);
 			i = j;
 		}
 	}
@@ -1069,11 +1138,20 @@ static void expose_block_io(struct bpf_collector *b, struct expo *out)
 
 static void expose_drops(struct bpf_collector *b, struct expo *out)
 {
-	const uint64_t *w = words_upto(&b->progs[P_PACKET_DROPS].words, KOBS_DROP_REASONS);
-	if (!w)
+	/* One element, one copy of the counters per CPU. */
+	__u32 key = 0;
+	if (bpf_map_lookup_elem(b->progs[P_PACKET_DROPS].table_fd, &key, b->per_cpu) != 0) {
+		if (!b->cpu_read_failed)
+			log_warn("bpf: cannot read the packet drop counters (%s): they are not "
+			         "served",
+			         strerror(errno));
+		b->cpu_read_failed = true;
 		return;
+	}
 	for (size_t r = 0; r < KOBS_DROP_REASONS; r++) {
-		uint64_t v = __atomic_load_n(&w[r], __ATOMIC_RELAXED);
+		uint64_t v = 0;
+		for (int c = 0; c < b->ncpus; c++)
+			v += b->per_cpu[(size_t)c * KOBS_DROP_REASONS + r];
 		if (!v)
 			continue;
 		char name[32];

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expo_proto.h"
 #include "xalloc.h"
 
 struct family {
@@ -155,6 +156,8 @@ size_t expo_series(const struct expo *e)
 
 const char *expo_content_type(enum expo_format format)
 {
+	if (format == EXPO_PROTOBUF)
+		return EXPO_PROTO_CONTENT_TYPE;
 	if (format == EXPO_OPENMETRICS)
 		return "application/openmetrics-text; version=1.0.0; charset=utf-8";
 	return "text/plain; version=0.0.4; charset=utf-8";
@@ -210,12 +213,18 @@ static size_t utf8_step(const unsigned char *p, size_t avail, bool *valid)
 	return need + 1;
 }
 
-/* The common escaper: backslash and newline always, double quote when asked; invalid UTF-8,
+enum escapes {
+	ESCAPE_NOTHING, /* protobuf: only the replacements below */
+	ESCAPE_TEXT,    /* backslash and newline */
+	ESCAPE_QUOTE,   /* and double quote */
+};
+
+/* The common escaper: backslash and newline, and double quote when asked; invalid UTF-8,
  * NUL and CR become U+FFFD. NUL and CR are valid UTF-8, but neither format can escape them and
  * consumers trip on both: C code stops at NUL, and line-oriented readers (Python's universal
  * newlines among them) split lines at CR - a HELP ending in CR would even give the line the CR
  * line ending OpenMetrics forbids. */
-static void escape(struct buf *out, const char *s, size_t len, bool quote)
+static void escape(struct buf *out, const char *s, size_t len, enum escapes escapes)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	const unsigned char *end = p + len;
@@ -229,7 +238,8 @@ static void escape(struct buf *out, const char *s, size_t len, bool quote)
 
 	while (p < end) {
 		unsigned char c = *p;
-		if (c == '\\' || c == '\n' || (c == '"' && quote)) {
+		if (escapes != ESCAPE_NOTHING &&
+		    (c == '\\' || c == '\n' || (c == '"' && escapes == ESCAPE_QUOTE))) {
 			*o++ = '\\';
 			*o++ = c == '\n' ? 'n' : (char)c;
 			p++;
@@ -257,13 +267,18 @@ static void escape(struct buf *out, const char *s, size_t len, bool quote)
 
 void expo_escape_label_value(struct buf *out, const char *s, size_t len)
 {
-	escape(out, s, len, true);
+	escape(out, s, len, ESCAPE_QUOTE);
 }
 
 void expo_escape_help(struct buf *out, const char *s, size_t len, enum expo_format format)
 {
 	/* The text format's HELP knows only \\ and \n; a \" there is an invalid escape. */
-	escape(out, s, len, format == EXPO_OPENMETRICS);
+	escape(out, s, len, format == EXPO_OPENMETRICS ? ESCAPE_QUOTE : ESCAPE_TEXT);
+}
+
+void expo_valid_utf8(struct buf *out, const char *s, size_t len)
+{
+	escape(out, s, len, ESCAPE_NOTHING);
 }
 
 /* ---- numbers ---- */
@@ -789,6 +804,10 @@ static void put_sample(struct buf *out, const struct expo *e, const struct famil
 
 void expo_write(const struct expo *e, enum expo_format format, struct buf *out)
 {
+	if (format == EXPO_PROTOBUF) {
+		expo_proto_write(e, out);
+		return;
+	}
 	for (size_t i = 0; i < e->nfamilies; i++) {
 		const struct family *f = &e->families[i];
 		if (!f->nsamples)
@@ -799,4 +818,47 @@ void expo_write(const struct expo *e, enum expo_format format, struct buf *out)
 	}
 	if (format == EXPO_OPENMETRICS)
 		buf_append(out, "# EOF\n", 6);
+}
+
+/* ---- reading the model back ---- */
+
+size_t expo_family_count(const struct expo *e)
+{
+	return e->nfamilies;
+}
+
+void expo_family_at(const struct expo *e, size_t family, struct expo_family_info *out)
+{
+	const struct family *f = &e->families[family];
+	out->name = string_at(e, f->name);
+	out->name_len = f->name_len;
+	out->help = string_at(e, f->help);
+	out->help_len = f->help_len;
+	out->unit = string_at(e, f->unit);
+	out->unit_len = f->unit_len;
+	out->type = f->type;
+	out->nsamples = f->nsamples;
+}
+
+void expo_sample_at(const struct expo *e, size_t family, size_t sample,
+                    struct expo_sample_info *out)
+{
+	const struct family *f = &e->families[family];
+	const struct sample *s = &e->samples[f->first + sample];
+	out->labels = string_at(e, s->labels);
+	out->labels_len = s->labels_len;
+	out->value = f->type == METRIC_INFO ? 1 : s->value;
+	out->created = s->created;
+	out->has_created = s->has_created;
+	out->count = s->count;
+	out->nbounds = s->nbounds;
+	out->at_bound = s->bounds;
+	out->at_count = s->counts;
+}
+
+void expo_bucket(const struct expo *e, const struct expo_sample_info *s, size_t k, double *bound,
+                 uint64_t *cumulative)
+{
+	*bound = e->bounds[s->at_bound + k].value;
+	*cumulative = e->counts[s->at_count + k];
 }

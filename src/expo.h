@@ -1,5 +1,6 @@
 /* The exposition model: what one scrape collected, as metric families and samples, and the
- * writers that turn it into Prometheus text 0.0.4 or OpenMetrics 1.0.0.
+ * writers that turn it into Prometheus text 0.0.4 or OpenMetrics 1.0.0 (and, through
+ * expo_proto.c, the protobuf format).
  *
  * Collectors call expo_family() and then add that family's samples; families are written in the
  * order they were started and a family without samples is not written at all. All strings are
@@ -10,6 +11,7 @@
 #ifndef KOBS_EXPO_H
 #define KOBS_EXPO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +27,7 @@ enum metric_type {
 enum expo_format {
 	EXPO_TEXT,        /* text/plain; version=0.0.4 */
 	EXPO_OPENMETRICS, /* application/openmetrics-text; version=1.0.0 */
+	EXPO_PROTOBUF,    /* delimited io.prometheus.client.MetricFamily messages (expo_proto.h) */
 };
 
 struct label {
@@ -64,7 +67,8 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
 size_t expo_families(const struct expo *e);
 size_t expo_series(const struct expo *e);
 
-/* Append the whole exposition to `out` in the given format (OpenMetrics ends with `# EOF`). */
+/* Append the whole exposition to `out` in the given format (OpenMetrics ends with `# EOF`;
+ * EXPO_PROTOBUF is expo_proto_write()). */
 void expo_write(const struct expo *e, enum expo_format format, struct buf *out);
 
 /* The Content-Type header value for a format. */
@@ -75,9 +79,49 @@ const char *expo_content_type(enum expo_format format);
  * and in OpenMetrics also double quote. */
 void expo_escape_label_value(struct buf *out, const char *s, size_t len);
 void expo_escape_help(struct buf *out, const char *s, size_t len, enum expo_format format);
+/* What the escapers do but the escaping: invalid UTF-8, NUL and CR become U+FFFD, the rest is
+ * copied. For formats that need no escaping (protobuf), so that text is the same in every one. */
+void expo_valid_utf8(struct buf *out, const char *s, size_t len);
 
 /* Format a sample value the way Prometheus does: shortest form that reads back to the same
  * double, integers without exponent up to 2^53, "NaN", "+Inf", "-Inf". */
 void expo_format_value(struct buf *out, double value);
+
+/* ---- reading the model back, for the writers outside this file (expo_proto.c) ---- */
+
+struct expo_family_info {
+	const char *name; /* as given to expo_family(); none of these is NUL-terminated */
+	size_t name_len;
+	const char *help; /* as given, unescaped; help_len 0 when there was none */
+	size_t help_len;
+	const char *unit; /* unit_len 0 when there is none */
+	size_t unit_len;
+	enum metric_type type;
+	size_t nsamples;
+};
+
+struct expo_sample_info {
+	/* The label set as the text formats write it between the braces: `name="value"` pairs
+	 * joined by commas, each value already made valid UTF-8 and escaped (\\, \", \n). */
+	const char *labels;
+	size_t labels_len;
+	double value; /* gauge, counter; the sum of a histogram; 1 for info */
+	double created;
+	bool has_created;
+	uint64_t count;  /* histogram: number of observations (the +Inf bucket) */
+	size_t nbounds;  /* histogram: finite buckets, read with expo_bucket() */
+	size_t at_bound; /* where they are (for expo_bucket) */
+	size_t at_count;
+};
+
+/* Every family started since the last reset, empty ones included, in order. */
+size_t expo_family_count(const struct expo *e);
+void expo_family_at(const struct expo *e, size_t family, struct expo_family_info *out);
+/* Sample `sample` (< nsamples) of a family. */
+void expo_sample_at(const struct expo *e, size_t family, size_t sample,
+                    struct expo_sample_info *out);
+/* Finite bucket `k` (< nbounds) of a histogram sample: its upper bound and cumulative count. */
+void expo_bucket(const struct expo *e, const struct expo_sample_info *s, size_t k, double *bound,
+                 uint64_t *cumulative);
 
 #endif

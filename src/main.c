@@ -133,19 +133,6 @@ static int check_configs(const struct options *o, struct web_config *web,
 	return 0;
 }
 
-/* A file the daemon may not read on SIGHUP is most often one that only root could read, read
- * at the start before the switch to --run-as: say who could not read it. */
-static const char *permission_note(const struct daemon *d, const char *err, char *note, size_t len)
-{
-	if (!strstr(err, strerror(EACCES)))
-		return "";
-	snprintf(note, len,
-	         " (kobsd serves as user %s, uid %u, since its start: the file and every "
-	         "directory above it must be readable by that user)",
-	         d->privileges.user, (unsigned)d->privileges.uid);
-	return note;
-}
-
 /* SIGHUP: re-read --config.file and --web.config.file. When either is bad, the running
  * configuration stays in force. */
 static void reload(struct daemon *d)
@@ -155,19 +142,18 @@ static void reload(struct daemon *d)
 		log_info("SIGHUP: no --config.file or --web.config.file to reload");
 		return;
 	}
-	char err[512], note[256];
+	char err[512];
 	struct web_config web;
 	struct groups_config *groups;
 	if (check_configs(&d->options, &web, &groups, err, sizeof(err)) < 0) {
-		log_error("reload failed, keeping the running configuration: %s%s", err,
-		          permission_note(d, err, note, sizeof(note)));
+		/* (A file it may not read says which uid could not: regular_file.c.) */
+		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
 	if (d->options.web_config_file) {
 		warn_ignored(&web, d->options.web_config_file);
 		if (http_reload(d->http, &web, err, sizeof(err)) < 0) {
-			log_error("reload failed, keeping the running web configuration: %s%s", err,
-			          permission_note(d, err, note, sizeof(note)));
+			log_error("reload failed, keeping the running web configuration: %s", err);
 			groups_config_free(groups);
 			return;
 		}

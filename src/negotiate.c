@@ -18,9 +18,14 @@
 struct element {
 	const char *name; /* "type/subtype" or a coding */
 	size_t name_len;
-	/* The raw value of the `version` parameter, quotes included; NULL when there is none. */
+	/* The raw values of the `version`, `proto` and `encoding` parameters, quotes included;
+	 * NULL when there is none. */
 	const char *version;
 	size_t version_len;
+	const char *proto;
+	size_t proto_len;
+	const char *encoding;
+	size_t encoding_len;
 	int q;
 	bool bad; /* the element does not follow the grammar */
 };
@@ -134,6 +139,12 @@ static const char *parse_param(const char *p, struct element *el)
 	} else if (equals_nocase(name, name_len, "version")) {
 		el->version = value;
 		el->version_len = value_len;
+	} else if (equals_nocase(name, name_len, "proto")) {
+		el->proto = value;
+		el->proto_len = value_len;
+	} else if (equals_nocase(name, name_len, "encoding")) {
+		el->encoding = value;
+		el->encoding_len = value_len;
 	}
 	return p;
 }
@@ -159,6 +170,8 @@ static const char *parse_name(const char *p, bool media, struct element *el)
 static const char *parse_element(const char *p, bool media, struct element *el)
 {
 	el->version = NULL;
+	el->proto = NULL;
+	el->encoding = NULL;
 	el->q = Q_MAX;
 	p = parse_name(skip_ows(p), media, el);
 	while (!el->bad) {
@@ -224,8 +237,18 @@ static int exact_level(const struct element *el, const char *v1, const char *v2)
 	return version_is(el, v1, v2) ? 3 : -1;
 }
 
+/* Protobuf only as Prometheus and client_golang name it: MetricFamily messages, each after its
+ * length (encoding=delimited). The other encodings (text, compact-text) and a missing parameter
+ * name something we do not write. */
+static bool is_delimited_metric_families(const struct element *el)
+{
+	return el->proto && el->encoding &&
+	       value_equals(el->proto, el->proto_len, "io.prometheus.client.MetricFamily") &&
+	       value_equals(el->encoding, el->encoding_len, "delimited");
+}
+
 static void classify(const struct element *el, size_t position, struct choice *text,
-                     struct choice *om)
+                     struct choice *om, struct choice *proto)
 {
 	const char *n = el->name;
 	size_t len = el->name_len;
@@ -247,26 +270,43 @@ static void classify(const struct element *el, size_t position, struct choice *t
 		level = exact_level(el, "1.0.0", "0.0.1");
 		if (level >= 0)
 			consider(om, level, el->q, position);
+	} else if (equals_nocase(n, len, "application/vnd.google.protobuf")) {
+		if (is_delimited_metric_families(el))
+			consider(proto, 3, el->q, position);
 	}
 }
 
 /* The highest weight wins; a tie goes to the format listed first. q=0 means "not acceptable",
- * and when neither format is acceptable we still answer in text, as client_golang does: an
- * answer the client may not have asked for beats a 406 that no scraper handles. */
+ * and when no format is acceptable we still answer in text, as client_golang does: an answer
+ * the client may not have asked for beats a 406 that no scraper handles. Protobuf is served
+ * only to a client that names it (no wildcard reaches it): it is no format to surprise anyone
+ * with. */
 enum expo_format negotiate_format(const char *accept)
 {
-	struct choice text = {-1, 0, 0}, om = {-1, 0, 0};
+	struct choice text = {-1, 0, 0}, om = {-1, 0, 0}, proto = {-1, 0, 0};
 	const char *p = accept ? accept : "";
 
 	for (size_t i = 0; *p; i++) {
 		struct element el;
 		p = next_element(p, true, &el);
 		if (!el.bad)
-			classify(&el, i, &text, &om);
+			classify(&el, i, &text, &om, &proto);
 	}
-	if (om.q > 0 && (om.q > text.q || (om.q == text.q && om.position < text.position)))
-		return EXPO_OPENMETRICS;
-	return EXPO_TEXT;
+	struct {
+		const struct choice *c;
+		enum expo_format format;
+	} ranked[] = {{&text, EXPO_TEXT}, {&om, EXPO_OPENMETRICS}, {&proto, EXPO_PROTOBUF}};
+	const struct choice *best = &text;
+	enum expo_format format = EXPO_TEXT;
+	for (size_t i = 1; i < sizeof(ranked) / sizeof(ranked[0]); i++) {
+		const struct choice *c = ranked[i].c;
+		if (c->q > 0 &&
+		    (c->q > best->q || (c->q == best->q && c->position < best->position))) {
+			best = c;
+			format = ranked[i].format;
+		}
+	}
+	return format;
 }
 
 /* ---- Accept-Encoding ---- */

@@ -8,7 +8,8 @@
 
 #include "expo.h"
 
-/* Pick the exposition format from an Accept header (NULL or empty: text). */
+/* Pick the exposition format from an Accept header (NULL or empty: text): text, OpenMetrics, or
+ * protobuf when the header names delimited MetricFamily messages. */
 enum expo_format negotiate_format(const char *accept);
 /* Whether an Accept-Encoding header (NULL: no) allows gzip. */
 bool negotiate_gzip(const char *accept_encoding);

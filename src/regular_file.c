@@ -1,6 +1,7 @@
 #include "regular_file.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -38,12 +39,20 @@ static const char *file_kind(mode_t mode)
 
 static bool fail_errno(const char *path, int error, char *err, size_t errlen)
 {
-	if (error == EACCES)
+	if (error == EACCES) {
+		/* Most often a file only root may read, re-read on SIGHUP after the switch to
+		 * --run-as: say who could not read it. */
+		uid_t uid = geteuid();
+		struct passwd pw, *found = NULL;
+		char pwbuf[1024];
+		const char *name = getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found
+		                       ? found->pw_name
+		                       : "?";
 		snprintf(err, errlen,
-		         "%s: %s (kobsd runs as uid %u: make the file, and the directories above "
-		         "it, readable to that user)",
-		         path, strerror(error), (unsigned)geteuid());
-	else
+		         "%s: %s (kobsd runs as user %s, uid %u: make the file, and the "
+		         "directories above it, readable to that user)",
+		         path, strerror(error), name, (unsigned)uid);
+	} else
 		snprintf(err, errlen, "%s: %s", path, strerror(error));
 	return false;
 }

@@ -18,7 +18,7 @@
 #include "task_feed.h"
 #include "xalloc.h"
 
-#define FORMATS 2
+#define FORMATS 3 /* enum expo_format: text, OpenMetrics, protobuf */
 
 struct slot {
 	const struct collector_ops *ops;
@@ -47,6 +47,7 @@ struct scrape {
 	bool stopping;
 	bool running; /* the collecting thread was started */
 	bool collecting;
+	bool priming; /* the collection of the start runs: no request shares it */
 	unsigned long generation;
 	double started;       /* CLOCK_MONOTONIC seconds the collection under way began */
 	double last_finished; /* CLOCK_MONOTONIC seconds; 0 before the first collection */
@@ -162,6 +163,7 @@ void scrape_start(struct scrape *s)
 	 * second scrape on. Its result is not served: a request waits for a collection of its own.
 	 */
 	s->collection_wanted = true;
+	s->priming = true;
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {
 		log_error("cannot start the collecting thread: %s", strerror(rc));
@@ -268,6 +270,11 @@ static void collect_all(struct scrape *s, uint64_t requests, uint64_t collection
  * lock held. */
 static void collect_or_join(struct scrape *s)
 {
+	/* The collection of the start began before any request: one that arrives meanwhile waits
+	 * for it to end and has one of its own, so that no answer predates its request by more
+	 * than a shared collection's. */
+	while (s->priming)
+		pthread_cond_wait(&s->finished, &s->lock);
 	unsigned long seen = s->generation;
 	if (!s->collecting && !s->collection_wanted) {
 		s->collection_wanted = true;
@@ -308,6 +315,7 @@ static void run_collection(struct scrape *s)
 		s->rendered[f].have_body = false;
 		s->rendered[f].have_gz = false;
 	}
+	s->priming = false;
 	pthread_cond_broadcast(&s->finished);
 }
 
@@ -360,7 +368,7 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 	s->in_flight++;
 	collect_or_join(s);
 
-	struct rendering *r = &s->rendered[format == EXPO_OPENMETRICS ? 1 : 0];
+	struct rendering *r = &s->rendered[format < FORMATS ? format : EXPO_TEXT];
 	if (!r->have_body) {
 		buf_reset(&r->body);
 		expo_write(s->served, format, &r->body);

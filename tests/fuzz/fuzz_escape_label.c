@@ -1,6 +1,7 @@
 /* The escapers on any bytes (NULs included: both take a length): expo_escape_label_value, and
- * expo_escape_help in both formats. For each, checked against the independent oracle in
- * fuzz_common.h:
+ * expo_escape_help in both formats; and expo_valid_utf8 (protobuf's text), which must give
+ * exactly the oracle's sanitized input. For the escapers, checked against the independent oracle
+ * in fuzz_common.h:
  * - what was there before in the buffer is kept, the result is NUL-terminated and at most three
  *   times the input;
  * - the result is valid UTF-8 with no raw newline, CR or NUL; label values and OpenMetrics HELP
@@ -70,6 +71,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(LABEL, in, size, want, want_len, scratch);
 	run(HELP_TEXT, in, size, want, want_len, scratch);
 	run(HELP_OPENMETRICS, in, size, want, want_len, scratch);
+
+	struct buf b;
+	buf_init(&b);
+	buf_puts(&b, PREFIX);
+	expo_valid_utf8(&b, in, size);
+	if (b.len != strlen(PREFIX) + want_len || memcmp(b.data, PREFIX, strlen(PREFIX)) != 0 ||
+	    memcmp(b.data + strlen(PREFIX), want, want_len) != 0 || b.data[b.len] != '\0') {
+		fuzz_print_bytes("input", in, size);
+		fuzz_print_bytes("output", b.data, b.len);
+		FUZZ_CHECK(false, "expo_valid_utf8 is not the sanitized input");
+	}
+	buf_free(&b);
 
 	free(want);
 	free(scratch);

@@ -16,6 +16,14 @@
  *    ".0" when integral; bucket counts, _count and info values are exact.
  * 3. The model is reset and rebuilt from the same input (the daemon's steady state) and must
  *    write the same bytes again.
+ * 4. The protobuf writer (src/expo_proto.c), read back by a strict wire-format reader: one
+ *    length-delimited MetricFamily per family with samples, every length exact, only the fields
+ *    of io.prometheus.client's schema; names with the text format's suffixes, HELP and label
+ *    values the sanitized input (unescaped), doubles bit for bit, created times to the
+ *    nanosecond; histograms with their classic buckets, and native fields exactly when every
+ *    histogram of the family has doubling bounds: then a power-of-two zero threshold within
+ *    sqrt(2) of the first bound, holding the first bucket, and native buckets that hold the
+ *    others' counts, the overflow bucket last.
  * The layout itself does not depend on the input; tests/unit/test_expo.c and the promtool and
  * prometheus_client checks in tests/integration/ cover it. What the fuzzer can reach here is the
  * escaping and the number formatting, in every position they are used.
@@ -36,6 +44,7 @@
  *                    the +Inf bucket. Missing or unreadable numbers count as 0.
  * Values keep to the API's contract: counters and histogram sums are made non-negative and not
  * NaN, histogram bounds finite, non-negative and strictly ascending; gauges get any double. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -609,6 +618,419 @@ static void check_output(const struct buf *out, enum expo_format format, const s
 	free(o.arena);
 }
 
+/* ---- 4: protobuf ---- */
+
+struct pb {
+	const unsigned char *p, *end;
+};
+
+struct pb_field {
+	unsigned number, wire;
+	uint64_t value; /* a varint, or the bits of a fixed64 */
+	struct pb body; /* length-delimited */
+};
+
+static uint64_t pb_varint(const unsigned char **p, const unsigned char *end)
+{
+	uint64_t v = 0;
+	for (int shift = 0; shift < 70; shift += 7) {
+		FUZZ_CHECK(*p < end, "a varint runs past its message");
+		unsigned char c = *(*p)++;
+		FUZZ_CHECK(shift < 63 || c <= 1, "a varint overflows 64 bits");
+		v |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80))
+			return v;
+	}
+	FUZZ_CHECK(false, "a varint of more than 10 bytes");
+	return 0;
+}
+
+static bool pb_next(struct pb *m, struct pb_field *f)
+{
+	if (m->p == m->end)
+		return false;
+	uint64_t tag = pb_varint(&m->p, m->end);
+	f->number = (unsigned)(tag >> 3);
+	f->wire = (unsigned)(tag & 7);
+	if (f->wire == 0) {
+		f->value = pb_varint(&m->p, m->end);
+	} else if (f->wire == 1) {
+		FUZZ_CHECK(m->end - m->p >= 8, "a fixed64 runs past its message");
+		f->value = 0;
+		for (int i = 7; i >= 0; i--)
+			f->value = f->value << 8 | m->p[i];
+		m->p += 8;
+	} else {
+		FUZZ_CHECK(f->wire == 2, "field %u has wire type %u", f->number, f->wire);
+		uint64_t len = pb_varint(&m->p, m->end);
+		FUZZ_CHECK(len <= (uint64_t)(m->end - m->p), "field %u runs past its message",
+		           f->number);
+		f->body = (struct pb){m->p, m->p + len};
+		m->p += len;
+	}
+	return true;
+}
+
+static void pb_expect_wire(const struct pb_field *f, unsigned wire, const char *what)
+{
+	FUZZ_CHECK(f->wire == wire, "%s has wire type %u, not %u", what, f->wire, wire);
+}
+
+static void pb_expect_bytes(const struct pb_field *f, const char *want, size_t len,
+                            const char *what)
+{
+	pb_expect_wire(f, 2, what);
+	size_t got = (size_t)(f->body.end - f->body.p);
+	if (got != len || memcmp(f->body.p, want, len) != 0) {
+		fuzz_print_bytes("got", (const char *)f->body.p, got);
+		fuzz_print_bytes("want", want, len);
+		FUZZ_CHECK(false, "%s differs", what);
+	}
+}
+
+static void pb_expect_sanitized(const struct pb_field *f, const char *given, const char *what)
+{
+	size_t len = strlen(given);
+	char *want = malloc(3 * len + 1);
+	FUZZ_CHECK(want, "out of memory");
+	pb_expect_bytes(f, want, fuzz_utf8_sanitize(given, len, want), what);
+	free(want);
+}
+
+static double pb_double(const struct pb_field *f, const char *what)
+{
+	pb_expect_wire(f, 1, what);
+	double d;
+	memcpy(&d, &f->value, sizeof(d));
+	return d;
+}
+
+static void pb_expect_double(const struct pb_field *f, double want, const char *what)
+{
+	double got = pb_double(f, what);
+	FUZZ_CHECK(memcmp(&got, &want, sizeof(got)) == 0 || (isnan(got) && isnan(want)),
+	           "%s is %.17g, not %.17g", what, got, want);
+}
+
+/* The one double field 1 of a Gauge or Counter. */
+static void pb_expect_value(struct pb m, double want, const struct shadow_sample *s)
+{
+	struct pb_field f;
+	bool value = false, created = false;
+	while (pb_next(&m, &f)) {
+		if (f.number == 1 && !value) {
+			pb_expect_double(&f, want, "the value");
+			value = true;
+		} else if (f.number == 3 && !created) {
+			pb_expect_wire(&f, 2, "the created time");
+			struct pb ts = f.body;
+			struct pb_field t;
+			int64_t seconds = 0;
+			uint64_t nanos = 0;
+			while (pb_next(&ts, &t)) {
+				FUZZ_CHECK(t.wire == 0 && (t.number == 1 || t.number == 2),
+				           "field %u in a Timestamp", t.number);
+				if (t.number == 1)
+					seconds = (int64_t)t.value;
+				else
+					nanos = t.value;
+			}
+			FUZZ_CHECK(nanos < 1000000000, "%" PRIu64 " nanoseconds", nanos);
+			double got = (double)seconds + (double)nanos / 1e9;
+			FUZZ_CHECK(s && s->has_created &&
+			               fabs(got - s->created) <= 1e-9 + fabs(s->created) * 4.5e-16,
+			           "a created time of %.17g for %.17g", got, s ? s->created : NAN);
+			created = true;
+		} else {
+			FUZZ_CHECK(false, "field %u in a value message", f.number);
+		}
+	}
+	FUZZ_CHECK(value, "no value");
+	/* A created time goes out when a Timestamp can hold it (years 1 to 9999). */
+	bool want_created = s && s->has_created && s->created > -6e10 && s->created < 2.5e11;
+	FUZZ_CHECK(created == want_created, "created time %s", created ? "extra" : "missing");
+}
+
+/* Whether every histogram of the family has doubling bounds: what makes it native. */
+static bool pb_family_native(const struct shadow *sh, const struct shadow_family *fam)
+{
+	for (size_t i = 0; i < fam->nsamples; i++) {
+		const struct shadow_sample *s = &sh->samples[fam->first + i];
+		if (!s->nbounds || !(s->bounds[0] > 0) || !(s->value >= 0))
+			return false;
+		for (size_t k = 1; k < s->nbounds; k++)
+			if (s->bounds[k] != ldexp(s->bounds[0], (int)k))
+				return false;
+		if (!isfinite(exp2(round(log2(s->bounds[0])))))
+			return false;
+	}
+	return fam->nsamples > 0;
+}
+
+static uint64_t bucket_of(const struct shadow_sample *s, size_t k)
+{
+	uint64_t upto = k < s->nbounds ? s->cumulative[k] : s->count;
+	return upto - (k ? s->cumulative[k - 1] : 0);
+}
+
+static void pb_expect_histogram(struct pb m, const struct shadow_sample *s, bool native)
+{
+	struct pb_field f;
+	size_t nbuckets = 0, nspans = 0;
+	bool count = false, sum = false, schema = false, threshold = false, zero = false;
+	double zero_threshold = 0;
+	uint64_t zero_count = 0;
+	struct pb deltas = {NULL, NULL};
+	int64_t index[MAX_BOUNDS + 2];
+	size_t nindex = 0;
+	int64_t at = 0;
+	while (pb_next(&m, &f)) {
+		switch (f.number) {
+		case 1:
+			pb_expect_wire(&f, 0, "sample_count");
+			FUZZ_CHECK(f.value == s->count, "count %" PRIu64 ", not %" PRIu64, f.value,
+			           s->count);
+			count = true;
+			break;
+		case 2:
+			pb_expect_double(&f, s->value, "sample_sum");
+			sum = true;
+			break;
+		case 3: {
+			FUZZ_CHECK(nbuckets < s->nbounds, "more buckets than bounds");
+			pb_expect_wire(&f, 2, "a bucket");
+			struct pb b = f.body;
+			struct pb_field bf;
+			bool c = false, u = false;
+			while (pb_next(&b, &bf)) {
+				if (bf.number == 1) {
+					pb_expect_wire(&bf, 0, "cumulative_count");
+					FUZZ_CHECK(bf.value == s->cumulative[nbuckets],
+					           "bucket %zu counts %" PRIu64, nbuckets,
+					           bf.value);
+					c = true;
+				} else {
+					FUZZ_CHECK(bf.number == 2, "field %u in a bucket",
+					           bf.number);
+					pb_expect_double(&bf, s->bounds[nbuckets], "upper_bound");
+					u = true;
+				}
+			}
+			FUZZ_CHECK(c && u, "a bucket without its count or bound");
+			nbuckets++;
+			break;
+		}
+		case 5:
+			pb_expect_wire(&f, 0, "schema");
+			FUZZ_CHECK(f.value == 0, "schema (zigzag) %" PRIu64, f.value);
+			schema = true;
+			break;
+		case 6:
+			zero_threshold = pb_double(&f, "zero_threshold");
+			threshold = true;
+			break;
+		case 7:
+			pb_expect_wire(&f, 0, "zero_count");
+			zero_count = f.value;
+			zero = true;
+			break;
+		case 12: {
+			pb_expect_wire(&f, 2, "a span");
+			struct pb sp = f.body;
+			struct pb_field sf;
+			int64_t offset = 0;
+			uint64_t length = 0;
+			while (pb_next(&sp, &sf)) {
+				FUZZ_CHECK(sf.wire == 0 && (sf.number == 1 || sf.number == 2),
+				           "field %u in a span", sf.number);
+				if (sf.number == 1)
+					offset =
+					    (int64_t)(sf.value >> 1) ^ -(int64_t)(sf.value & 1);
+				else
+					length = sf.value;
+			}
+			FUZZ_CHECK(nspans == 0 || offset > 0, "a later span with offset %" PRId64,
+			           offset);
+			FUZZ_CHECK(length > 0 && length <= MAX_BOUNDS + 1 - nindex,
+			           "a span of %" PRIu64 " buckets", length);
+			at += offset;
+			for (uint64_t k = 0; k < length; k++)
+				index[nindex++] = at++;
+			nspans++;
+			break;
+		}
+		case 13:
+			pb_expect_wire(&f, 2, "positive_delta (packed)");
+			FUZZ_CHECK(!deltas.p, "two runs of deltas");
+			deltas = f.body;
+			break;
+		default:
+			FUZZ_CHECK(false, "field %u in a histogram", f.number);
+		}
+	}
+	FUZZ_CHECK(count && sum && nbuckets == s->nbounds, "count, sum or buckets missing");
+	FUZZ_CHECK(native == (schema && threshold && zero), "native fields %s",
+	           native ? "missing" : "on a classic histogram");
+	if (!native) {
+		FUZZ_CHECK(!nspans && !deltas.p, "native buckets on a classic histogram");
+		return;
+	}
+	/* A power of two within sqrt(2) of the first bound, holding the first bucket. */
+	int e2;
+	FUZZ_CHECK(frexp(zero_threshold, &e2) == 0.5, "zero threshold %g", zero_threshold);
+	double scale = zero_threshold / s->bounds[0];
+	FUZZ_CHECK(scale >= M_SQRT1_2 * (1 - 1e-12) && scale <= M_SQRT2 * (1 + 1e-12),
+	           "zero threshold %g for a first bound of %g", zero_threshold, s->bounds[0]);
+	FUZZ_CHECK(zero_count == s->cumulative[0], "zero count %" PRIu64, zero_count);
+	/* Classic bucket k is native bucket first + k; the absent ones are empty. */
+	int64_t first = e2 - 1;
+	FUZZ_CHECK(nindex == 0 || deltas.p, "spans without deltas");
+	uint64_t c = 0, total = zero_count;
+	for (size_t i = 0; i < nindex; i++) {
+		uint64_t u = pb_varint(&deltas.p, deltas.end);
+		c += (u >> 1) ^ (0 - (u & 1)); /* zigzag, in unsigned arithmetic */
+		int64_t k = index[i] - first;
+		uint64_t want = k >= 1 && k <= (int64_t)s->nbounds ? bucket_of(s, (size_t)k) : 0;
+		FUZZ_CHECK(c == want,
+		           "native bucket %" PRId64 " holds %" PRIu64 ", classic bucket %" PRId64
+		           " %" PRIu64,
+		           index[i], c, k, want);
+		total += c;
+	}
+	FUZZ_CHECK(!deltas.p || deltas.p == deltas.end, "more deltas than the spans cover");
+	FUZZ_CHECK(total == s->count, "native buckets hold %" PRIu64 " of %" PRIu64, total,
+	           s->count);
+}
+
+static void pb_expect_metric(struct pb m, const struct shadow_family *fam,
+                             const struct shadow_sample *s, bool native)
+{
+	struct pb_field f;
+	size_t nlabels = 0;
+	bool value = false;
+	while (pb_next(&m, &f)) {
+		if (f.number == 1) {
+			FUZZ_CHECK(nlabels < s->nlabels && !value,
+			           "a label more, or after the value");
+			pb_expect_wire(&f, 2, "a label");
+			struct pb lp = f.body;
+			struct pb_field lf;
+			bool name = false, val = false;
+			while (pb_next(&lp, &lf)) {
+				if (lf.number == 1 && !name) {
+					pb_expect_bytes(&lf, label_names[nlabels],
+					                strlen(label_names[nlabels]),
+					                "a label name");
+					name = true;
+				} else {
+					FUZZ_CHECK(lf.number == 2 && !val, "field %u in a label",
+					           lf.number);
+					pb_expect_sanitized(&lf, s->values[nlabels],
+					                    "a label value");
+					val = true;
+				}
+			}
+			FUZZ_CHECK(name && val, "a label without its name or value");
+			nlabels++;
+			continue;
+		}
+		FUZZ_CHECK(!value, "a second value");
+		value = true;
+		switch (fam->type) {
+		case METRIC_GAUGE:
+		case METRIC_INFO:
+			FUZZ_CHECK(f.number == 2, "field %u for a gauge", f.number);
+			pb_expect_wire(&f, 2, "gauge");
+			pb_expect_value(f.body, fam->type == METRIC_INFO ? 1 : s->value, NULL);
+			break;
+		case METRIC_COUNTER:
+			FUZZ_CHECK(f.number == 3, "field %u for a counter", f.number);
+			pb_expect_wire(&f, 2, "counter");
+			pb_expect_value(f.body, s->value, s);
+			break;
+		case METRIC_HISTOGRAM:
+			FUZZ_CHECK(f.number == 7, "field %u for a histogram", f.number);
+			pb_expect_wire(&f, 2, "histogram");
+			pb_expect_histogram(f.body, s, native);
+			break;
+		}
+	}
+	FUZZ_CHECK(nlabels == s->nlabels && value, "%zu of %zu labels, value %d", nlabels,
+	           s->nlabels, value);
+}
+
+static void pb_expect_family(struct pb m, const struct shadow *sh, const struct shadow_family *fam)
+{
+	const char *suffix = fam->type == METRIC_COUNTER ? "_total"
+	                     : fam->type == METRIC_INFO  ? "_info"
+	                                                 : "";
+	unsigned type = fam->type == METRIC_COUNTER ? 0 : fam->type == METRIC_HISTOGRAM ? 4 : 1;
+	char name[64];
+	snprintf(name, sizeof(name), "%s%s", fam->name, suffix);
+	bool native = fam->type == METRIC_HISTOGRAM && pb_family_native(sh, fam);
+	bool want_help = fam->help && *fam->help, want_unit = fam->unit && !*suffix;
+	bool got_name = false, got_help = false, got_type = false, got_unit = false;
+	size_t nmetrics = 0;
+	struct pb_field f;
+	while (pb_next(&m, &f)) {
+		switch (f.number) {
+		case 1:
+			FUZZ_CHECK(!got_name, "two names");
+			pb_expect_bytes(&f, name, strlen(name), "the family name");
+			got_name = true;
+			break;
+		case 2:
+			FUZZ_CHECK(want_help && !got_help, "a HELP %s",
+			           got_help ? "twice" : "extra");
+			pb_expect_sanitized(&f, fam->help, "HELP");
+			got_help = true;
+			break;
+		case 3:
+			pb_expect_wire(&f, 0, "the type");
+			FUZZ_CHECK(!got_type && f.value == type, "type %" PRIu64 ", not %u",
+			           f.value, type);
+			got_type = true;
+			break;
+		case 4:
+			FUZZ_CHECK(nmetrics < fam->nsamples, "more metrics than samples");
+			pb_expect_wire(&f, 2, "a metric");
+			pb_expect_metric(f.body, fam, &sh->samples[fam->first + nmetrics], native);
+			nmetrics++;
+			break;
+		case 5:
+			FUZZ_CHECK(want_unit && !got_unit, "a unit %s",
+			           got_unit ? "twice" : "extra");
+			pb_expect_bytes(&f, fam->unit, strlen(fam->unit), "the unit");
+			got_unit = true;
+			break;
+		default:
+			FUZZ_CHECK(false, "field %u in a MetricFamily", f.number);
+		}
+	}
+	FUZZ_CHECK(got_name && got_type && got_help == want_help && got_unit == want_unit &&
+	               nmetrics == fam->nsamples,
+	           "%s: name %d, type %d, help %d, unit %d, %zu of %zu metrics", name, got_name,
+	           got_type, got_help, got_unit, nmetrics, fam->nsamples);
+}
+
+static void check_protobuf(const struct buf *out, const struct shadow *sh)
+{
+	struct pb all = {NULL, NULL};
+	if (out->len) /* an empty buffer may have no memory at all */
+		all = (struct pb){(const unsigned char *)out->data,
+		                  (const unsigned char *)out->data + out->len};
+	for (size_t i = 0; i < sh->nfamilies; i++) {
+		const struct shadow_family *fam = &sh->families[i];
+		if (!fam->nsamples)
+			continue;
+		uint64_t len = pb_varint(&all.p, all.end);
+		FUZZ_CHECK(len <= (uint64_t)(all.end - all.p), "a family runs past the output");
+		pb_expect_family((struct pb){all.p, all.p + len}, sh, fam);
+		all.p += len;
+	}
+	FUZZ_CHECK(all.p == all.end, "%td bytes after the last family", all.end - all.p);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct shadow sh;
@@ -627,20 +1049,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&text);
 	buf_init(&om);
 	buf_init(&again);
+	struct buf proto;
+	buf_init(&proto);
 	expo_write(e, EXPO_TEXT, &text);
 	expo_write(e, EXPO_OPENMETRICS, &om);
+	expo_write(e, EXPO_PROTOBUF, &proto);
 	check_output(&text, EXPO_TEXT, &sh);
 	check_output(&om, EXPO_OPENMETRICS, &sh);
+	check_protobuf(&proto, &sh);
 
 	expo_reset(e);
 	FUZZ_CHECK(expo_families(e) == 0 && expo_series(e) == 0, "expo_reset left something");
 	build(e, records, size, &sh);
 	expo_write(e, EXPO_TEXT, &again);
 	expo_write(e, EXPO_OPENMETRICS, &again);
-	FUZZ_CHECK(again.len == text.len + om.len &&
-	               (!text.len || memcmp(again.data, text.data, text.len) == 0) &&
-	               memcmp(again.data + text.len, om.data, om.len) == 0,
-	           "the rebuilt model wrote different bytes");
+	expo_write(e, EXPO_PROTOBUF, &again);
+	FUZZ_CHECK(
+	    again.len == text.len + om.len + proto.len &&
+	        (!text.len || memcmp(again.data, text.data, text.len) == 0) &&
+	        memcmp(again.data + text.len, om.data, om.len) == 0 &&
+	        (!proto.len || memcmp(again.data + text.len + om.len, proto.data, proto.len) == 0),
+	    "the rebuilt model wrote different bytes");
+	buf_free(&proto);
 
 	buf_free(&again);
 	buf_free(&text);

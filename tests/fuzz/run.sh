@@ -48,8 +48,8 @@ harnesses=(
 	"web_config   web_config.c config_yaml.c regular_file.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
 	"listen       listen.c"
-	"escape_label expo.c buf.c xalloc.c -lm"
-	"expo_write   expo.c buf.c xalloc.c -lm"
+	"escape_label expo.c expo_proto.c buf.c xalloc.c -lm"
+	"expo_write   expo.c expo_proto.c buf.c xalloc.c -lm"
 )
 declare -A deps=()
 order=()

@@ -10,12 +10,7 @@
 # daemon still serves /proc and says why BPF is off.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] ||
-	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-"$KOBSD" --help | grep -q '^  bpf ' ||
-	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
-# lib.sh's start_kobsd leaves the bpf collector out unless asked for it.
-export KOBS_WITH_BPF=1
+require_bpf
 
 # disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
 # /sys/block (vda, nvme0n1, sda: never a partition), following device-mapper and md devices down
@@ -202,6 +197,7 @@ pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
 
 # Reloads that change the groups but not the bpf: section leave the programs alone and say
 # nothing about a restart, however many there are; the timed syscalls keep their names.
+readable_by_daemon
 for comm in kt_other kt_third; do
 	sed -i "s/comm: \[kt_burn,/comm: [$comm, kt_burn,/" "$WORK/kobsd.yml"
 	reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)

@@ -104,6 +104,7 @@ pass "SIGTERM exits 0"
 # configuration keeps serving, and SIGTERM still stops the daemon (it used to block in open(2)).
 cp "$WORK/good.yml" "$WORK/reload.yml"
 start_kobsd --config.file="$WORK/reload.yml"
+readable_by_daemon
 rm "$WORK/reload.yml"
 mkfifo "$WORK/reload.yml"
 kill -HUP "$KOBS_PID"

@@ -17,7 +17,8 @@ pass "OpenMetrics parser accepts the OpenMetrics format"
 # The same families in both formats.
 names_text=$(grep '^# TYPE' "$WORK/text" | awk '{print $3}' | sed 's/_total$//; s/_info$//' | sort)
 names_om=$(grep '^# TYPE' "$WORK/om" | awk '{print $3}' | sort)
-[ "$names_text" = "$names_om" ] || fail "text and OpenMetrics serve different families"
+[ "$names_text" = "$names_om" ] || fail "text and OpenMetrics serve different families:" \
+	"$(diff <(echo "$names_text") <(echo "$names_om") | grep '^[<>]')"
 pass "text and OpenMetrics serve the same families"
 stop_kobsd || fail "exit status"
 

@@ -224,6 +224,8 @@ status_of() {
 # The Accept headers real Prometheus servers send (see shared/BRIEF.md).
 ACCEPT_PROM_242='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 ACCEPT_PROM_240='application/openmetrics-text;version=1.0.0;q=0.75,application/openmetrics-text;q=0.6,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
+# Prometheus 2.42 started with --enable-feature=native-histograms.
+ACCEPT_PROM_242_NATIVE='application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 ACCEPT_PROM_3='application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,text/plain;version=1.0.0;escaping=allow-utf-8;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1'
 
 # check_text FILE: promtool must accept the text exposition and print nothing at all.
@@ -243,6 +245,16 @@ with open(sys.argv[1], encoding="utf-8") as f:
     families = list(text_string_to_metric_families(f.read()))
 assert families, "no metric families"
 PY
+}
+
+# require_bpf: skip unless root in a build with the bpf collector; then start_kobsd runs it
+# (KOBS_WITH_BPF=1).
+require_bpf() {
+	[ "$(id -u)" = 0 ] ||
+		skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
+	"$KOBSD" --help | grep -q '^  bpf ' ||
+		skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
+	export KOBS_WITH_BPF=1
 }
 
 # require_systemd: skip unless kobsd was built with libsystemd (its --version lists +systemd).

@@ -90,6 +90,7 @@ reloads() {
 }
 
 start_kobsd --config.file="$WORK/groups.yml" --web.config.file="$WORK/web.yml"
+readable_by_daemon
 churn &
 CHURN=$!
 EXTRA_PIDS+=($CHURN)

@@ -12,11 +12,7 @@
 # for the 5% the issue allows. Names carry this test's pid, so that other runs do not mix in.
 . "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" = 0 ] ||
-	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-"$KOBSD" --help | grep -q '^  bpf ' ||
-	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
-export KOBS_WITH_BPF=1
+require_bpf
 
 # Where nobody may run the load from, and where writes reach a disk ($WORK is root's, 0700).
 SHARED=$(mktemp -d /var/tmp/kobs-task-iter.XXXXXX)

@@ -38,6 +38,7 @@ threads() { ls "/proc/$KOBS_PID/task" | wc -l; }
 fds() { ls "/proc/$KOBS_PID/fd" | wc -l; }
 
 start_kobsd --web.config.file="$WORK/web.yml"
+readable_by_daemon
 host=${KOBS_URL#http://}
 [ "$(served_serial)" = "serial=03E9" ] || fail "the first certificate is not served: $(served_serial)"
 threads_before=$(threads)

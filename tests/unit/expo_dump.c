@@ -3,8 +3,9 @@
  *
  *   expo_dump text        | promtool check metrics
  *   expo_dump openmetrics | python3 -c '...text_string_to_metric_families...'
+ *   expo_dump protobuf    > file; tests/integration/metricfamily.py check file
  *
- * Usage: expo_dump text|openmetrics */
+ * Usage: expo_dump text|openmetrics|protobuf */
 #include <stdio.h>
 #include <string.h>
 
@@ -110,8 +111,10 @@ int main(int argc, char **argv)
 		format = EXPO_TEXT;
 	} else if (argc == 2 && strcmp(argv[1], "openmetrics") == 0) {
 		format = EXPO_OPENMETRICS;
+	} else if (argc == 2 && strcmp(argv[1], "protobuf") == 0) {
+		format = EXPO_PROTOBUF;
 	} else {
-		fprintf(stderr, "usage: expo_dump text|openmetrics\n");
+		fprintf(stderr, "usage: expo_dump text|openmetrics|protobuf\n");
 		return 64;
 	}
 

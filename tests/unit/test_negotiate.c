@@ -1,5 +1,5 @@
-/* Content negotiation: the Accept headers real scrapers and clients send, hostile headers, and
- * Accept-Encoding. */
+/* Content negotiation: the Accept headers real scrapers and clients send (protobuf included),
+ * hostile headers, and Accept-Encoding. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,7 +27,13 @@
 #define PROMETHEUS_3_TEXT_FIRST                                                                    \
 	"text/plain;version=1.0.0;escaping=allow-utf-8;q=0.5,text/plain;version=0.0.4;q=0.4,"      \
 	"application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.3,*/*;q=0.1"
-/* Prometheus 3 with protobuf first, which we do not serve. */
+/* Prometheus 2.40 to 2.48 with --enable-feature=native-histograms (2.42 sends exactly this). */
+#define PROMETHEUS_2_42_NATIVE_HISTOGRAMS                                                          \
+	"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"                 \
+	"encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"                     \
+	"application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,"        \
+	"*/*;q=0.1"
+/* Prometheus 3 with protobuf first in scrape_protocols. */
 #define PROMETHEUS_3_PROTOBUF_FIRST                                                                \
 	"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"                 \
 	"encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;"                     \
@@ -66,10 +72,16 @@ static void prometheus_asking_only_for_text_gets_text(void **state)
 	assert_int_equal(negotiate_format("text/plain;version=0.0.4;q=0.5,*/*;q=0.1"), EXPO_TEXT);
 }
 
-static void prometheus_preferring_protobuf_gets_openmetrics(void **state)
+static void prometheus_3_preferring_protobuf_gets_protobuf(void **state)
 {
 	(void)state;
-	assert_int_equal(negotiate_format(PROMETHEUS_3_PROTOBUF_FIRST), EXPO_OPENMETRICS);
+	assert_int_equal(negotiate_format(PROMETHEUS_3_PROTOBUF_FIRST), EXPO_PROTOBUF);
+}
+
+static void prometheus_2_42_with_native_histograms_gets_protobuf(void **state)
+{
+	(void)state;
+	assert_int_equal(negotiate_format(PROMETHEUS_2_42_NATIVE_HISTOGRAMS), EXPO_PROTOBUF);
 }
 
 static void curl_any_type_gets_text(void **state)
@@ -189,6 +201,55 @@ static void malformed_element_does_not_hide_the_next(void **state)
 	(void)state;
 	assert_int_equal(negotiate_format("text/plain junk;q=1,application/openmetrics-text"),
 	                 EXPO_OPENMETRICS);
+}
+
+static void protobuf_needs_delimited_metric_families(void **state)
+{
+	(void)state;
+	/* Other encodings, another message, or a parameter left out: not what we write. */
+	const char *other[] = {
+	    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=text",
+	    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+	    "encoding=compact-text",
+	    "application/vnd.google.protobuf;proto=io.prometheus.write.v2.Request;"
+	    "encoding=delimited",
+	    "application/vnd.google.protobuf;encoding=delimited",
+	    "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily",
+	    "application/vnd.google.protobuf",
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		assert_int_equal(negotiate_format(other[i]), EXPO_TEXT);
+}
+
+static void protobuf_parameters_may_be_quoted_and_in_any_order(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    negotiate_format("Application/Vnd.Google.Protobuf; Encoding=\"delimited\"; "
+	                     "Proto=\"io.prometheus.client.MetricFamily\""),
+	    EXPO_PROTOBUF);
+}
+
+static void protobuf_with_lower_weight_loses_to_openmetrics(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    negotiate_format(
+	        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+	        "encoding=delimited;q=0.5,application/openmetrics-text;q=0.6"),
+	    EXPO_OPENMETRICS);
+	assert_int_equal(
+	    negotiate_format(
+	        "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;"
+	        "encoding=delimited;q=0"),
+	    EXPO_TEXT);
+}
+
+static void wildcards_never_get_protobuf(void **state)
+{
+	(void)state;
+	assert_int_equal(negotiate_format("*/*"), EXPO_TEXT);
+	assert_int_equal(negotiate_format("application/*"), EXPO_OPENMETRICS);
 }
 
 /* ---- hostile headers ---- */
@@ -329,7 +390,8 @@ int main(void)
 	    cmocka_unit_test(prometheus_3_default_gets_openmetrics),
 	    cmocka_unit_test(prometheus_3_preferring_text_gets_text),
 	    cmocka_unit_test(prometheus_asking_only_for_text_gets_text),
-	    cmocka_unit_test(prometheus_preferring_protobuf_gets_openmetrics),
+	    cmocka_unit_test(prometheus_3_preferring_protobuf_gets_protobuf),
+	    cmocka_unit_test(prometheus_2_42_with_native_histograms_gets_protobuf),
 	    cmocka_unit_test(curl_any_type_gets_text),
 	    cmocka_unit_test(browser_gets_text),
 	    cmocka_unit_test(no_header_gets_text),
@@ -347,6 +409,10 @@ int main(void)
 	    cmocka_unit_test(comma_inside_quotes_does_not_split_elements),
 	    cmocka_unit_test(malformed_weight_skips_the_element),
 	    cmocka_unit_test(malformed_element_does_not_hide_the_next),
+	    cmocka_unit_test(protobuf_needs_delimited_metric_families),
+	    cmocka_unit_test(protobuf_parameters_may_be_quoted_and_in_any_order),
+	    cmocka_unit_test(protobuf_with_lower_weight_loses_to_openmetrics),
+	    cmocka_unit_test(wildcards_never_get_protobuf),
 	    cmocka_unit_test(garbage_gets_text),
 	    cmocka_unit_test(unterminated_quote_gets_text),
 	    cmocka_unit_test(hundred_kilobytes_of_commas_get_text),

@@ -198,7 +198,7 @@ static void unreadable_file_says_which_user_needs_to_read_it(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	assert_true(got > 0);
 	char want[256];
-	snprintf(want, sizeof(want), "%s: Permission denied (kobsd runs as uid ", file);
+	snprintf(want, sizeof(want), "%s: Permission denied (kobsd runs as user ", file);
 	assert_non_null(strstr(err, want));
 	assert_non_null(strstr(err, "make the file, and the directories above it, readable"));
 }
