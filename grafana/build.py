@@ -226,6 +226,12 @@ def host():
             rate("kobs_cpu_seconds_total", F, "instance, mode") +
             " / on (instance) group_left sum by (instance) (kobs_cpus{%s})" % F,
             "{{instance}} {{mode}}")], "percentunit", stack=True),
+        timeseries("CPU busy per CPU", [target(
+            "1 - " + rate("kobs_cpu_seconds_total", F + ',mode=~"idle|iowait|steal"',
+                          "instance, cpu"),
+            "{{instance}} cpu{{cpu}}")], "percentunit",
+            "Share of each CPU's time not idle, waiting for I/O or stolen: one busy CPU among "
+            "idle ones shows here, not in the host's average."),
         timeseries("Load", [target("kobs_load1{%s}" % F, "{{instance}} 1m", "A"),
                             target("kobs_load5{%s}" % F, "{{instance}} 5m", "B"),
                             target("kobs_load15{%s}" % F, "{{instance}} 15m", "C")]),

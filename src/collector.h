@@ -24,14 +24,24 @@ struct collector_env {
 	struct task_feed *tasks;         /* the bpf collector's task iterator, if it runs */
 	const struct host_options
 	    *host; /* --path.sysfs, --path.rootfs, the host collectors' flags */
+	const char *textfile_directory; /* --collector.textfile.directory, or NULL */
 };
+
+/* What init returns when the collector lacks a privilege it needs, which is how an unprivileged
+ * daemon normally runs: `why` says what is missing and how to grant it. The collector is listed
+ * as "off: not permitted" unless the command line asked for it, and then as failed. */
+#define COLLECTOR_NOT_PERMITTED (-2)
 
 struct collector_ops {
 	const char *name;        /* [a-z_]+; used in --collector.NAME and the collector label */
 	const char *description; /* one line for --help and the landing page */
 	bool default_enabled;
+	/* Another collector this one relies on, which runs with it whenever it runs (collect[]
+	 * naming this one alone), its samples left out; or NULL. */
+	const char *needs;
 	/* Prepare the collector. Return 0, or -1 with a one-line reason a user can act on in
-	 * `why` (e.g. "/proc/stat: permission denied"); a failed collector is listed as failed. */
+	 * `why` (e.g. "/proc/stat: permission denied"); a failed collector is listed as failed.
+	 * COLLECTOR_NOT_PERMITTED: see above. */
 	int (*init)(void **state, const struct collector_env *env, char *why, size_t why_len);
 	/* Append this scrape's samples to `out`. Return 0, or -1 when the collection failed
 	 * (whatever was appended stays valid exposition). Runs on one thread at a time. */

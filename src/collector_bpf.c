@@ -790,10 +790,9 @@ static int bpf_init(void **state, const struct collector_env *env, char *why, si
 	const char *missing = missing_capabilities();
 	if (*missing) {
 		snprintf(why, why_len,
-		         "off: %s missing (run as root, or grant them with "
-		         "systemd/kobsd-bpf.conf)",
+		         "%s missing; run as root, or grant them with systemd/kobsd-bpf.conf",
 		         missing);
-		return -1;
+		return COLLECTOR_NOT_PERMITTED;
 	}
 	libbpf_set_print(libbpf_log);
 	struct btf *kernel = btf__load_vmlinux_btf();
@@ -1336,6 +1335,8 @@ const struct collector_ops collector_bpf = {
     .name = "bpf",
     .description = "kernel latency histograms and event counters from eBPF, by process group",
     .default_enabled = true,
+    /* Its histograms are labelled with the groups that collector keeps current. */
+    .needs = "processes",
     .init = bpf_init,
     .collect = bpf_collect,
     .reconfigure = bpf_reconfigure,

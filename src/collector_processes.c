@@ -123,6 +123,7 @@ struct thread_wait {
 /* A process new in this scrape, between being listed and being classified. */
 struct pending {
 	struct pg_process *proc;
+	int ppid;
 	uint64_t began; /* start, in clock ticks since boot */
 	bool execd;     /* a life after an execve() */
 	char comm[16];
@@ -368,7 +369,7 @@ static void classify(struct processes *p, const struct collector_env *env, struc
 {
 	const char **argv = p->argv;
 	int pid = pg_pid(np->proc);
-	struct proc_identity id = {.pid = pid};
+	struct proc_identity id = {.pid = pid, .ppid = np->ppid};
 	if (!st || read_identity(p, pid, np->comm, argv, &id.argc, &id.cgroup) < 0) {
 		if (!st || gone(errno)) {
 			pg_vanished(p->pg, np->proc);
@@ -926,8 +927,10 @@ static void observe(struct processes *p, const struct collector_env *env, const 
 		    p->pg, pid, l[i].ppid, began | (generation & 0xffff) << GENERATION_SHIFT,
 		    p->boot_wall + (double)began / p->ticks_per_second, &is_new);
 		if (p->tracked[i] && is_new)
-			p->pending[npending++] = (struct pending){
-			    .proc = p->tracked[i], .began = began, .execd = generation > 0};
+			p->pending[npending++] = (struct pending){.proc = p->tracked[i],
+			                                          .ppid = l[i].ppid,
+			                                          .began = began,
+			                                          .execd = generation > 0};
 	}
 	free(execs);
 	free(p->execd);

@@ -236,6 +236,8 @@ struct system_state {
 	struct kv_field meminfo[MEMINFO_METRICS];
 	struct kv_field vmstat[VM_KEY__COUNT];
 	struct softirq_total softirqs[MAX_SOFTIRQS];
+	struct cpu_line *cpus; /* the cpuN lines of /proc/stat, as many as the last one had */
+	size_t cpus_cap;
 };
 
 /* Read <procfs>/<file> into st->file; a failure is counted under the file's name. */
@@ -263,27 +265,34 @@ static void expose_one(struct expo *e, const char *name, enum metric_type type, 
 
 /* ---- /proc/stat ---- */
 
-static void expose_cpu_modes(const struct system_state *st, const struct proc_stat *s,
+/* Per CPU, as node_exporter's node_cpu_seconds_total: `sum by (mode)` gives the host's figures
+ * (contrib/prometheus records it as instance_mode:kobs_cpu_seconds:rate5m). */
+static void expose_cpu_modes(const struct system_state *st, const struct cpu_line *cpus, size_t n,
                              struct expo *e)
 {
+	char cpu[16];
 	expo_family(e, "kobs_cpu_seconds", METRIC_COUNTER, "seconds",
-	            "Time all CPUs together spent in each mode since boot. Time running guests is "
-	            "included in user and nice (see kobs_cpu_guest_seconds_total).");
-	for (unsigned m = 0; m < s->cpu_modes && m < CPU_GUEST; m++) {
-		struct label mode = {"mode", cpu_mode_names[m]};
-		expo_sample(e, &mode, 1, (double)s->cpu_ticks[m] / st->user_hz);
+	            "Time each CPU spent in each mode since boot. Time running guests is included "
+	            "in user and nice (see kobs_cpu_guest_seconds_total).");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cpu, sizeof(cpu), "%u", cpus[i].cpu);
+		for (unsigned m = 0; m < cpus[i].modes && m < CPU_GUEST; m++) {
+			struct label labels[] = {{"cpu", cpu}, {"mode", cpu_mode_names[m]}};
+			expo_sample(e, labels, 2, (double)cpus[i].ticks[m] / st->user_hz);
+		}
 	}
-	if (s->cpu_modes <= CPU_GUEST)
-		return;
 	expo_family(
 	    e, "kobs_cpu_guest_seconds", METRIC_COUNTER, "seconds",
-	    "Time all CPUs together spent running virtual CPUs of guests since boot; already "
-	    "counted in kobs_cpu_seconds_total with the same mode.");
-	struct label user = {"mode", "user"};
-	expo_sample(e, &user, 1, (double)s->cpu_ticks[CPU_GUEST] / st->user_hz);
-	if (s->cpu_modes > CPU_GUEST_NICE) {
-		struct label nice = {"mode", "nice"};
-		expo_sample(e, &nice, 1, (double)s->cpu_ticks[CPU_GUEST_NICE] / st->user_hz);
+	    "Time each CPU spent running virtual CPUs of guests since boot; already counted "
+	    "in kobs_cpu_seconds_total with the same cpu and mode.");
+	static const char *const guest_modes[] = {"user", "nice"};
+	for (size_t i = 0; i < n; i++) {
+		snprintf(cpu, sizeof(cpu), "%u", cpus[i].cpu);
+		for (unsigned m = CPU_GUEST; m < cpus[i].modes && m <= CPU_GUEST_NICE; m++) {
+			struct label labels[] = {{"cpu", cpu},
+			                         {"mode", guest_modes[m - CPU_GUEST]}};
+			expo_sample(e, labels, 2, (double)cpus[i].ticks[m] / st->user_hz);
+		}
 	}
 }
 
@@ -314,7 +323,12 @@ static int collect_stat(struct system_state *st, const struct collector_env *env
 		count_parse_error(env, "stat");
 		return -1;
 	}
-	expose_cpu_modes(st, &s, e);
+	if (s.cpus > st->cpus_cap) {
+		st->cpus = xreallocarray(st->cpus, s.cpus, sizeof(*st->cpus));
+		st->cpus_cap = s.cpus;
+	}
+	expose_cpu_modes(st, st->cpus,
+	                 parse_proc_stat_cpus(st->file.data, st->file.len, st->cpus, s.cpus), e);
 	expose_one(e, "kobs_cpus", METRIC_GAUGE, NULL, "CPUs online.", (double)s.cpus);
 	for (size_t i = 0; i < sizeof(stat_metrics) / sizeof(stat_metrics[0]); i++) {
 		const struct stat_metric *m = &stat_metrics[i];
@@ -481,6 +495,7 @@ static void system_destroy(void *state)
 	if (!st)
 		return;
 	buf_free(&st->file);
+	free(st->cpus);
 	free(st);
 }
 

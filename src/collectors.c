@@ -13,6 +13,7 @@ extern const struct collector_ops collector_filesystem;
 extern const struct collector_ops collector_sockstat;
 extern const struct collector_ops collector_uname;
 extern const struct collector_ops collector_time;
+extern const struct collector_ops collector_textfile;
 #ifdef HAVE_BPF
 extern const struct collector_ops collector_bpf;
 #endif
@@ -32,6 +33,7 @@ static const struct collector_ops *const registry[] = {
     /* After processes: it serves the groups that collector has just published. */
     &collector_bpf,
 #endif
+    &collector_textfile,
 };
 
 size_t collectors_count(void)

@@ -45,10 +45,12 @@ struct sample {
 	double value; /* the histogram's sum for histograms */
 	double created;
 	bool has_created;
-	uint64_t count; /* histogram: the +Inf bucket */
-	size_t bounds;  /* histogram: index of its first bound in e->bounds */
-	size_t counts;  /* histogram: index of its first cumulative count in e->counts */
-	size_t nbounds; /* histogram: number of finite bounds */
+	uint64_t count; /* histogram: the +Inf bucket; summary: the count */
+	size_t bounds;  /* histogram, summary: index of its first bound (quantile) in e->bounds */
+	size_t counts;  /* histogram: index of its first cumulative count in e->counts; summary:
+	                   of its first quantile value in e->quantile_values */
+	size_t nbounds; /* histogram: number of finite bounds; summary: of quantiles */
+	unsigned char owner;
 };
 
 /* A finite bucket bound, rendered once when it is added. The OpenMetrics rendering is the text
@@ -70,7 +72,10 @@ struct expo {
 	size_t nbounds, bounds_cap;
 	uint64_t *counts;
 	size_t ncounts, counts_cap;
+	double *quantile_values;
+	size_t nquantile_values, quantile_values_cap;
 	size_t nonempty_families;
+	unsigned char owner; /* of the samples added from now on */
 };
 
 /* 2^53: every integer below it is exactly representable as a double. */
@@ -131,6 +136,7 @@ void expo_free(struct expo *e)
 	free(e->samples);
 	free(e->bounds);
 	free(e->counts);
+	free(e->quantile_values);
 	free(e);
 }
 
@@ -141,7 +147,15 @@ void expo_reset(struct expo *e)
 	e->nsamples = 0;
 	e->nbounds = 0;
 	e->ncounts = 0;
+	e->nquantile_values = 0;
 	e->nonempty_families = 0;
+	e->owner = 0;
+}
+
+void expo_set_owner(struct expo *e, unsigned owner)
+{
+	assert(owner < EXPO_OWNERS);
+	e->owner = (unsigned char)(owner < EXPO_OWNERS ? owner : 0);
 }
 
 size_t expo_families(const struct expo *e)
@@ -524,6 +538,7 @@ static struct sample *add_sample(struct expo *e, struct family *f, const struct 
 	e->samples = grow(e->samples, &e->samples_cap, e->nsamples + 1, sizeof(*e->samples));
 	struct sample *s = &e->samples[e->nsamples++];
 	memset(s, 0, sizeof(*s));
+	s->owner = e->owner;
 	store_labels(e, s, labels, nlabels);
 	if (f->nsamples++ == 0)
 		e->nonempty_families++;
@@ -536,7 +551,8 @@ static struct family *scalar_family(struct expo *e)
 	struct family *f = current_family(e);
 	assert(f && "expo_sample without expo_family");
 	assert((!f || f->type != METRIC_HISTOGRAM) && "use expo_histogram for histograms");
-	if (!f || f->type == METRIC_HISTOGRAM)
+	assert((!f || f->type != METRIC_SUMMARY) && "use expo_summary for summaries");
+	if (!f || f->type == METRIC_HISTOGRAM || f->type == METRIC_SUMMARY)
 		return NULL;
 	return f;
 }
@@ -634,6 +650,46 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
 	e->ncounts += nbounds;
 }
 
+/* Quantiles in [0, 1], strictly ascending; values never negative (OpenMetrics parsers refuse
+ * negative quantile values); a sum that is a number and not negative. */
+static bool summary_is_valid(const double *quantiles, const double *values, size_t n, double sum)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!(quantiles[i] >= 0 && quantiles[i] <= 1) ||
+		    (i && !(quantiles[i] > quantiles[i - 1])) || values[i] < 0)
+			return false;
+	}
+	return sum >= 0;
+}
+
+void expo_summary(struct expo *e, const struct label *labels, size_t nlabels,
+                  const double *quantiles, const double *values, size_t nquantiles, double sum,
+                  uint64_t count)
+{
+	struct family *f = current_family(e);
+	assert(f && "expo_summary without expo_family");
+	assert((!f || f->type == METRIC_SUMMARY) && "expo_summary on a non-summary family");
+	assert(summary_is_valid(quantiles, values, nquantiles, sum));
+	if (!f || f->type != METRIC_SUMMARY ||
+	    !summary_is_valid(quantiles, values, nquantiles, sum))
+		return;
+
+	size_t first_quantile = store_bounds(e, f, quantiles, nquantiles);
+	e->quantile_values = grow(e->quantile_values, &e->quantile_values_cap,
+	                          e->nquantile_values + nquantiles, sizeof(*e->quantile_values));
+	if (nquantiles)
+		memcpy(e->quantile_values + e->nquantile_values, values,
+		       nquantiles * sizeof(*values));
+
+	struct sample *s = add_sample(e, f, labels, nlabels);
+	s->value = sum;
+	s->count = count;
+	s->bounds = first_quantile;
+	s->counts = e->nquantile_values;
+	s->nbounds = nquantiles;
+	e->nquantile_values += nquantiles;
+}
+
 /* ---- writing ---- */
 
 /* What differs between the formats, per family: the suffix on the HELP/TYPE name and the TYPE
@@ -659,6 +715,10 @@ static const char *type_word(const struct family *f, enum expo_format format)
 		return "histogram";
 	case METRIC_INFO:
 		return format == EXPO_OPENMETRICS ? "info" : "gauge";
+	case METRIC_UNTYPED:
+		return format == EXPO_OPENMETRICS ? "unknown" : "untyped";
+	case METRIC_SUMMARY:
+		return "summary";
 	case METRIC_GAUGE:
 		break;
 	}
@@ -775,12 +835,35 @@ static void put_histogram(struct buf *out, const struct expo *e, const struct fa
 	put_count_line(out, s->count);
 }
 
+/* Quantiles are written like bucket bounds: canonical in OpenMetrics (quantile="1.0"). */
+static void put_summary(struct buf *out, const struct expo *e, const struct family *f,
+                        const struct sample *s, enum expo_format format)
+{
+	for (size_t i = 0; i < s->nbounds; i++) {
+		const struct bound *b = &e->bounds[s->bounds + i];
+		size_t len = format == EXPO_OPENMETRICS ? b->om_len : b->text_len;
+		char label[56];
+		memcpy(label, "quantile=\"", 10);
+		memcpy(label + 10, string_at(e, b->le), len);
+		label[10 + len] = '"';
+		put_series(out, e, f, "", s, label, len + 11);
+		put_value_line(out, e->quantile_values[s->counts + i]);
+	}
+	put_series(out, e, f, "_sum", s, NULL, 0);
+	put_value_line(out, s->value);
+	put_series(out, e, f, "_count", s, NULL, 0);
+	put_count_line(out, s->count);
+}
+
 static void put_sample(struct buf *out, const struct expo *e, const struct family *f,
                        const struct sample *s, enum expo_format format)
 {
 	switch (f->type) {
 	case METRIC_HISTOGRAM:
 		put_histogram(out, e, f, s, format);
+		return;
+	case METRIC_SUMMARY:
+		put_summary(out, e, f, s, format);
 		return;
 	case METRIC_INFO:
 		put_series(out, e, f, "_info", s, NULL, 0);
@@ -796,28 +879,46 @@ static void put_sample(struct buf *out, const struct expo *e, const struct famil
 		}
 		return;
 	case METRIC_GAUGE:
+	case METRIC_UNTYPED:
 		break;
 	}
 	put_series(out, e, f, "", s, NULL, 0);
 	put_value_line(out, s->value);
 }
 
-void expo_write(const struct expo *e, enum expo_format format, struct buf *out)
+static bool owned(const struct sample *s, uint64_t owners)
+{
+	return (owners >> s->owner) & 1;
+}
+
+void expo_write_owned(const struct expo *e, enum expo_format format, uint64_t owners,
+                      struct buf *out)
 {
 	if (format == EXPO_PROTOBUF) {
-		expo_proto_write(e, out);
+		expo_proto_write_owned(e, owners, out);
 		return;
 	}
 	for (size_t i = 0; i < e->nfamilies; i++) {
 		const struct family *f = &e->families[i];
 		if (!f->nsamples)
+			continue; /* e->samples may still be NULL */
+		const struct sample *first = e->samples + f->first, *end = first + f->nsamples;
+		while (first < end && !owned(first, owners))
+			first++;
+		if (first == end)
 			continue;
 		put_metadata(out, e, f, format);
-		for (size_t j = 0; j < f->nsamples; j++)
-			put_sample(out, e, f, &e->samples[f->first + j], format);
+		for (const struct sample *s = first; s < end; s++)
+			if (owned(s, owners))
+				put_sample(out, e, f, s, format);
 	}
 	if (format == EXPO_OPENMETRICS)
 		buf_append(out, "# EOF\n", 6);
+}
+
+void expo_write(const struct expo *e, enum expo_format format, struct buf *out)
+{
+	expo_write_owned(e, format, UINT64_MAX, out);
 }
 
 /* ---- reading the model back ---- */
@@ -854,6 +955,14 @@ void expo_sample_at(const struct expo *e, size_t family, size_t sample,
 	out->nbounds = s->nbounds;
 	out->at_bound = s->bounds;
 	out->at_count = s->counts;
+	out->owner = s->owner;
+}
+
+void expo_quantile(const struct expo *e, const struct expo_sample_info *s, size_t k,
+                   double *quantile, double *value)
+{
+	*quantile = e->bounds[s->at_bound + k].value;
+	*value = e->quantile_values[s->at_count + k];
 }
 
 void expo_bucket(const struct expo *e, const struct expo_sample_info *s, size_t k, double *bound,

@@ -22,6 +22,8 @@ enum metric_type {
 	METRIC_COUNTER,
 	METRIC_HISTOGRAM,
 	METRIC_INFO,
+	METRIC_UNTYPED, /* "untyped" in the text format, "unknown" in OpenMetrics */
+	METRIC_SUMMARY,
 };
 
 enum expo_format {
@@ -63,6 +65,18 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
                     const double *bounds, const uint64_t *cumulative, size_t nbounds, double sum,
                     uint64_t count);
 
+/* A summary sample: `quantiles` ascending in [0, 1] with their `values`, the `sum` and `count` of
+ * the observations. */
+void expo_summary(struct expo *e, const struct label *labels, size_t nlabels,
+                  const double *quantiles, const double *values, size_t nquantiles, double sum,
+                  uint64_t count);
+
+/* Who adds the samples from now on (0 until set; below EXPO_OWNERS): the scrape marks each
+ * collector's samples with its own number, so that one model can be written for a request that
+ * asked for some collectors only. */
+#define EXPO_OWNERS 64
+void expo_set_owner(struct expo *e, unsigned owner);
+
 /* Number of families and of series (one per sample; a histogram counts once). */
 size_t expo_families(const struct expo *e);
 size_t expo_series(const struct expo *e);
@@ -70,6 +84,10 @@ size_t expo_series(const struct expo *e);
 /* Append the whole exposition to `out` in the given format (OpenMetrics ends with `# EOF`;
  * EXPO_PROTOBUF is expo_proto_write()). */
 void expo_write(const struct expo *e, enum expo_format format, struct buf *out);
+/* The same, with only the samples whose owner's bit is set in `owners`; families left without
+ * samples are not written. */
+void expo_write_owned(const struct expo *e, enum expo_format format, uint64_t owners,
+                      struct buf *out);
 
 /* The Content-Type header value for a format. */
 const char *expo_content_type(enum expo_format format);
@@ -105,13 +123,15 @@ struct expo_sample_info {
 	 * joined by commas, each value already made valid UTF-8 and escaped (\\, \", \n). */
 	const char *labels;
 	size_t labels_len;
-	double value; /* gauge, counter; the sum of a histogram; 1 for info */
+	double value; /* gauge, counter, untyped; the sum of a histogram or summary; 1 for info */
 	double created;
 	bool has_created;
-	uint64_t count;  /* histogram: number of observations (the +Inf bucket) */
-	size_t nbounds;  /* histogram: finite buckets, read with expo_bucket() */
-	size_t at_bound; /* where they are (for expo_bucket) */
+	uint64_t count;  /* histogram: number of observations (the +Inf bucket); summary: count */
+	size_t nbounds;  /* histogram: finite buckets, read with expo_bucket(); summary: quantiles,
+	                    read with expo_quantile() */
+	size_t at_bound; /* where they are (for expo_bucket, expo_quantile) */
 	size_t at_count;
+	unsigned owner; /* expo_set_owner()'s, when the sample was added */
 };
 
 /* Every family started since the last reset, empty ones included, in order. */
@@ -123,5 +143,8 @@ void expo_sample_at(const struct expo *e, size_t family, size_t sample,
 /* Finite bucket `k` (< nbounds) of a histogram sample: its upper bound and cumulative count. */
 void expo_bucket(const struct expo *e, const struct expo_sample_info *s, size_t k, double *bound,
                  uint64_t *cumulative);
+/* Quantile `k` (< nbounds) of a summary sample: the quantile and its value. */
+void expo_quantile(const struct expo *e, const struct expo_sample_info *s, size_t k,
+                   double *quantile, double *value);
 
 #endif

@@ -29,19 +29,30 @@ enum wire_type {
 /* MetricType */
 #define PB_TYPE_COUNTER   0
 #define PB_TYPE_GAUGE     1
+#define PB_TYPE_SUMMARY   2
+#define PB_TYPE_UNTYPED   3
 #define PB_TYPE_HISTOGRAM 4
 /* Metric */
 #define PB_METRIC_LABEL     1
 #define PB_METRIC_GAUGE     2
 #define PB_METRIC_COUNTER   3
+#define PB_METRIC_SUMMARY   4
+#define PB_METRIC_UNTYPED   5
 #define PB_METRIC_HISTOGRAM 7
 /* LabelPair */
 #define PB_LABEL_NAME  1
 #define PB_LABEL_VALUE 2
 /* Gauge, Counter */
-#define PB_GAUGE_VALUE       1
-#define PB_COUNTER_VALUE     1
-#define PB_COUNTER_CREATED   3
+#define PB_GAUGE_VALUE     1
+#define PB_COUNTER_VALUE   1
+#define PB_COUNTER_CREATED 3
+#define PB_UNTYPED_VALUE   1
+/* Summary, Quantile */
+#define PB_SUMMARY_COUNT     1
+#define PB_SUMMARY_SUM       2
+#define PB_SUMMARY_QUANTILE  3
+#define PB_QUANTILE_Q        1
+#define PB_QUANTILE_VALUE    2
 #define PB_TIMESTAMP_SECONDS 1 /* google.protobuf.Timestamp */
 #define PB_TIMESTAMP_NANOS   2
 /* Histogram */
@@ -353,6 +364,22 @@ static void put_histogram(struct buf *b, const struct expo *e, const struct expo
 	close_body(b, h);
 }
 
+static void put_summary(struct buf *b, const struct expo *e, const struct expo_sample_info *s)
+{
+	size_t m = open_field(b, PB_METRIC_SUMMARY);
+	put_uint(b, PB_SUMMARY_COUNT, s->count);
+	put_double(b, PB_SUMMARY_SUM, s->value);
+	for (size_t k = 0; k < s->nbounds; k++) {
+		double q, v;
+		expo_quantile(e, s, k, &q, &v);
+		size_t quantile = open_field(b, PB_SUMMARY_QUANTILE);
+		put_double(b, PB_QUANTILE_Q, q);
+		put_double(b, PB_QUANTILE_VALUE, v);
+		close_body(b, quantile);
+	}
+	close_body(b, m);
+}
+
 /* ---- families ---- */
 
 /* google.protobuf.Timestamp of a time in seconds since the epoch. */
@@ -395,6 +422,14 @@ static void put_metric(struct buf *b, const struct expo *e, enum metric_type typ
 	case METRIC_HISTOGRAM:
 		put_histogram(b, e, s, native);
 		break;
+	case METRIC_UNTYPED:
+		value = open_field(b, PB_METRIC_UNTYPED);
+		put_double(b, PB_UNTYPED_VALUE, s->value);
+		close_body(b, value);
+		break;
+	case METRIC_SUMMARY:
+		put_summary(b, e, s);
+		break;
 	}
 	close_body(b, m);
 }
@@ -416,6 +451,12 @@ static void put_family_header(struct buf *b, const struct expo_family_info *f)
 	case METRIC_HISTOGRAM:
 		type = PB_TYPE_HISTOGRAM;
 		break;
+	case METRIC_UNTYPED:
+		type = PB_TYPE_UNTYPED;
+		break;
+	case METRIC_SUMMARY:
+		type = PB_TYPE_SUMMARY;
+		break;
 	case METRIC_GAUGE:
 		break;
 	}
@@ -435,13 +476,24 @@ static void put_family_header(struct buf *b, const struct expo_family_info *f)
 		put_bytes(b, PB_FAMILY_UNIT, f->unit, f->unit_len);
 }
 
-void expo_proto_write(const struct expo *e, struct buf *out)
+static bool owned(const struct expo_sample_info *s, uint64_t owners)
+{
+	return (owners >> s->owner) & 1;
+}
+
+void expo_proto_write_owned(const struct expo *e, uint64_t owners, struct buf *out)
 {
 	size_t nfamilies = expo_family_count(e);
 	for (size_t i = 0; i < nfamilies; i++) {
 		struct expo_family_info f;
 		expo_family_at(e, i, &f);
-		if (!f.nsamples)
+		size_t served = 0;
+		for (size_t j = 0; j < f.nsamples; j++) {
+			struct expo_sample_info s;
+			expo_sample_at(e, i, j, &s);
+			served += owned(&s, owners);
+		}
+		if (!served)
 			continue;
 		bool native = f.type == METRIC_HISTOGRAM && family_is_native(e, i, f.nsamples);
 		size_t family = open_body(out); /* delimited: the length, then the message */
@@ -449,8 +501,14 @@ void expo_proto_write(const struct expo *e, struct buf *out)
 		for (size_t j = 0; j < f.nsamples; j++) {
 			struct expo_sample_info s;
 			expo_sample_at(e, i, j, &s);
-			put_metric(out, e, f.type, &s, native);
+			if (owned(&s, owners))
+				put_metric(out, e, f.type, &s, native);
 		}
 		close_body(out, family);
 	}
+}
+
+void expo_proto_write(const struct expo *e, struct buf *out)
+{
+	expo_proto_write_owned(e, UINT64_MAX, out);
 }

@@ -42,6 +42,8 @@
 
 /* Append the whole exposition to `out`. Allocates nothing beyond `out`'s growth. */
 void expo_proto_write(const struct expo *e, struct buf *out);
+/* The same, with only the samples whose owner's bit is set in `owners` (expo_write_owned). */
+void expo_proto_write_owned(const struct expo *e, uint64_t owners, struct buf *out);
 
 /* The native histogram of a classic one (exposed for the tests). */
 struct expo_native {

@@ -46,10 +46,11 @@ struct entry {
 	struct strlist comm, exe, unit, user;
 	struct regexlist cmdline, cgroup;
 	bool per_process;
-	bool threads;   /* threads: series by thread name */
-	bool wchan;     /* wchan: sleeping threads by wait channel */
-	int children;   /* 0, 1, or -1 until the `processes` default is known */
-	bool match_all; /* the built-in entry: every process, kernel threads included */
+	bool threads;        /* threads: series by thread name */
+	bool wchan;          /* wchan: sleeping threads by wait channel */
+	int children;        /* 0, 1, or -1 until the `processes` default is known */
+	bool match_all;      /* the built-in entry of every other process */
+	bool kernel_threads; /* the built-in entry of kernel threads (groups_config_default) */
 };
 
 struct groups_config {
@@ -193,9 +194,14 @@ static struct name_template *builtin_template(const char *text)
 	return t;
 }
 
-static void add_builtin_entry(struct groups_config *c)
+/* Kernel threads first, in one group: each has its own name (kworker/0:1-events, changing as
+ * it works), which would make a group of each. */
+static void add_builtin_entries(struct groups_config *c)
 {
 	struct entry *e = add_entry(c);
+	e->name = builtin_template("kernel");
+	e->kernel_threads = true;
+	e = add_entry(c);
 	e->name = builtin_template("{{.Comm}}");
 	e->match_all = true;
 }
@@ -203,8 +209,9 @@ static void add_builtin_entry(struct groups_config *c)
 struct groups_config *groups_config_default(void)
 {
 	struct groups_config *c = config_new();
-	add_builtin_entry(c);
-	c->entries[0].children = c->settings.children;
+	add_builtin_entries(c);
+	for (size_t i = 0; i < c->n; i++)
+		c->entries[i].children = c->settings.children;
 	config_prepare_matching(c);
 	return c;
 }
@@ -704,7 +711,7 @@ static int parse_root(struct parse *p)
 	/* No process_names, or a null one: the built-in groups, one per command name. An empty list
 	 * ([]) is no groups at all. */
 	if (!names)
-		add_builtin_entry(p->c);
+		add_builtin_entries(p->c);
 	/* Last, because `processes` may come after `process_names`. */
 	for (size_t i = 0; i < p->c->n; i++)
 		if (p->c->entries[i].children < 0)
@@ -991,6 +998,8 @@ static bool entry_matches(struct groups_config *c, const struct entry *e,
 	c->nmatches = 0;
 	if (e->match_all)
 		return true;
+	if (e->kernel_threads)
+		return (p->pid == 2 || p->ppid == 2) && p->argc == 0;
 	return (!e->comm.n || in_list(&e->comm, p->comm)) && (!e->exe.n || exe_matches(c, e, p)) &&
 	       (!e->user.n || user_matches(e, p)) && (!e->unit.n || unit_matches(e, p)) &&
 	       (!e->cgroup.n || cgroup_matches(c, e, p)) &&

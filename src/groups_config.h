@@ -34,6 +34,7 @@
  * NUL-terminated and may hold any bytes (invalid UTF-8 included); NULL when unknown. */
 struct proc_identity {
 	int pid;
+	int ppid;          /* the parent's pid; 0 when unknown */
 	double start_time; /* seconds since the epoch */
 	const char *comm;
 	const char *const *argv; /* the command line split at its NULs; NULL when argc is 0 */
@@ -90,8 +91,12 @@ int groups_config_load(const char *path, struct groups_config **out, char *err, 
 /* The same for text already in memory; `name` stands for the file in messages. */
 int groups_config_parse(const char *name, const char *text, size_t len, struct groups_config **out,
                         char *err, size_t errlen);
-/* The built-in configuration, used without --config.file: one group per command name
- * (`name: "{{.Comm}}"` matching every process), default settings. */
+/* The built-in configuration, used without --config.file (and for a file without
+ * process_names): kernel threads in one group `kernel`, then one group per command name
+ * (`name: "{{.Comm}}"` matching every other process); default settings. A kernel thread is
+ * kthreadd (pid 2) or a child of it, with an empty command line: the kernel starts every kernel
+ * thread from kthreadd, and no kernel thread has a command line, which also keeps an ordinary
+ * process that happens to be pid 2 (in a pid namespace) out of the group. */
 struct groups_config *groups_config_default(void);
 void groups_config_free(struct groups_config *c);
 

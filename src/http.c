@@ -160,6 +160,25 @@ static void copy_into_response(const char *body, size_t len, void *arg)
 	reply->response = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 }
 
+static handler_result select_collector(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+	(void)kind;
+	if (strcmp(key, "collect[]") == 0)
+		scrape_select(cls, value);
+	return MHD_YES;
+}
+
+static handler_result queue_copied_text(const struct request *rq, unsigned status, const char *body)
+{
+	struct MHD_Response *r =
+	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	return send_response(rq, status, r);
+}
+
 static handler_result serve_metrics(const struct request *rq)
 {
 	const char *accept =
@@ -169,10 +188,17 @@ static handler_result serve_metrics(const struct request *rq)
 	enum expo_format format = negotiate_format(accept);
 	bool gzip = negotiate_gzip(encoding);
 
+	/* collect[]=NAME, repeatable, picks collectors as node_exporter's does. */
+	struct scrape_selection sel;
+	scrape_selection_init(&sel, rq->g->h->scrape);
+	MHD_get_connection_values(rq->c, MHD_GET_ARGUMENT_KIND, select_collector, &sel);
+	if (sel.error[0])
+		return queue_copied_text(rq, MHD_HTTP_BAD_REQUEST, sel.error);
+
 	struct metrics_reply reply = {NULL};
-	if (scrape_serve(rq->g->h->scrape, format, gzip, copy_into_response, &reply) < 0) {
+	if (scrape_serve(rq->g->h->scrape, &sel, format, gzip, copy_into_response, &reply) < 0) {
 		gzip = false;
-		scrape_serve(rq->g->h->scrape, format, false, copy_into_response, &reply);
+		scrape_serve(rq->g->h->scrape, &sel, format, false, copy_into_response, &reply);
 	}
 	if (!reply.response)
 		return queue_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "Out of memory\n");
@@ -326,20 +352,24 @@ static bool is_http_version(const char *p)
 
 /* libmicrohttpd stores each query argument in the connection's memory and, when they do not fit
  * (from about 450 arguments on), neither answers nor closes: the request sits until the
- * deadline. kobsd takes no arguments, so the query is cut off before libmicrohttpd parses it,
- * in its own buffer. libmicrohttpd finds the query at the first '?' of the whole target, which
- * may lie beyond a NUL byte: the target is followed by the NUL that ends it and the HTTP version
- * libmicrohttpd has already checked, so the search goes on from NUL to NUL until that version.
- * (Only a target that itself contains a NUL and then "HTTP/d.d" and a NUL before its '?' can
- * stop the search early; the deadline then closes it, as before.) */
-static void drop_query(char *target)
+ * deadline. kobsd takes a few (collect[]=NAME, one per collector), so the query is cut after
+ * QUERY_ARGS_MAX arguments before libmicrohttpd parses it, in its own buffer. libmicrohttpd finds
+ * the query at the first '?' of the whole target, which may lie beyond a NUL byte: the target is
+ * followed by the NUL that ends it and the HTTP version libmicrohttpd has already checked, so the
+ * search goes on from NUL to NUL until that version. (Only a target that itself contains a NUL and
+ * then "HTTP/d.d" and a NUL before its '?' can stop the search early; the deadline then closes it,
+ * as before.) */
+#define QUERY_ARGS_MAX 16
+static void bound_query(char *target)
 {
 	char *p = target;
 	for (size_t seen = 0; seen < CONNECTION_MEMORY_LIMIT;) {
 		char *q = strchr(p, '?');
 		if (q) {
-			if (q[1])
-				q[1] = '\0';
+			unsigned args = 1;
+			for (q++; *q; q++)
+				if (*q == '&' && ++args > QUERY_ARGS_MAX)
+					*q = '\0';
 			return;
 		}
 #if MHD_VERSION < 0x01000000
@@ -385,7 +415,7 @@ static void *on_target(void *cls, const char *uri, struct MHD_Connection *c)
 		conn->escaped_nul = path_has_escaped_nul(target);
 		conn->in_request = false;
 	}
-	drop_query(target);
+	bound_query(target);
 	MHD_set_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH,
 	                         assumed_length);
 	return conn;

@@ -39,16 +39,31 @@ static const char *state_name(enum collector_state state)
 	}
 }
 
+/* The state cell. A collector off for want of a privilege nobody asked it to have is shown in
+ * a neutral colour: that is how the packaged unprivileged service runs. */
+static void state_cell(struct buf *out, const struct collector_status *c)
+{
+	if (collector_status_expected_off(c)) {
+		buf_puts(out, "<td class=\"off\">off: not permitted (");
+		html_escape(out, c->why);
+		buf_puts(out, ")</td>");
+		return;
+	}
+	buf_printf(out, "<td class=\"%s\">%s", state_name(c->state), state_name(c->state));
+	if (c->why[0]) {
+		buf_puts(out, c->not_permitted ? ": not permitted: " : ": ");
+		html_escape(out, c->why);
+	}
+	buf_puts(out, "</td>");
+}
+
 static void collector_row(struct buf *out, const struct collector_status *c)
 {
 	buf_puts(out, "<tr><td>");
 	html_escape(out, c->name);
-	buf_printf(out, "</td><td class=\"%s\">%s", state_name(c->state), state_name(c->state));
-	if (c->why[0]) {
-		buf_puts(out, ": ");
-		html_escape(out, c->why);
-	}
-	buf_puts(out, "</td><td>");
+	buf_puts(out, "</td>");
+	state_cell(out, c);
+	buf_puts(out, "<td>");
 	if (c->state == COLLECTOR_ENABLED && c->collected_once)
 		buf_printf(out, "%s in %.1f ms", c->last_success ? "ok" : "failed",
 		           c->last_duration * 1000.0);
@@ -67,7 +82,7 @@ void landing_render(struct buf *out, const char *telemetry_path, const char *pri
 	         "<title>kobsd</title><style>"
 	         "body{font-family:sans-serif;margin:2em}"
 	         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;"
-	         "text-align:left}.enabled{color:#080}.failed{color:#b00}.disabled{color:#777}"
+	         "text-align:left}.enabled{color:#080}.failed{color:#b00}.disabled,.off{color:#777}"
 	         "</style></head><body>\n<h1>kobsd</h1>\n"
 	         "<p>The kernel observatory daemon: Linux system and process-group metrics for "
 	         "Prometheus.</p>\n");

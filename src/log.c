@@ -19,6 +19,7 @@
 /* The only process-wide state outside the daemon context: set once at start, before any thread
  * exists, and only read afterwards. */
 static enum log_level threshold = LOG_LEVEL_INFO;
+static enum log_format line_format = LOG_FORMAT_LOGFMT;
 static int to_journal;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -41,6 +42,20 @@ int log_level_parse(const char *name)
 void log_set_level(enum log_level level)
 {
 	threshold = level;
+}
+
+int log_format_parse(const char *name)
+{
+	if (strcmp(name, "logfmt") == 0)
+		return LOG_FORMAT_LOGFMT;
+	if (strcmp(name, "json") == 0)
+		return LOG_FORMAT_JSON;
+	return -1;
+}
+
+void log_set_format(enum log_format format)
+{
+	line_format = format;
 }
 
 int log_enabled(enum log_level level)
@@ -98,24 +113,114 @@ static size_t append_raw(char *out, size_t pos, size_t cap, const char *s)
 	return pos;
 }
 
-static void write_line(enum log_level level, const char *message_id, const struct log_field *fields,
-                       size_t nfields, const char *msg)
+/* The length of the well-formed UTF-8 character at `s` (Unicode Table 3-7), or 0. */
+static size_t utf8_length(const unsigned char *s)
 {
-	char line[2048];
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t n;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		lo = c == 0xe0 ? 0xa0 : lo;
+		hi = c == 0xed ? 0x9f : hi;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		lo = c == 0xf0 ? 0x90 : lo;
+		hi = c == 0xf4 ? 0x8f : hi;
+	} else {
+		return 0;
+	}
+	/* A NUL ends the string before any continuation byte could be missing. */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* A JSON string. JSON must be valid Unicode, and process names need not be: each byte of an
+ * invalid UTF-8 sequence becomes U+FFFD. A value too long for the line is cut at a character
+ * boundary, and the quotes always close. */
+static size_t append_json(char *out, size_t pos, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (pos + 2 >= cap)
+		return pos;
+	out[pos++] = '"';
+	cap--; /* room for the closing quote */
+	for (const unsigned char *p = (const unsigned char *)s; *p;) {
+		size_t n = utf8_length(p);
+		if (n == 1 && (*p == '"' || *p == '\\' || *p < 0x20)) {
+			char esc[7];
+			size_t len = 2;
+			esc[0] = '\\';
+			if (*p == '"' || *p == '\\')
+				esc[1] = (char)*p;
+			else if (*p == '\n')
+				esc[1] = 'n';
+			else if (*p == '\t')
+				esc[1] = 't';
+			else {
+				memcpy(esc + 1, "u00", 3);
+				esc[4] = hex[*p >> 4];
+				esc[5] = hex[*p & 15];
+				len = 6;
+			}
+			if (pos + len > cap)
+				break;
+			memcpy(out + pos, esc, len);
+			pos += len;
+			p++;
+		} else if (n == 0) {
+			if (pos + 6 > cap)
+				break;
+			memcpy(out + pos, "\\ufffd", 6);
+			pos += 6;
+			p++;
+		} else {
+			if (pos + n > cap)
+				break;
+			memcpy(out + pos, p, n);
+			pos += n;
+			p += n;
+		}
+	}
+	out[pos++] = '"';
+	return pos;
+}
+
+/* Field names are [A-Z0-9_], fixed by the code: lower-cased they need no quoting or escaping. */
+static size_t append_key(char *out, size_t pos, size_t cap, const char *name)
+{
+	for (const char *p = name; *p && pos + 1 < cap; p++)
+		out[pos++] = (char)tolower((unsigned char)*p);
+	return pos;
+}
+
+static int format_time(char *out, size_t len)
+{
 	struct timespec now;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line),
-	                 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s msg=", tm.tm_year + 1900,
-	                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	                 now.tv_nsec / 1000000, level_names[level]);
-	size_t cap = sizeof(line) - 1; /* room for the newline */
+	return snprintf(out, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
+	                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+	                now.tv_nsec / 1000000);
+}
+
+static size_t logfmt_line(char *line, size_t cap, const char *ts, enum log_level level,
+                          const char *message_id, const struct log_field *fields, size_t nfields,
+                          const char *msg)
+{
+	int n = snprintf(line, cap, "ts=%s level=%s msg=", ts, level_names[level]);
 	size_t pos = append_quoted(line, (size_t)n, cap, msg);
 	for (size_t i = 0; i < nfields; i++) {
 		pos = append_raw(line, pos, cap, " ");
-		for (const char *p = fields[i].name; *p && pos + 1 < cap; p++)
-			line[pos++] = (char)tolower((unsigned char)*p);
+		pos = append_key(line, pos, cap, fields[i].name);
 		pos = append_raw(line, pos, cap, "=");
 		pos = append_quoted(line, pos, cap, fields[i].value);
 	}
@@ -123,6 +228,46 @@ static void write_line(enum log_level level, const char *message_id, const struc
 		pos = append_raw(line, pos, cap, " message_id=");
 		pos = append_raw(line, pos, cap, message_id);
 	}
+	return pos;
+}
+
+/* One JSON object; `cap` leaves room for its closing brace. */
+static size_t json_line(char *line, size_t cap, const char *ts, enum log_level level,
+                        const char *message_id, const struct log_field *fields, size_t nfields,
+                        const char *msg)
+{
+	int n =
+	    snprintf(line, cap, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":", ts, level_names[level]);
+	size_t pos = append_json(line, (size_t)n, cap, msg);
+	for (size_t i = 0; i < nfields; i++) {
+		/* A field that no longer fits is left out whole: the line stays valid JSON. */
+		size_t before = pos;
+		pos = append_raw(line, pos, cap, ",\"");
+		pos = append_key(line, pos, cap, fields[i].name);
+		pos = append_raw(line, pos, cap, "\":");
+		size_t value_at = pos;
+		pos = append_json(line, pos, cap, fields[i].value);
+		if (pos == value_at)
+			pos = before;
+	}
+	if (message_id && pos + strlen(message_id) + 16 < cap) {
+		pos = append_raw(line, pos, cap, ",\"message_id\":\"");
+		pos = append_raw(line, pos, cap, message_id);
+		pos = append_raw(line, pos, cap, "\"");
+	}
+	line[pos++] = '}';
+	return pos;
+}
+
+static void write_line(enum log_level level, const char *message_id, const struct log_field *fields,
+                       size_t nfields, const char *msg)
+{
+	char line[2048], ts[96];
+	format_time(ts, sizeof(ts));
+	size_t cap = sizeof(line) - 2; /* room for the closing brace and the newline */
+	size_t pos = line_format == LOG_FORMAT_JSON
+	                 ? json_line(line, cap, ts, level, message_id, fields, nfields, msg)
+	                 : logfmt_line(line, cap, ts, level, message_id, fields, nfields, msg);
 	line[pos++] = '\n';
 	/* One write per line so that threads never interleave inside a line. */
 	fwrite(line, 1, pos, stderr);

@@ -1,5 +1,5 @@
-/* Levelled logging: logfmt lines on stderr, or native journal entries with priorities and
- * structured fields when stderr is connected to the journal (JOURNAL_STREAM). */
+/* Levelled logging: logfmt or JSON lines on stderr, or native journal entries with priorities
+ * and structured fields when stderr is connected to the journal (JOURNAL_STREAM). */
 #ifndef KOBS_LOG_H
 #define KOBS_LOG_H
 
@@ -10,6 +10,12 @@ enum log_level {
 	LOG_LEVEL_INFO,
 	LOG_LEVEL_WARN,
 	LOG_LEVEL_ERROR,
+};
+
+/* How lines on stderr are written (--log.format); the journal always gets native fields. */
+enum log_format {
+	LOG_FORMAT_LOGFMT, /* ts=... level=info msg="..." key="value" */
+	LOG_FORMAT_JSON,   /* {"ts":"...","level":"info","msg":"...","key":"value"} */
 };
 
 /* A structured field. `name` is upper case ([A-Z0-9_]): it becomes KOBS_<NAME> in the journal
@@ -28,6 +34,10 @@ struct log_field {
 /* Parse "debug", "info", "warn" or "error"; returns -1 for anything else. */
 int log_level_parse(const char *name);
 void log_set_level(enum log_level level);
+/* Parse "logfmt" or "json"; returns -1 for anything else. */
+int log_format_parse(const char *name);
+/* Call once at start, before any thread exists. */
+void log_set_format(enum log_format format);
 int log_enabled(enum log_level level);
 /* Log to the journal when JOURNAL_STREAM names our stderr and libsystemd is built in. Call once
  * at start, before any thread exists. Returns whether the journal is used. */

@@ -327,8 +327,7 @@ static int run(struct daemon *d, struct web_config *web, struct groups_config *g
 		groups_config_free(groups);
 		return rc;
 	}
-	d->scrape = scrape_new(d->options.procfs, &d->options.host, d->options.toggles,
-	                       d->options.ntoggles, groups);
+	d->scrape = scrape_new(&d->options, groups);
 	if (drop_privileges(d) < 0) {
 		scrape_free(d->scrape);
 		close_listeners(d);
@@ -398,6 +397,7 @@ int main(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	log_set_level(d.options.log_level);
+	log_set_format(d.options.log_format);
 	log_use_journal_if_connected();
 
 	struct web_config web;

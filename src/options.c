@@ -7,7 +7,8 @@
 #include "collectors.h"
 #include "name_filter.h"
 
-#define DEFAULT_LISTEN ":9477"
+#define DEFAULT_LISTEN     ":9477"
+#define TEXTFILE_COLLECTOR "textfile"
 
 enum flag_kind {
 	FLAG_STRING, /* takes a value */
@@ -32,6 +33,9 @@ static const struct flag flags[] = {
      "--web.listen-address."},
     {"web.telemetry-path", FLAG_STRING, "PATH",
      "Path under which to serve metrics. Default /metrics."},
+    {"web.disable-exporter-metrics", FLAG_BOOL, NULL,
+     "Leave out the metrics about the daemon itself (process_*, kobs_scrape_requests_total, "
+     "kobs_scrape_collections_total); the collectors' success and kobs_build_info stay."},
     {"web.max-connections", FLAG_STRING, "N",
      "Most HTTP connections held at once; when full, the one that has waited longest for its "
      "request is closed. Default: from the open-files limit, at most 4096."},
@@ -41,6 +45,12 @@ static const struct flag flags[] = {
      "A connection is closed when idle this long, or when it takes longer to send a whole "
      "request. Default 10."},
     {"config.file", FLAG_STRING, "FILE", "Configuration file (YAML)."},
+    {"collector.disable-defaults", FLAG_BOOL, NULL,
+     "Turn every collector off, except those turned on by --collector.NAME (or, for "
+     "textfile, by its directory)."},
+    {"collector.textfile.directory", FLAG_STRING, "DIR",
+     "Serve the metrics of DIR/*.prom files (Prometheus text format) and turn the textfile "
+     "collector on. Default none."},
     {"check-config", FLAG_BOOL, NULL,
      "Validate the configuration file, print what is wrong, and exit."},
     {"path.procfs", FLAG_STRING, "DIR", "procfs mountpoint. Default /proc."},
@@ -77,6 +87,9 @@ static const struct flag flags[] = {
      "Restrict the daemon to the system calls it uses, once its setup is done. On by default; "
      "--no-sandbox.seccomp turns the filter off."},
     {"log.level", FLAG_STRING, "LEVEL", "debug, info, warn or error. Default info."},
+    {"log.format", FLAG_STRING, "FORMAT",
+     "logfmt or json: how lines on stderr are written. Default logfmt. (In the journal, "
+     "entries always carry their fields natively.)"},
     {"version", FLAG_BOOL, NULL, "Print the version and exit."},
     {"help", FLAG_BOOL, NULL, "Print this help and exit."},
 };
@@ -90,6 +103,7 @@ static void set_defaults(struct options *o)
 	o->host.rootfs = "/";
 	o->host.mount_timeout = DEFAULT_MOUNT_TIMEOUT_SECONDS;
 	o->log_level = LOG_LEVEL_INFO;
+	o->log_format = LOG_FORMAT_LOGFMT;
 	o->max_connections = 0; /* from the open-files limit: see http.h */
 	o->max_connections_per_ip = 64;
 	o->timeout_seconds = 10;
@@ -254,6 +268,20 @@ static int apply_string(struct options *o, const char *name, const char *value, 
 			return -1;
 		}
 		o->log_level = (enum log_level)level;
+	} else if (strcmp(name, "log.format") == 0) {
+		int format = log_format_parse(value);
+		if (format < 0) {
+			snprintf(err, errlen, "--log.format must be logfmt or json (got '%s')",
+			         value);
+			return -1;
+		}
+		o->log_format = (enum log_format)format;
+	} else if (strcmp(name, "collector.textfile.directory") == 0) {
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "--collector.textfile.directory must not be empty");
+			return -1;
+		}
+		o->textfile_directory = value;
 	} else if (strcmp(name, "web.max-connections") == 0) {
 		if (parse_uint(value, 1, 100000, &o->max_connections) < 0)
 			goto bad_number;
@@ -275,6 +303,10 @@ static void apply_bool(struct options *o, const char *name, bool value)
 {
 	if (strcmp(name, "web.systemd-socket") == 0)
 		o->systemd_socket = value;
+	else if (strcmp(name, "web.disable-exporter-metrics") == 0)
+		o->disable_exporter_metrics = value;
+	else if (strcmp(name, "collector.disable-defaults") == 0)
+		o->disable_defaults = value;
 	else if (strcmp(name, "processes.read-other-users") == 0)
 		o->read_other_users = value;
 	else if (strcmp(name, "sandbox.seccomp") == 0)
@@ -285,6 +317,30 @@ static void apply_bool(struct options *o, const char *name, bool value)
 		o->show_version = value;
 	else if (strcmp(name, "help") == 0)
 		o->show_help = value;
+}
+
+/* A textfile directory turns the collector on, as if --collector.textfile came before every
+ * other flag: a --no-collector.textfile anywhere still turns it off. */
+static int textfile_implied(struct options *o, char *err, size_t errlen)
+{
+	if (o->ntoggles == OPTIONS_MAX_TOGGLES) {
+		snprintf(err, errlen, "too many --collector flags");
+		return -1;
+	}
+	memmove(o->toggles + 1, o->toggles, o->ntoggles * sizeof(o->toggles[0]));
+	o->toggles[0] = (struct collector_toggle){TEXTFILE_COLLECTOR, true};
+	o->ntoggles++;
+	return 0;
+}
+
+/* Whether the flags turn the textfile collector on (it is off by default). */
+static bool textfile_wanted(const struct options *o)
+{
+	bool on = false;
+	for (size_t i = 0; i < o->ntoggles; i++)
+		if (strcmp(o->toggles[i].name, TEXTFILE_COLLECTOR) == 0)
+			on = o->toggles[i].enabled;
+	return on;
 }
 
 static const struct flag *find_flag(const char *name, size_t len)
@@ -299,6 +355,10 @@ static const struct flag *find_flag(const char *name, size_t len)
 static int parse_one(struct options *o, int argc, char **argv, int i, char *err, size_t errlen)
 {
 	const char *arg = argv[i];
+	if (strcmp(arg, "-h") == 0) {
+		o->show_help = true;
+		return 1;
+	}
 	if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
 		snprintf(err, errlen, "unexpected argument '%s'", arg);
 		return -1;
@@ -307,7 +367,13 @@ static int parse_one(struct options *o, int argc, char **argv, int i, char *err,
 	const char *eq = strchr(name, '=');
 	size_t name_len = eq ? (size_t)(eq - name) : strlen(name);
 
+	/* Flags first: some names (collector.disable-defaults) look like collector toggles. */
+	bool negated = false;
 	const struct flag *f = find_flag(name, name_len);
+	if (!f && strncmp(name, "no-", 3) == 0) {
+		f = find_flag(name + 3, name_len - 3);
+		negated = f != NULL;
+	}
 	if (!f &&
 	    (strncmp(name, "collector.", 10) == 0 || strncmp(name, "no-collector.", 13) == 0)) {
 		bool enabled = name[0] != 'n';
@@ -317,12 +383,6 @@ static int parse_one(struct options *o, int argc, char **argv, int i, char *err,
 		}
 		return toggle_collector(o, strchr(name, '.') + 1, enabled, err, errlen) < 0 ? -1
 		                                                                            : 1;
-	}
-
-	bool negated = false;
-	if (!f && strncmp(name, "no-", 3) == 0) {
-		f = find_flag(name + 3, name_len - 3);
-		negated = f != NULL;
 	}
 	if (!f) {
 		snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)name_len, name);
@@ -383,6 +443,14 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		o->host.mount_points_exclude = DEFAULT_MOUNT_POINTS_EXCLUDE;
 	if (!o->host.fs_types_exclude)
 		o->host.fs_types_exclude = DEFAULT_FS_TYPES_EXCLUDE;
+	if (o->textfile_directory && textfile_implied(o, err, errlen) < 0)
+		return -1;
+	if (textfile_wanted(o) && !o->textfile_directory) {
+		snprintf(err, errlen,
+		         "--collector.textfile needs --collector.textfile.directory=DIR: the "
+		         "directory of the *.prom files to serve");
+		return -1;
+	}
 	o->listen_given = o->nlisten > 0;
 	if (o->nlisten == 0)
 		o->listen[o->nlisten++] = DEFAULT_LISTEN;
@@ -402,11 +470,14 @@ void options_usage(FILE *out)
 		char left[64];
 		if (flags[i].kind == FLAG_STRING)
 			snprintf(left, sizeof(left), "--%s=%s", flags[i].name, flags[i].value_name);
+		else if (strcmp(flags[i].name, "help") == 0)
+			snprintf(left, sizeof(left), "--help, -h");
 		else
 			snprintf(left, sizeof(left), "--%s", flags[i].name);
 		fprintf(out, "  %-34s %s\n", left, flags[i].help);
 	}
-	fprintf(out, "\nCollectors (--collector.NAME enables, --no-collector.NAME disables):\n");
+	fprintf(out, "\nCollectors (--collector.NAME enables, --no-collector.NAME disables; the "
+	             "last flag naming a collector wins):\n");
 	collectors_usage(out);
 	fprintf(out, "\nExit codes: 0 ok, %d usage error, %d bad configuration.\n", EXIT_USAGE,
 	        EXIT_CONFIG);

@@ -31,8 +31,12 @@ struct options {
 	const char *procfs;
 	struct host_options host; /* --path.sysfs, --path.rootfs, --collector.NAME.SETTING */
 	enum log_level log_level;
+	enum log_format log_format;
+	/* In order; a --collector.textfile.directory counts as a --collector.textfile given
+	 * before every flag of the command line. */
 	struct collector_toggle toggles[OPTIONS_MAX_TOGGLES];
 	size_t ntoggles;
+	const char *textfile_directory; /* NULL: the textfile collector has nothing to read */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;
 	unsigned timeout_seconds;
@@ -41,6 +45,8 @@ struct options {
 	bool seccomp;          /* install the system call filter (default on) */
 	bool listen_given;     /* --web.listen-address was on the command line */
 	bool systemd_socket;
+	bool disable_defaults;         /* --collector.disable-defaults */
+	bool disable_exporter_metrics; /* --web.disable-exporter-metrics */
 	bool check_config;
 	bool show_version;
 	bool show_help;

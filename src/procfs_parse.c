@@ -82,32 +82,36 @@ static bool parse_decimal(struct span s, double *out)
 
 /* ---- /proc/stat ---- */
 
-/* "cpu" followed by at least one digit: one line per CPU. */
-static bool is_per_cpu_key(struct span key)
+/* "cpu" followed by at least one digit: one line per CPU. Its number goes to `n`. */
+static bool is_per_cpu_key(struct span key, uint64_t *n)
 {
-	uint64_t n;
 	return span_len(key) > 3 && memcmp(key.p, "cpu", 3) == 0 &&
-	       parse_u64((struct span){key.p + 3, key.end}, &n);
+	       parse_u64((struct span){key.p + 3, key.end}, n);
 }
 
-/* The aggregate "cpu" line: 4 to 10 tick columns. Columns past the tenth (a newer kernel's) are
- * ignored; a column that is not a number makes the whole line invalid. */
-static bool parse_cpu_line(struct span rest, struct proc_stat *out)
+/* The tick columns of a "cpu" or "cpuN" line: 4 to 10. Columns past the tenth (a newer
+ * kernel's) are ignored; a column that is not a number makes the whole line invalid. */
+static bool parse_ticks(struct span rest, uint64_t ticks[CPU_MODE__COUNT], unsigned *modes)
 {
-	uint64_t ticks[CPU_MODE__COUNT] = {0};
+	uint64_t got[CPU_MODE__COUNT] = {0};
 	unsigned n = 0;
 	for (struct span t = next_token(&rest); !span_empty(t); t = next_token(&rest)) {
 		uint64_t v;
 		if (!parse_u64(t, &v))
 			return false;
 		if (n < CPU_MODE__COUNT)
-			ticks[n++] = v;
+			got[n++] = v;
 	}
 	if (n < 4)
 		return false;
-	memcpy(out->cpu_ticks, ticks, sizeof(ticks));
-	out->cpu_modes = n;
+	memcpy(ticks, got, sizeof(got));
+	*modes = n;
 	return true;
+}
+
+static bool parse_cpu_line(struct span rest, struct proc_stat *out)
+{
+	return parse_ticks(rest, out->cpu_ticks, &out->cpu_modes);
 }
 
 /* Where the single-value line named `key` goes, or NULL for a line we do not use. */
@@ -157,12 +161,13 @@ int parse_proc_stat(const char *buf, size_t len, struct proc_stat *out)
 	bool have_cpu = false;
 	struct span rest = span_of(buf, len);
 	struct span line;
+	uint64_t n;
 	while (next_line(&rest, &line)) {
 		struct span key = next_token(&line);
 		if (span_equals(key, "cpu")) {
 			if (!have_cpu)
 				have_cpu = parse_cpu_line(line, out);
-		} else if (is_per_cpu_key(key)) {
+		} else if (is_per_cpu_key(key, &n)) {
 			if (out->cpus < UINT_MAX)
 				out->cpus++;
 		} else {
@@ -170,6 +175,23 @@ int parse_proc_stat(const char *buf, size_t len, struct proc_stat *out)
 		}
 	}
 	return have_cpu ? 0 : -1;
+}
+
+size_t parse_proc_stat_cpus(const char *buf, size_t len, struct cpu_line *out, size_t max)
+{
+	size_t kept = 0;
+	struct span rest = span_of(buf, len);
+	struct span line;
+	while (kept < max && next_line(&rest, &line)) {
+		uint64_t n;
+		struct cpu_line *c = &out[kept];
+		if (!is_per_cpu_key(next_token(&line), &n) || n > UINT_MAX ||
+		    (kept && n <= out[kept - 1].cpu) || !parse_ticks(line, c->ticks, &c->modes))
+			continue;
+		c->cpu = (unsigned)n;
+		kept++;
+	}
+	return kept;
 }
 
 /* ---- /proc/meminfo and /proc/vmstat ---- */

@@ -48,6 +48,18 @@ struct proc_stat {
 /* -1 when the aggregate "cpu" line is missing or has fewer than 4 numbers. */
 int parse_proc_stat(const char *buf, size_t len, struct proc_stat *out);
 
+/* One "cpuN" line of /proc/stat. */
+struct cpu_line {
+	unsigned cpu;                    /* N */
+	unsigned modes;                  /* how many mode columns it had (4..10) */
+	uint64_t ticks[CPU_MODE__COUNT]; /* in USER_HZ ticks; modes it did not have are 0 */
+};
+/* The "cpuN" lines, in the order of the file, into `out` (at most `max` of them); returns how
+ * many. A line with fewer than 4 numbers, or a column that is not a number, or whose N is not
+ * above the N of the line kept before it (the kernel lists CPUs in ascending order; a repeated
+ * N would make two series of one), is left out; so are lines past `max`. */
+size_t parse_proc_stat_cpus(const char *buf, size_t len, struct cpu_line *out, size_t max);
+
 /* ---- /proc/meminfo and /proc/vmstat ---- */
 struct kv_field {
 	const char *key; /* in: the exact key, e.g. "MemTotal" or "pgfault" */

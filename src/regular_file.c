@@ -125,6 +125,13 @@ static char *read_bounded(int fd, const char *path, size_t hint, size_t limit, s
 char *regular_file_read(const char *path, size_t limit, size_t *len, char *err, size_t errlen)
 {
 	struct stat st;
+	return regular_file_read_stat(path, limit, len, &st, err, errlen);
+}
+
+char *regular_file_read_stat(const char *path, size_t limit, size_t *len, struct stat *out,
+                             char *err, size_t errlen)
+{
+	struct stat st;
 	/* Look before opening: opening a device can do something by itself (start a watchdog,
 	 * rewind a tape), and opening a FIFO waits for a writer. */
 	if (stat(path, &st) < 0) {
@@ -146,5 +153,6 @@ char *regular_file_read(const char *path, size_t limit, size_t *len, char *err, 
 	else if (acceptable(path, &st, limit, err, errlen))
 		data = read_bounded(fd, path, (size_t)st.st_size, limit, len, err, errlen);
 	close(fd);
+	*out = st;
 	return data;
 }

@@ -12,4 +12,9 @@
  * (the file itself may hold NUL bytes), or NULL with "PATH: what is wrong" in `err`. */
 char *regular_file_read(const char *path, size_t limit, size_t *len, char *err, size_t errlen);
 
+struct stat;
+/* The same, with what fstat said of the file that was read in `*st` (its mtime, say). */
+char *regular_file_read_stat(const char *path, size_t limit, size_t *len, struct stat *st,
+                             char *err, size_t errlen);
+
 #endif

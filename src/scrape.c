@@ -1,6 +1,7 @@
 #include "scrape.h"
 
 #include <malloc.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,9 @@
 #include "xalloc.h"
 
 #define FORMATS 3 /* enum expo_format: text, OpenMetrics, protobuf */
+/* The owner of the samples that belong to no collector (expo_set_owner); collectors are owners
+ * 0, 1, ... in registry order. */
+#define SELF_OWNER (EXPO_OWNERS - 1)
 
 struct slot {
 	const struct collector_ops *ops;
@@ -44,6 +48,14 @@ struct scrape {
 	pthread_cond_t wanted; /* wakes the collecting thread */
 	pthread_t collector;
 	bool collection_wanted;
+	/* Collectors (bit i: slot i) that the next collection runs, the one under way runs, and
+	 * the served one ran. */
+	uint64_t wanted_run;
+	uint64_t collecting_run;
+	uint64_t served_run;
+	uint64_t enabled; /* the slots set up and running */
+	uint64_t every;   /* every slot */
+	bool exporter_metrics;
 	bool stopping;
 	bool running; /* the collecting thread was started */
 	bool collecting;
@@ -79,36 +91,75 @@ static double monotonic_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool wanted(const struct collector_ops *ops, const struct collector_toggle *toggles,
-                   size_t ntoggles)
+bool collector_status_expected_off(const struct collector_status *c)
 {
-	bool enabled = ops->default_enabled;
-	/* The last flag naming a collector wins, as with repeated flags in kingpin. */
-	for (size_t i = 0; i < ntoggles; i++)
-		if (strcmp(toggles[i].name, ops->name) == 0)
-			enabled = toggles[i].enabled;
+	return c->state == COLLECTOR_FAILED && c->not_permitted && !c->requested;
+}
+
+static uint64_t bit(size_t slot)
+{
+	return (uint64_t)1 << slot;
+}
+
+static bool covers(uint64_t have, uint64_t want)
+{
+	return (have & want) == want;
+}
+
+/* Whether the options turn the collector on, and whether a flag did (rather than the default).
+ * The last flag naming a collector wins, as with repeated flags in kingpin. */
+static bool wanted(const struct collector_ops *ops, const struct options *o, bool *requested)
+{
+	bool enabled = o->disable_defaults ? false : ops->default_enabled;
+	*requested = false;
+	for (size_t i = 0; i < o->ntoggles; i++) {
+		if (strcmp(o->toggles[i].name, ops->name) == 0) {
+			enabled = o->toggles[i].enabled;
+			*requested = enabled;
+		}
+	}
 	return enabled;
 }
 
-static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
+static const char *disabled_by(const struct collector_ops *ops, const struct options *o)
+{
+	for (size_t i = 0; i < o->ntoggles; i++)
+		if (strcmp(o->toggles[i].name, ops->name) == 0)
+			return "--no-collector flag";
+	if (o->disable_defaults && ops->default_enabled)
+		return "--collector.disable-defaults";
+	return "default";
+}
+
+static void log_failed_setup(const struct slot *slot)
+{
+	const struct collector_status *st = &slot->status;
+	if (collector_status_expected_off(st)) {
+		log_info("collector %s is off: not permitted (%s)", st->name, st->why);
+		return;
+	}
+	struct log_field fields[] = {{"COLLECTOR", st->name}, {"REASON", st->why}};
+	log_event(LOG_LEVEL_WARN, LOG_ID_COLLECTOR_FAILED, fields, 2,
+	          "collector %s failed to start: %s%s; serving the other collectors", st->name,
+	          st->not_permitted ? "not permitted: " : "", st->why);
+}
+
+static void setup_slot(struct scrape *s, struct slot *slot, const struct options *o)
 {
 	slot->status.name = slot->ops->name;
 	slot->status.description = slot->ops->description;
-	if (!enable) {
+	if (!wanted(slot->ops, o, &slot->status.requested)) {
 		slot->status.state = COLLECTOR_DISABLED;
 		snprintf(slot->status.why, sizeof(slot->status.why), "disabled by %s",
-		         slot->ops->default_enabled ? "--no-collector flag" : "default");
+		         disabled_by(slot->ops, o));
 		return;
 	}
 	slot->status.why[0] = '\0';
-	if (slot->ops->init(&slot->state, &s->env, slot->status.why, sizeof(slot->status.why)) <
-	    0) {
+	int rc = slot->ops->init(&slot->state, &s->env, slot->status.why, sizeof(slot->status.why));
+	if (rc < 0) {
 		slot->status.state = COLLECTOR_FAILED;
-		struct log_field fields[] = {{"COLLECTOR", slot->ops->name},
-		                             {"REASON", slot->status.why}};
-		log_event(LOG_LEVEL_WARN, LOG_ID_COLLECTOR_FAILED, fields, 2,
-		          "collector %s failed to start: %s; serving the other collectors",
-		          slot->ops->name, slot->status.why);
+		slot->status.not_permitted = rc == COLLECTOR_NOT_PERMITTED;
+		log_failed_setup(slot);
 		return;
 	}
 	slot->status.state = COLLECTOR_ENABLED;
@@ -121,16 +172,15 @@ static void setup_slot(struct scrape *s, struct slot *slot, bool enable)
 static void *collector_main(void *arg);
 static void release_served(struct scrape *s);
 
-struct scrape *scrape_new(const char *procfs, const struct host_options *host,
-                          const struct collector_toggle *toggles, size_t ntoggles,
-                          struct groups_config *groups)
+struct scrape *scrape_new(const struct options *o, struct groups_config *groups)
 {
 	struct scrape *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->finished, NULL);
 	pthread_cond_init(&s->wanted, NULL);
-	s->env.procfs = procfs;
-	s->env.host = host;
+	s->env.procfs = o->procfs;
+	s->env.textfile_directory = o->textfile_directory;
+	s->env.host = &o->host;
 	s->env.groups = groups;
 	s->env.link = group_link_new();
 	group_link_set_config(s->env.link, groups);
@@ -138,20 +188,31 @@ struct scrape *scrape_new(const char *procfs, const struct host_options *host,
 	s->env.tasks = &s->tasks;
 	s->served = expo_new();
 	s->building = expo_new();
-	s->self = self_new();
-	if (!s->self)
-		log_warn("libproc2 could not be set up; the daemon's own process_* metrics are "
-		         "left out");
+	s->exporter_metrics = !o->disable_exporter_metrics;
+	if (s->exporter_metrics) {
+		s->self = self_new();
+		if (!s->self)
+			log_warn("libproc2 could not be set up; the daemon's own process_* metrics "
+			         "are left out");
+	}
 	for (int f = 0; f < FORMATS; f++) {
 		buf_init(&s->rendered[f].body);
 		buf_init(&s->rendered[f].gz);
 	}
 
 	s->nslots = collectors_count();
+	/* One owner per collector, and one for the self metrics. */
+	if (s->nslots >= SELF_OWNER) {
+		log_error("%zu collectors; at most %d can be told apart", s->nslots, SELF_OWNER);
+		abort();
+	}
 	s->slots = xcalloc(s->nslots, sizeof(*s->slots));
 	for (size_t i = 0; i < s->nslots; i++) {
 		s->slots[i].ops = collectors_at(i);
-		setup_slot(s, &s->slots[i], wanted(s->slots[i].ops, toggles, ntoggles));
+		setup_slot(s, &s->slots[i], o);
+		s->every |= bit(i);
+		if (s->slots[i].status.state == COLLECTOR_ENABLED)
+			s->enabled |= bit(i);
 	}
 	return s;
 }
@@ -163,6 +224,7 @@ void scrape_start(struct scrape *s)
 	 * second scrape on. Its result is not served: a request waits for a collection of its own.
 	 */
 	s->collection_wanted = true;
+	s->wanted_run = s->enabled;
 	s->priming = true;
 	int rc = pthread_create(&s->collector, NULL, collector_main, s);
 	if (rc != 0) {
@@ -202,26 +264,49 @@ void scrape_free(struct scrape *s)
 	free(s);
 }
 
-static void expose_collector_stats(struct scrape *s)
+static ptrdiff_t slot_named(const struct scrape *s, const char *name)
+{
+	for (size_t i = 0; i < s->nslots; i++)
+		if (strcmp(s->slots[i].ops->name, name) == 0)
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+/* Each collector's samples here are its own, so that a request for some collectors gets their
+ * duration and success only. */
+static void expose_collector_stats(struct scrape *s, uint64_t run)
 {
 	expo_family(s->building, "kobs_scrape_collector_duration_seconds", METRIC_GAUGE, "seconds",
 	            "How long each collector took in this scrape.");
 	for (size_t i = 0; i < s->nslots; i++) {
-		if (s->slots[i].status.state != COLLECTOR_ENABLED)
+		if (!(run & bit(i)))
 			continue;
 		struct label l = {"collector", s->slots[i].ops->name};
+		expo_set_owner(s->building, (unsigned)i);
 		expo_sample(s->building, &l, 1, s->slots[i].run_duration);
 	}
 	expo_family(
 	    s->building, "kobs_scrape_collector_success", METRIC_GAUGE, NULL,
 	    "Whether each collector succeeded in this scrape (1) or failed (0); a collector "
-	    "that failed to start is listed with 0.");
+	    "that failed to start, or may not run without a privilege, is listed with 0.");
 	for (size_t i = 0; i < s->nslots; i++) {
-		if (s->slots[i].status.state == COLLECTOR_DISABLED)
+		bool failed = s->slots[i].status.state == COLLECTOR_FAILED;
+		if (!(run & bit(i)) && !failed)
 			continue;
 		struct label l = {"collector", s->slots[i].ops->name};
-		expo_sample(s->building, &l, 1, s->slots[i].run_success ? 1 : 0);
+		expo_set_owner(s->building, (unsigned)i);
+		expo_sample(s->building, &l, 1, !failed && s->slots[i].run_success ? 1 : 0);
 	}
+	/* With kobs_scrape_collector_success{collector="bpf"}, tells a BPF collector that is off
+	 * because the daemon runs unprivileged (normal) from one that was asked for and failed. */
+	ptrdiff_t bpf = slot_named(s, "bpf");
+	expo_set_owner(s->building, bpf >= 0 ? (unsigned)bpf : SELF_OWNER);
+	expo_family(s->building, "kobs_bpf_requested", METRIC_GAUGE, NULL,
+	            "1 when the bpf collector was asked for on the command line "
+	            "(--collector.bpf, as systemd/kobsd-bpf.conf does), 0 when it only runs if "
+	            "permitted.");
+	expo_sample(s->building, NULL, 0, bpf >= 0 && s->slots[bpf].status.requested ? 1 : 0);
+	expo_set_owner(s->building, SELF_OWNER);
 }
 
 /* The proof that scrapes share collections: under concurrent requests, collections grow slower
@@ -240,13 +325,14 @@ static void expose_scrape_counts(struct expo *e, uint64_t requests, uint64_t col
 
 /* Runs without the lock: `collecting` keeps every other thread away from the model. The counts
  * are those taken under the lock when the collection began. */
-static void collect_all(struct scrape *s, uint64_t requests, uint64_t collections)
+static void collect_all(struct scrape *s, uint64_t run, uint64_t requests, uint64_t collections)
 {
 	expo_reset(s->building);
 	for (size_t i = 0; i < s->nslots; i++) {
 		struct slot *slot = &s->slots[i];
-		if (slot->status.state != COLLECTOR_ENABLED)
+		if (!(run & bit(i)))
 			continue;
+		expo_set_owner(s->building, (unsigned)i);
 		double start = monotonic_seconds();
 		int rc = slot->ops->collect(slot->state, &s->env, s->building);
 		slot->run_duration = monotonic_seconds() - start;
@@ -259,16 +345,32 @@ static void collect_all(struct scrape *s, uint64_t requests, uint64_t collection
 		if (slot->ops->note)
 			slot->ops->note(slot->state, slot->run_note, sizeof(slot->run_note));
 	}
-	expose_collector_stats(s);
-	expose_scrape_counts(s->building, requests, collections);
+	expose_collector_stats(s, run);
+	if (s->exporter_metrics)
+		expose_scrape_counts(s->building, requests, collections);
 	read_errors_expose(s->env.read_errors, s->building);
 	self_build_info(s->building);
-	self_collect(s->self, s->building);
+	if (s->exporter_metrics)
+		self_collect(s->self, s->building);
 }
 
-/* Wait for the collection under way, or ask for one and wait for it. Called and returns with the
- * lock held. */
-static void collect_or_join(struct scrape *s)
+/* The collectors to run for a request that asks for `show`: those of them that are enabled, and
+ * what they need. */
+static uint64_t to_run(const struct scrape *s, uint64_t show)
+{
+	uint64_t run = show & s->enabled;
+	for (size_t i = 0; i < s->nslots; i++) {
+		const char *needs = s->slots[i].ops->needs;
+		ptrdiff_t j = needs && (run & bit(i)) ? slot_named(s, needs) : -1;
+		if (j >= 0)
+			run |= bit((size_t)j) & s->enabled;
+	}
+	return run;
+}
+
+/* Wait until a collection that ran at least `run` has finished since the call: the one under way
+ * if it runs them all, else the next, which is told to. Called and returns with the lock held. */
+static void collect_or_join(struct scrape *s, uint64_t run)
 {
 	/* The collection of the start began before any request: one that arrives meanwhile waits
 	 * for it to end and has one of its own, so that no answer predates its request by more
@@ -276,24 +378,32 @@ static void collect_or_join(struct scrape *s)
 	while (s->priming)
 		pthread_cond_wait(&s->finished, &s->lock);
 	unsigned long seen = s->generation;
-	if (!s->collecting && !s->collection_wanted) {
-		s->collection_wanted = true;
-		pthread_cond_signal(&s->wanted);
-	}
-	while (s->generation == seen)
+	for (;;) {
+		if (s->generation != seen && covers(s->served_run, run))
+			return;
+		bool joined = s->collecting && covers(s->collecting_run, run);
+		if (!joined && !(s->collection_wanted && covers(s->wanted_run, run))) {
+			s->wanted_run |= run;
+			s->collection_wanted = true;
+			pthread_cond_signal(&s->wanted);
+		}
 		pthread_cond_wait(&s->finished, &s->lock);
+	}
 }
 
 /* Run one collection; the lock is held on entry and on return. */
 static void run_collection(struct scrape *s)
 {
+	uint64_t run = s->wanted_run;
+	s->wanted_run = 0;
 	s->collection_wanted = false;
 	s->collecting = true;
+	s->collecting_run = run;
 	s->started = monotonic_seconds();
 	s->collections++;
 	uint64_t requests = s->requests, collections = s->collections;
 	pthread_mutex_unlock(&s->lock);
-	collect_all(s, requests, collections);
+	collect_all(s, run, requests, collections);
 	pthread_mutex_lock(&s->lock);
 	s->collecting = false;
 	s->generation++;
@@ -302,8 +412,11 @@ static void run_collection(struct scrape *s)
 	struct expo *done = s->building;
 	s->building = s->served;
 	s->served = done;
+	s->served_run = run;
 	s->last_series = expo_series(s->served);
 	for (size_t i = 0; i < s->nslots; i++) {
+		if (!(run & bit(i)))
+			continue;
 		s->slots[i].status.last_duration = s->slots[i].run_duration;
 		s->slots[i].status.last_success = s->slots[i].run_success;
 		s->slots[i].status.collected_once = s->slots[i].run_once;
@@ -351,6 +464,7 @@ static void release_served(struct scrape *s)
 {
 	expo_free(s->served);
 	s->served = expo_new();
+	s->served_run = 0;
 	for (int f = 0; f < FORMATS; f++) {
 		buf_free(&s->rendered[f].body);
 		buf_free(&s->rendered[f].gz);
@@ -359,15 +473,10 @@ static void release_served(struct scrape *s)
 	}
 }
 
-int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_consumer consume,
-                 void *arg)
+/* A request for every collector: rendered (and compressed) once per collection and format. */
+static int serve_all(struct scrape *s, enum expo_format format, bool gzip, scrape_consumer consume,
+                     void *arg)
 {
-	int rc = 0;
-	pthread_mutex_lock(&s->lock);
-	s->requests++;
-	s->in_flight++;
-	collect_or_join(s);
-
 	struct rendering *r = &s->rendered[format < FORMATS ? format : EXPO_TEXT];
 	if (!r->have_body) {
 		buf_reset(&r->body);
@@ -375,21 +484,102 @@ int scrape_serve(struct scrape *s, enum expo_format format, bool gzip, scrape_co
 		r->have_body = true;
 	}
 	if (gzip && !r->have_gz) {
-		if (gzip_compress(r->body.data, r->body.len, &r->gz) < 0) {
-			rc = -1;
-			goto out;
-		}
+		if (gzip_compress(r->body.data, r->body.len, &r->gz) < 0)
+			return -1;
 		r->have_gz = true;
 	}
 	if (gzip)
 		consume(r->gz.data, r->gz.len, arg);
 	else
 		consume(r->body.data, r->body.len, arg);
-out:
+	return 0;
+}
+
+/* A request for some collectors: its own rendering, of their samples and the self metrics. */
+static int serve_some(struct scrape *s, uint64_t show, enum expo_format format, bool gzip,
+                      scrape_consumer consume, void *arg)
+{
+	struct buf body, gz;
+	buf_init(&body);
+	buf_init(&gz);
+	int rc = 0;
+	expo_write_owned(s->served, format, show | bit(SELF_OWNER), &body);
+	if (!gzip)
+		consume(body.data, body.len, arg);
+	else if (gzip_compress(body.data, body.len, &gz) == 0)
+		consume(gz.data, gz.len, arg);
+	else
+		rc = -1;
+	buf_free(&body);
+	buf_free(&gz);
+	return rc;
+}
+
+int scrape_serve(struct scrape *s, const struct scrape_selection *sel, enum expo_format format,
+                 bool gzip, scrape_consumer consume, void *arg)
+{
+	uint64_t show = sel && sel->slots ? sel->slots : s->every;
+	pthread_mutex_lock(&s->lock);
+	s->requests++;
+	s->in_flight++;
+	collect_or_join(s, to_run(s, show));
+	int rc = show == s->every ? serve_all(s, format, gzip, consume, arg)
+	                          : serve_some(s, show, format, gzip, consume, arg);
 	if (--s->in_flight == 0)
 		release_served(s);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+void scrape_selection_init(struct scrape_selection *sel, struct scrape *s)
+{
+	sel->scrape = s;
+	sel->slots = 0;
+	sel->error[0] = '\0';
+}
+
+/* `name` as the client sent it, safe to quote in a plain-text answer: printable ASCII, cut. */
+static void quoted_name(char *out, size_t len, const char *name)
+{
+	size_t n = 0;
+	for (; name[n] && n < 40 && n + 1 < len; n++)
+		out[n] = name[n] > ' ' && name[n] < 0x7f ? name[n] : '?';
+	out[n] = '\0';
+	if (name[n] && len > n + 4)
+		memcpy(out + n, "...", 4);
+}
+
+int scrape_select(struct scrape_selection *sel, const char *name)
+{
+	if (sel->error[0])
+		return -1;
+	struct scrape *s = sel->scrape;
+	char known[128], shown[48];
+	collectors_names(known, sizeof(known));
+	if (!name || !name[0]) {
+		snprintf(sel->error, sizeof(sel->error),
+		         "collect[] needs a collector name (known: %s)\n", known);
+		return -1;
+	}
+	ptrdiff_t i = slot_named(s, name);
+	quoted_name(shown, sizeof(shown), name);
+	if (i < 0) {
+		snprintf(sel->error, sizeof(sel->error),
+		         "unknown collector '%s' in collect[] (known: %s)\n", shown, known);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	bool disabled = s->slots[i].status.state == COLLECTOR_DISABLED;
+	if (disabled)
+		snprintf(
+		    sel->error, sizeof(sel->error),
+		    "collector '%s' in collect[] is disabled (%s); --collector.%s turns it on\n",
+		    shown, s->slots[i].status.why, shown);
+	pthread_mutex_unlock(&s->lock);
+	if (disabled)
+		return -1;
+	sel->slots |= bit((size_t)i);
+	return 0;
 }
 
 bool scrape_reconfigure(struct scrape *s, struct groups_config *groups)
@@ -437,7 +627,7 @@ void scrape_summary(struct scrape *s, struct scrape_summary *out)
 		const struct collector_status *st = &s->slots[i].status;
 		if (st->state == COLLECTOR_ENABLED)
 			out->collectors_enabled++;
-		if (st->state == COLLECTOR_FAILED ||
+		if ((st->state == COLLECTOR_FAILED && !collector_status_expected_off(st)) ||
 		    (st->state == COLLECTOR_ENABLED && st->collected_once && !st->last_success))
 			out->collectors_failed++;
 	}

@@ -50,6 +50,7 @@ harnesses=(
 	"listen       listen.c"
 	"escape_label expo.c expo_proto.c buf.c xalloc.c -lm"
 	"expo_write   expo.c expo_proto.c buf.c xalloc.c -lm"
+	"textfile     textfile_parse.c expo.c expo_proto.c buf.c xalloc.c -lm"
 )
 declare -A deps=()
 order=()

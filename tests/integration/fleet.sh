@@ -134,13 +134,14 @@ seen=$(result_of 'count by (instance) (kobs_build_info)' | sed -n 's/^{instance=
 	fail "the instances Prometheus knows ($seen) are not the fleet's (${FLEET_ADDRS[*]})"
 pass "count by (instance) (kobs_build_info): one series per instance, the fleet's addresses"
 
-# Summed over the fleet, a CPU mode is one series: as many as one instance serves modes.
-modes=$(count_of 'count by (mode) (kobs_cpu_seconds_total)')
-[ "$modes" -gt 0 ] || fail "no kobs_cpu_seconds_total modes"
+# Summed over the fleet, a CPU and mode is one series: as many as one instance serves (the fleet
+# runs on one host, so every instance has the same CPUs).
+modes=$(count_of 'count by (cpu, mode) (kobs_cpu_seconds_total)')
+[ "$modes" -gt 0 ] || fail "no kobs_cpu_seconds_total series"
 q="sum without (instance) (rate(kobs_cpu_seconds_total[${window}s]))"
 wait_for "$q" "$modes"
 result_of "$q" | grep -q 'instance=' && fail "$q kept the instance label"
-pass "$q: $modes series, one per mode, instance summed away"
+pass "$q: $modes series, one per CPU and mode, instance summed away"
 
 wait_for 'count(count by (instance) (kobs_group_processes))' 1
 n=$(result_of 'count(count by (instance) (kobs_group_processes))' | awk '{print $2}')

@@ -8,7 +8,7 @@ fetch /metrics -D "$WORK/h" -o "$WORK/body"
 grep -qi '^content-type: text/plain; version=0.0.4; charset=utf-8' "$WORK/h" ||
 	fail "text content type: $(cat "$WORK/h")"
 grep -q '^kobs_build_info{' "$WORK/body" || fail "no kobs_build_info"
-grep -q '^kobs_cpu_seconds_total{mode="user"}' "$WORK/body" || fail "no system metrics"
+grep -q '^kobs_cpu_seconds_total{cpu="0",mode="user"}' "$WORK/body" || fail "no system metrics"
 grep -q '^kobs_scrape_collector_success{collector="system"} 1$' "$WORK/body" ||
 	fail "system collector did not succeed"
 grep -q '^process_resident_memory_bytes ' "$WORK/body" || fail "no process_* self metrics"

@@ -163,7 +163,8 @@ def check(pb2, data):
         kinds = set()
         for m in mf.metric:
             which = [f.name for f, _ in m.ListFields() if f.name != "label"]
-            want = {COUNTER: "counter", GAUGE: "gauge", HISTOGRAM: "histogram"}.get(mf.type)
+            want = {COUNTER: "counter", GAUGE: "gauge", HISTOGRAM: "histogram",
+                    SUMMARY: "summary", UNTYPED: "untyped"}.get(mf.type)
             if which != [want]:
                 fail("%s (type %d) carries %s" % (mf.name, mf.type, which))
             if mf.type == HISTOGRAM:
@@ -192,6 +193,13 @@ def samples_of_protobuf(fams):
                             float(h.sample_count)))
                 out.append((mf.name + "_sum", labels, h.sample_sum))
                 out.append((mf.name + "_count", labels, float(h.sample_count)))
+            elif mf.type == SUMMARY:
+                for q in m.summary.quantile:
+                    out.append((mf.name, labels + (("quantile", q.quantile),), q.value))
+                out.append((mf.name + "_sum", labels, m.summary.sample_sum))
+                out.append((mf.name + "_count", labels, float(m.summary.sample_count)))
+            elif mf.type == UNTYPED:
+                out.append((mf.name, labels, m.untyped.value))
             elif mf.type == COUNTER:
                 out.append((mf.name, labels, m.counter.value))
             else:
@@ -205,8 +213,9 @@ def samples_of_text(text):
     for fam in text_string_to_metric_families(text):
         for s in fam.samples:
             labels = dict(s.labels)
-            if "le" in labels:
-                labels["le"] = float(labels["le"])
+            for special in ("le", "quantile"):
+                if special in labels:
+                    labels[special] = float(labels[special])
             labels = tuple(sorted(labels.items(), key=lambda kv: kv[0]))
             out.append((s.name, labels, float(s.value)))
     return out

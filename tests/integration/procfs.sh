@@ -75,7 +75,7 @@ grep -q '^kobs_procfs_read_errors_total{' "$WORK/body" && fail "read errors on t
 : >"$proc/meminfo"
 expect_counted meminfo parse_error "empty meminfo"
 grep -q '^kobs_memory_total_bytes' "$WORK/body" && fail "memory figures served from an empty file"
-grep -q '^kobs_cpu_seconds_total{mode="user"}' "$WORK/body" || fail "empty meminfo took stat along"
+grep -q '^kobs_cpu_seconds_total{cpu="0",mode="user"}' "$WORK/body" || fail "empty meminfo took stat along"
 restore meminfo
 
 "$PYTHON" -c 'import random, sys; r = random.Random(7); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(8192)))' >"$proc/vmstat"

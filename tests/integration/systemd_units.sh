@@ -137,6 +137,10 @@ cp "$KOBS_SRCDIR/systemd/kobsd-bpf.conf" "$UNITS/kobsd.service.d/bpf.conf"
 verify_units "$service"
 grep -q '^AmbientCapabilities=CAP_BPF CAP_PERFMON$' "$UNITS/kobsd.service.d/bpf.conf" ||
 	fail "the BPF drop-in does not grant CAP_BPF CAP_PERFMON"
+# It asks for the collector too, so that a BPF that cannot load is a failure (kobs_bpf_requested).
+grep -q '^Environment=KOBSD_BPF_ARGS=--collector.bpf$' "$UNITS/kobsd.service.d/bpf.conf" &&
+	grep -q '^ExecStart=.* $KOBSD_BPF_ARGS ' "$service" ||
+	fail "the BPF drop-in does not pass --collector.bpf through KOBSD_BPF_ARGS to kobsd.service"
 level=$(exposure "$service")
 at_most "$level" "$MAX_EXPOSURE_BPF" || fail "BPF drop-in exposure $level is above $MAX_EXPOSURE_BPF"
 pass "kobsd.service with the BPF drop-in: verified, exposure $level (at most $MAX_EXPOSURE_BPF)"

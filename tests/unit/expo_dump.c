@@ -104,6 +104,18 @@ static void add_histograms(struct expo *e)
 	expo_histogram(e, NULL, 0, decimal, counts, 13, 12.5, 14);
 }
 
+/* What textfiles bring: an untyped family and a summary. */
+static void add_textfile_types(struct expo *e)
+{
+	struct label l[] = {{"job", "back\\up \"nightly\"\n"}};
+	expo_family(e, "kobs_dump_cron_runs", METRIC_UNTYPED, NULL, "Runs of \"cron\".");
+	expo_sample(e, l, 1, 7);
+	const double q[] = {0, 0.5, 0.99, 1}, v[] = {0.25, 2, 9.5, 12};
+	expo_family(e, "kobs_dump_rows", METRIC_SUMMARY, NULL, "Rows per batch.");
+	expo_summary(e, l, 1, q, v, 4, 321.5, 40);
+	expo_summary(e, NULL, 0, NULL, NULL, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	enum expo_format format;
@@ -125,6 +137,7 @@ int main(int argc, char **argv)
 	add_counters(e);
 	add_info(e);
 	add_histograms(e);
+	add_textfile_types(e);
 	expo_write(e, format, &out);
 
 	int rc = fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0 ? 0 : 1;

@@ -189,25 +189,42 @@ static void assert_no_text(const struct buf *text, const char *fragment)
 
 /* ---- values from the fixture tree ---- */
 
-static void cpu_seconds_are_ticks_divided_by_user_hz(void **state)
+static void cpu_seconds_are_per_cpu_ticks_divided_by_user_hz(void **state)
 {
 	struct scrape *s = *state;
 	assert_int_equal(scrape_once(s), 0);
-	/* cpu  3615 0 4316 1713464 371 0 168 0 0 0 */
+	/* cpu0 1446 0 2184 856976 8 0 83 0 0 0
+	 * cpu1 2169 0 2132 856487 362 0 84 0 0 0 */
 	assert_line(&s->text, "# TYPE kobs_cpu_seconds_total counter");
-	assert_line(&s->text, "kobs_cpu_seconds_total{mode=\"user\"} 36.15");
-	assert_line(&s->text, "kobs_cpu_seconds_total{mode=\"system\"} 43.16");
-	assert_line(&s->text, "kobs_cpu_seconds_total{mode=\"idle\"} 17134.64");
-	assert_line(&s->text, "kobs_cpu_seconds_total{mode=\"steal\"} 0");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 14.46");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"0\",mode=\"system\"} 21.84");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"1\",mode=\"idle\"} 8564.87");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"1\",mode=\"iowait\"} 3.62");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"1\",mode=\"steal\"} 0");
+	/* The aggregate "cpu" line is not served: summing the CPUs by mode gives it. */
+	assert_no_text(&s->text, "kobs_cpu_seconds_total{mode=");
 }
 
-static void guest_time_is_its_own_family(void **state)
+static void guest_time_is_its_own_family_per_cpu(void **state)
 {
 	struct scrape *s = *state;
 	assert_int_equal(scrape_once(s), 0);
 	assert_no_text(&s->text, "mode=\"guest");
-	assert_line(&s->text, "kobs_cpu_guest_seconds_total{mode=\"user\"} 0");
-	assert_line(&s->text, "kobs_cpu_guest_seconds_total{mode=\"nice\"} 0");
+	assert_line(&s->text, "kobs_cpu_guest_seconds_total{cpu=\"0\",mode=\"user\"} 0");
+	assert_line(&s->text, "kobs_cpu_guest_seconds_total{cpu=\"1\",mode=\"nice\"} 0");
+}
+
+static void a_cpu_line_that_does_not_parse_is_left_out_alone(void **state)
+{
+	struct scrape *s = *state;
+	use_copy_of_fixtures(s, (const char *const[]){NULL});
+	replace_file(s, "stat",
+	             "cpu  3 0 3 3\ncpu0 1 0 1 1\ncpu1 x 0 1 1\ncpu1 2 0 2 2\ncpu0 9 9 9 9\n");
+	assert_int_equal(scrape_once(s), 0);
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"0\",mode=\"user\"} 0.01");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"1\",mode=\"user\"} 0.02");
+	/* Neither the broken line nor the repeated cpu0 makes a series. */
+	assert_no_text(&s->text, "{cpu=\"0\",mode=\"user\"} 0.09");
 }
 
 static void stat_lines_become_counters_and_gauges(void **state)
@@ -342,7 +359,7 @@ static void old_kernel_stat_exposes_only_the_modes_it_printed(void **state)
 	use_copy_of_fixtures(s, (const char *const[]){NULL});
 	replace_file(s, "stat", "cpu  1139 0 2208 81231\ncpu0 1139 0 2208 81231\nctxt 21283\n");
 	assert_int_equal(scrape_once(s), 0);
-	assert_line(&s->text, "kobs_cpu_seconds_total{mode=\"idle\"} 812.31");
+	assert_line(&s->text, "kobs_cpu_seconds_total{cpu=\"0\",mode=\"idle\"} 812.31");
 	assert_no_text(&s->text, "mode=\"iowait\"");
 	assert_no_text(&s->text, "# TYPE kobs_cpu_guest_seconds");
 	assert_no_text(&s->text, "kobs_procs_running");
@@ -445,8 +462,9 @@ static void the_collector_describes_itself(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    TEST(cpu_seconds_are_ticks_divided_by_user_hz),
-	    TEST(guest_time_is_its_own_family),
+	    TEST(cpu_seconds_are_per_cpu_ticks_divided_by_user_hz),
+	    TEST(guest_time_is_its_own_family_per_cpu),
+	    TEST(a_cpu_line_that_does_not_parse_is_left_out_alone),
 	    TEST(stat_lines_become_counters_and_gauges),
 	    TEST(memory_is_kilobytes_times_1024),
 	    TEST(hugepage_counts_are_not_scaled),

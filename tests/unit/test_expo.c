@@ -726,6 +726,96 @@ static void content_type_of_openmetrics(void **state)
 	                    "application/openmetrics-text; version=1.0.0; charset=utf-8");
 }
 
+/* ---- untyped and summary families (from textfiles) ---- */
+
+static void untyped_is_untyped_in_text_and_unknown_in_openmetrics(void **state)
+{
+	struct fixture *fx = *state;
+	expo_family(fx->e, "cron_runs", METRIC_UNTYPED, NULL, "Runs.");
+	expo_sample(fx->e, NULL, 0, 4);
+	assert_string_equal(written(fx, EXPO_TEXT),
+	                    "# HELP cron_runs Runs.\n# TYPE cron_runs untyped\ncron_runs 4\n");
+	assert_string_equal(written(fx, EXPO_OPENMETRICS), "# TYPE cron_runs unknown\n"
+	                                                   "# HELP cron_runs Runs.\n"
+	                                                   "cron_runs 4\n# EOF\n");
+}
+
+static void add_summary(struct expo *e)
+{
+	struct label l = {"job", "backup"};
+	double q[] = {0.5, 0.99, 1}, v[] = {2.5, 9, 12};
+	expo_family(e, "backup_seconds", METRIC_SUMMARY, NULL, "Backups.");
+	expo_summary(e, &l, 1, q, v, 3, 40.5, 11);
+}
+
+static void summary_text_has_quantiles_sum_and_count(void **state)
+{
+	struct fixture *fx = *state;
+	add_summary(fx->e);
+	assert_string_equal(written(fx, EXPO_TEXT),
+	                    "# HELP backup_seconds Backups.\n"
+	                    "# TYPE backup_seconds summary\n"
+	                    "backup_seconds{job=\"backup\",quantile=\"0.5\"} 2.5\n"
+	                    "backup_seconds{job=\"backup\",quantile=\"0.99\"} 9\n"
+	                    "backup_seconds{job=\"backup\",quantile=\"1\"} 12\n"
+	                    "backup_seconds_sum{job=\"backup\"} 40.5\n"
+	                    "backup_seconds_count{job=\"backup\"} 11\n");
+}
+
+static void summary_quantiles_in_openmetrics_are_canonical(void **state)
+{
+	struct fixture *fx = *state;
+	add_summary(fx->e);
+	const char *out = written(fx, EXPO_OPENMETRICS);
+	assert_non_null(strstr(out, "# TYPE backup_seconds summary\n"));
+	assert_non_null(strstr(out, "backup_seconds{job=\"backup\",quantile=\"1.0\"} 12\n"));
+	assert_non_null(strstr(out, "backup_seconds{job=\"backup\",quantile=\"0.5\"} 2.5\n"));
+}
+
+/* ---- owners: writing some collectors' samples only ---- */
+
+static void write_owned_leaves_out_other_owners_samples(void **state)
+{
+	struct fixture *fx = *state;
+	struct label a = {"collector", "a"}, b = {"collector", "b"};
+	expo_family(fx->e, "kobs_x", METRIC_GAUGE, NULL, "X.");
+	expo_set_owner(fx->e, 0);
+	expo_sample(fx->e, &a, 1, 1);
+	expo_set_owner(fx->e, 5);
+	expo_sample(fx->e, &b, 1, 2);
+	buf_reset(&fx->out);
+	expo_write_owned(fx->e, EXPO_TEXT, (uint64_t)1 << 5, &fx->out);
+	assert_string_equal(fx->out.data,
+	                    "# HELP kobs_x X.\n# TYPE kobs_x gauge\nkobs_x{collector=\"b\"} 2\n");
+}
+
+static void write_owned_leaves_out_families_without_owned_samples(void **state)
+{
+	struct fixture *fx = *state;
+	expo_set_owner(fx->e, 1);
+	expo_family(fx->e, "kobs_a", METRIC_GAUGE, NULL, "A.");
+	expo_sample(fx->e, NULL, 0, 1);
+	expo_set_owner(fx->e, 2);
+	expo_family(fx->e, "kobs_b", METRIC_GAUGE, NULL, "B.");
+	expo_sample(fx->e, NULL, 0, 2);
+	buf_reset(&fx->out);
+	expo_write_owned(fx->e, EXPO_OPENMETRICS, (uint64_t)1 << 2, &fx->out);
+	assert_string_equal(fx->out.data,
+	                    "# TYPE kobs_b gauge\n# HELP kobs_b B.\nkobs_b 2\n# EOF\n");
+}
+
+static void a_reset_model_adds_samples_for_owner_0(void **state)
+{
+	struct fixture *fx = *state;
+	expo_set_owner(fx->e, 7);
+	expo_reset(fx->e);
+	expo_family(fx->e, "kobs_a", METRIC_GAUGE, NULL, "A.");
+	expo_sample(fx->e, NULL, 0, 1);
+	buf_reset(&fx->out);
+	expo_write_owned(fx->e, EXPO_TEXT, 1, &fx->out);
+	assert_non_null(strstr(fx->out.data, "kobs_a 1\n"));
+}
+
 #define TEST(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -798,6 +888,12 @@ int main(void)
 	    TEST(rebuild_after_reset_allocates_nothing),
 	    TEST(content_type_of_text),
 	    TEST(content_type_of_openmetrics),
+	    TEST(untyped_is_untyped_in_text_and_unknown_in_openmetrics),
+	    TEST(summary_text_has_quantiles_sum_and_count),
+	    TEST(summary_quantiles_in_openmetrics_are_canonical),
+	    TEST(write_owned_leaves_out_other_owners_samples),
+	    TEST(write_owned_leaves_out_families_without_owned_samples),
+	    TEST(a_reset_model_adds_samples_for_owner_0),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

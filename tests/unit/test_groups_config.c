@@ -427,22 +427,75 @@ static void a_cut_name_keeps_whole_utf8_characters(void **state)
 
 /* ---- defaults and settings ---- */
 
+/* A kernel thread: a child of kthreadd without a command line. */
+static struct proc kernel_thread(const char *comm)
+{
+	struct proc p = process(comm, NULL, NULL, NULL);
+	p.id.ppid = 2;
+	return p;
+}
+
 static void the_default_config_groups_every_process_by_comm(void **state)
 {
 	(void)state;
 	config = groups_config_default();
-	struct proc p = bash(), k = process("kthreadd", NULL, NULL, NULL);
+	struct proc p = bash(), orphan = process("kthreadd", NULL, NULL, NULL);
+	p.id.ppid = 1;
 	assert_string_equal(group_of(&p), "bash");
-	assert_string_equal(group_of(&k), "kthreadd");
-	assert_int_equal(groups_config_entries(config), 1);
+	/* No command line, but neither kthreadd (pid 2) nor its child: not a kernel thread. */
+	assert_string_equal(group_of(&orphan), "kthreadd");
+}
+
+static void the_default_config_puts_kernel_threads_in_one_group(void **state)
+{
+	(void)state;
+	config = groups_config_default();
+	struct proc kthreadd = process("kthreadd", NULL, NULL, NULL);
+	kthreadd.id.pid = 2;
+	kthreadd.id.ppid = 0;
+	struct proc worker = kernel_thread("kworker/0:0-mm_"), rcu = kernel_thread("rcu_preempt");
+	assert_string_equal(group_of(&kthreadd), "kernel");
+	assert_string_equal(group_of(&worker), "kernel");
+	assert_string_equal(group_of(&rcu), "kernel");
+}
+
+static void a_child_of_pid_2_with_a_command_line_is_not_a_kernel_thread(void **state)
+{
+	(void)state;
+	/* In a pid namespace, pid 2 may be an ordinary process with children of its own. */
+	config = groups_config_default();
+	struct proc p = bash();
+	p.id.ppid = 2;
+	assert_string_equal(group_of(&p), "bash");
 }
 
 static void a_file_without_process_names_uses_the_default_groups(void **state)
 {
 	(void)state;
 	load("processes:\n  group_limit: 10\n");
-	struct proc k = process("kthreadd", NULL, NULL, NULL);
-	assert_string_equal(group_of(&k), "kthreadd");
+	struct proc k = kernel_thread("kworker/1:2"), p = bash();
+	assert_string_equal(group_of(&k), "kernel");
+	assert_string_equal(group_of(&p), "bash");
+}
+
+static void process_names_of_a_file_leave_kernel_threads_to_its_entries(void **state)
+{
+	(void)state;
+	load("process_names:\n  - name: '{{.Comm}}'\n    comm: [kworker/1:2]\n");
+	struct proc k = kernel_thread("kworker/1:2"), other = kernel_thread("ksoftirqd/0");
+	assert_string_equal(group_of(&k), "kworker/1:2");
+	assert_null(group_of(&other));
+}
+
+static void an_empty_cmdline_entry_groups_kernel_threads_in_a_file(void **state)
+{
+	(void)state;
+	/* What docs/configuration.md suggests for a file of one's own. */
+	load("process_names:\n  - name: kernel\n    cmdline: ['^$']\n"
+	     "  - name: '{{.Comm}}'\n    cmdline: ['.+']\n");
+	struct proc k = kernel_thread("kworker/1:2"), p = bash();
+	assert_string_equal(group_of(&k), "kernel");
+	assert_string_equal(group_of(&p), "bash");
 }
 
 static void an_empty_file_uses_the_default_groups(void **state)
@@ -883,6 +936,10 @@ int main(void)
 	    T(a_name_is_cut_at_255_bytes),
 	    T(a_cut_name_keeps_whole_utf8_characters),
 	    T(the_default_config_groups_every_process_by_comm),
+	    T(the_default_config_puts_kernel_threads_in_one_group),
+	    T(a_child_of_pid_2_with_a_command_line_is_not_a_kernel_thread),
+	    T(process_names_of_a_file_leave_kernel_threads_to_its_entries),
+	    T(an_empty_cmdline_entry_groups_kernel_threads_in_a_file),
 	    T(a_file_without_process_names_uses_the_default_groups),
 	    T(an_empty_file_uses_the_default_groups),
 	    T(a_null_process_names_uses_the_default_groups),

@@ -188,6 +188,102 @@ static void an_empty_run_as_is_an_error(void **state)
 	assert_non_null(strstr(err, "--run-as"));
 }
 
+static void short_h_asks_for_help(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "-h"), 0);
+	assert_true(o.show_help);
+}
+
+static void exporter_conventions_default_off(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	char *argv[] = {"kobsd", NULL};
+	assert_int_equal(options_parse(1, argv, &o, err, sizeof(err)), 0);
+	assert_false(o.disable_defaults);
+	assert_false(o.disable_exporter_metrics);
+	assert_null(o.textfile_directory);
+	assert_int_equal(o.log_format, LOG_FORMAT_LOGFMT);
+	assert_int_equal(o.ntoggles, 0);
+}
+
+static void disable_defaults_is_a_flag_not_a_collector(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.disable-defaults", "--collector.system"), 0);
+	assert_true(o.disable_defaults);
+	assert_int_equal(o.ntoggles, 1);
+	assert_string_equal(o.toggles[0].name, "system");
+	assert_int_equal(PARSE(&o, err, "--collector.disable-defaults=yes"), -1);
+}
+
+static void disable_exporter_metrics_is_recorded(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--web.disable-exporter-metrics"), 0);
+	assert_true(o.disable_exporter_metrics);
+}
+
+static void log_format_is_logfmt_or_json(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--log.format=json"), 0);
+	assert_int_equal(o.log_format, LOG_FORMAT_JSON);
+	assert_int_equal(PARSE(&o, err, "--log.format", "logfmt"), 0);
+	assert_int_equal(o.log_format, LOG_FORMAT_LOGFMT);
+	assert_int_equal(PARSE(&o, err, "--log.format=yaml"), -1);
+	assert_non_null(strstr(err, "logfmt or json"));
+	assert_non_null(strstr(err, "yaml"));
+}
+
+static void a_textfile_directory_turns_the_collector_on(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--no-collector.system",
+	                       "--collector.textfile.directory=/var/lib/kobsd"),
+	                 0);
+	assert_string_equal(o.textfile_directory, "/var/lib/kobsd");
+	assert_int_equal(o.ntoggles, 2);
+	/* First, so that a flag naming the collector decides. */
+	assert_string_equal(o.toggles[0].name, "textfile");
+	assert_true(o.toggles[0].enabled);
+	assert_string_equal(o.toggles[1].name, "system");
+}
+
+static void no_collector_textfile_wins_over_the_directory(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(
+	    PARSE(&o, err, "--no-collector.textfile", "--collector.textfile.directory=/d"), 0);
+	assert_false(o.toggles[o.ntoggles - 1].enabled);
+	assert_string_equal(o.toggles[o.ntoggles - 1].name, "textfile");
+}
+
+static void the_textfile_collector_needs_a_directory(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.textfile"), -1);
+	assert_non_null(strstr(err, "--collector.textfile.directory"));
+	assert_int_equal(PARSE(&o, err, "--collector.textfile.directory="), -1);
+	assert_int_equal(PARSE(&o, err, "--no-collector.textfile.directory"), -1);
+}
+
 static void host_paths_default_to_sys_and_root(void **state)
 {
 	(void)state;
@@ -308,6 +404,14 @@ int main(void)
 	    cmocka_unit_test(privileges_default_to_run_as_kobsd_or_nobody_with_the_filter),
 	    cmocka_unit_test(privilege_flags_are_recorded),
 	    cmocka_unit_test(an_empty_run_as_is_an_error),
+	    cmocka_unit_test(short_h_asks_for_help),
+	    cmocka_unit_test(exporter_conventions_default_off),
+	    cmocka_unit_test(disable_defaults_is_a_flag_not_a_collector),
+	    cmocka_unit_test(disable_exporter_metrics_is_recorded),
+	    cmocka_unit_test(log_format_is_logfmt_or_json),
+	    cmocka_unit_test(a_textfile_directory_turns_the_collector_on),
+	    cmocka_unit_test(no_collector_textfile_wins_over_the_directory),
+	    cmocka_unit_test(the_textfile_collector_needs_a_directory),
 	    cmocka_unit_test(host_paths_default_to_sys_and_root),
 	    cmocka_unit_test(host_paths_lose_their_trailing_slash),
 	    cmocka_unit_test(a_relative_host_path_is_an_error),

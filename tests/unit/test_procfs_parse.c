@@ -287,6 +287,54 @@ static void stat_reads_a_megabyte_long_intr_line(void **state)
 	free(text);
 }
 
+/* ---- /proc/stat, per CPU ---- */
+
+static size_t cpus_of(const char *text, struct cpu_line *out, size_t max)
+{
+	return parse_proc_stat_cpus(text, strlen(text), out, max);
+}
+
+static void stat_cpus_reads_each_cpu_line(void **state)
+{
+	(void)state;
+	struct cpu_line c[4];
+	assert_int_equal(cpus_of("cpu  3 0 3 3 0 0 0 0 0 0\ncpu0 1 2 3 4 5 6 7 8 9 10\n"
+	                         "intr 5\ncpu3 4 0 4 4\n",
+	                         c, 4),
+	                 2);
+	assert_int_equal(c[0].cpu, 0);
+	assert_int_equal(c[0].modes, 10);
+	assert_int_equal(c[0].ticks[CPU_IOWAIT], 5);
+	assert_int_equal(c[0].ticks[CPU_GUEST_NICE], 10);
+	/* An offline cpu1 is not listed; cpu3 had the four columns of Linux 2.4. */
+	assert_int_equal(c[1].cpu, 3);
+	assert_int_equal(c[1].modes, 4);
+	assert_int_equal(c[1].ticks[CPU_IDLE], 4);
+	assert_int_equal(c[1].ticks[CPU_IOWAIT], 0);
+}
+
+static void stat_cpus_leaves_out_broken_and_repeated_lines(void **state)
+{
+	(void)state;
+	struct cpu_line c[8];
+	assert_int_equal(cpus_of("cpu0 1 1 1\ncpu0 1 x 1 1\ncpu1 1 1 1 1\ncpu1 2 2 2 2\n"
+	                         "cpu0 3 3 3 3\ncpux 1 1 1 1\ncpu99999999999 1 1 1 1\n"
+	                         "cpu2 4 4 4 4",
+	                         c, 8),
+	                 1);
+	assert_int_equal(c[0].cpu, 1);
+	assert_int_equal(c[0].ticks[CPU_USER], 1);
+}
+
+static void stat_cpus_stops_at_max(void **state)
+{
+	(void)state;
+	struct cpu_line c[2];
+	assert_int_equal(cpus_of("cpu0 1 1 1 1\ncpu1 1 1 1 1\ncpu2 1 1 1 1\n", c, 2), 2);
+	assert_int_equal(c[1].cpu, 1);
+	assert_int_equal(cpus_of("cpu0 1 1 1 1\n", c, 0), 0);
+}
+
 /* ---- /proc/meminfo ---- */
 
 static void meminfo_converts_kb_to_bytes(void **state)
@@ -914,6 +962,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(stat_reads_aggregate_cpu_ticks),
 	    cmocka_unit_test(stat_counts_cpu_lines),
+	    cmocka_unit_test(stat_cpus_reads_each_cpu_line),
+	    cmocka_unit_test(stat_cpus_leaves_out_broken_and_repeated_lines),
+	    cmocka_unit_test(stat_cpus_stops_at_max),
 	    cmocka_unit_test(stat_reads_single_value_lines),
 	    cmocka_unit_test(stat_reads_first_number_of_intr_line),
 	    cmocka_unit_test(stat_reads_old_kernel_with_four_cpu_columns),
