@@ -185,6 +185,15 @@ static int parse_duration(const char *s, double *seconds)
 	return 0;
 }
 
+/* The host collectors' own flags (not --collector.textfile.directory, which is another
+ * collector's). */
+static bool is_host_setting(const char *name)
+{
+	return strncmp(name, "collector.diskstats.", 20) == 0 ||
+	       strncmp(name, "collector.netdev.", 17) == 0 ||
+	       strncmp(name, "collector.filesystem.", 21) == 0;
+}
+
 static int apply_host_setting(struct host_options *h, const char *name, const char *value,
                               char *err, size_t errlen)
 {
@@ -205,7 +214,12 @@ static int apply_host_setting(struct host_options *h, const char *name, const ch
 	    : strcmp(name, "collector.netdev.device-exclude") == 0    ? &h->netdev_exclude
 	    : strcmp(name, "collector.filesystem.mount-points-exclude") == 0
 	        ? &h->mount_points_exclude
-	        : &h->fs_types_exclude;
+	    : strcmp(name, "collector.filesystem.fs-types-exclude") == 0 ? &h->fs_types_exclude
+	                                                                 : NULL;
+	if (!slot) {
+		snprintf(err, errlen, "unknown flag '--%s' (see --help)", name);
+		return -1;
+	}
 	struct name_filter *f = name_filter_new(value, NULL, name, err, errlen);
 	if (!f) {
 		/* name_filter says "NAME include regex": say which flag instead. */
@@ -251,7 +265,7 @@ static int apply_string(struct options *o, const char *name, const char *value, 
 		o->procfs = value;
 	} else if (strcmp(name, "path.sysfs") == 0 || strcmp(name, "path.rootfs") == 0) {
 		return apply_path(o, name, value, err, errlen);
-	} else if (strncmp(name, "collector.", 10) == 0) {
+	} else if (is_host_setting(name)) {
 		return apply_host_setting(&o->host, name, value, err, errlen);
 	} else if (strcmp(name, "run-as") == 0) {
 		if (value[0] == '\0') {

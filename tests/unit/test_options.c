@@ -347,6 +347,37 @@ static void collector_settings_are_flags_not_toggles(void **state)
 	assert_string_equal(o.toggles[0].name, "diskstats");
 }
 
+static void collector_settings_and_the_textfile_directory_go_to_their_own_options(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.disable-defaults", "--collector.diskstats",
+	                       "--collector.diskstats.device-exclude=^loop",
+	                       "--collector.filesystem.mount-timeout=1s",
+	                       "--collector.textfile.directory=/var/lib/kobsd"),
+	                 0);
+	assert_true(o.disable_defaults);
+	assert_string_equal(o.host.disk_exclude, "^loop");
+	assert_true(o.host.mount_timeout == 1);
+	assert_string_equal(o.host.fs_types_exclude, DEFAULT_FS_TYPES_EXCLUDE);
+	assert_string_equal(o.textfile_directory, "/var/lib/kobsd");
+	assert_int_equal(o.ntoggles, 2);
+	assert_string_equal(o.toggles[0].name, "textfile");
+	assert_string_equal(o.toggles[1].name, "diskstats");
+	assert_true(o.toggles[1].enabled);
+}
+
+static void a_collector_setting_has_no_negated_form(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--no-collector.diskstats.device-exclude=^sd"), -1);
+	assert_non_null(strstr(err, "unknown flag"));
+	assert_int_equal(PARSE(&o, err, "--no-collector.filesystem.mount-timeout"), -1);
+}
+
 static void include_and_exclude_of_one_collector_are_mutually_exclusive(void **state)
 {
 	(void)state;
@@ -416,6 +447,8 @@ int main(void)
 	    cmocka_unit_test(host_paths_lose_their_trailing_slash),
 	    cmocka_unit_test(a_relative_host_path_is_an_error),
 	    cmocka_unit_test(collector_settings_are_flags_not_toggles),
+	    cmocka_unit_test(collector_settings_and_the_textfile_directory_go_to_their_own_options),
+	    cmocka_unit_test(a_collector_setting_has_no_negated_form),
 	    cmocka_unit_test(include_and_exclude_of_one_collector_are_mutually_exclusive),
 	    cmocka_unit_test(a_regex_that_does_not_compile_is_an_error_naming_the_flag),
 	    cmocka_unit_test(mount_timeout_takes_a_duration),
