@@ -258,6 +258,109 @@ def host():
                    "{{instance}} major faults", "A"),
             target("sum by (instance) (increase(kobs_vm_oom_kills_total{%s}[$__rate_interval]))"
                    % F, "{{instance}} OOM kills", "B")], "ops"),
+    ] + disks() + network() + filesystems()
+
+
+def disks():
+    """The disk row: diskstats."""
+    dev = "instance, device"
+    return [
+        timeseries("Disk throughput", [
+            target(rate("kobs_disk_read_bytes_total", F, dev), "{{instance}} {{device}} read",
+                   "A"),
+            target(rate("kobs_disk_written_bytes_total", F, dev),
+                   "{{instance}} {{device}} written", "B")], "Bps",
+            "Bytes read and written per second, by block device (/proc/diskstats)."),
+        timeseries("Disk IOPS", [
+            target(rate("kobs_disk_reads_completed_total", F, dev),
+                   "{{instance}} {{device}} reads", "A"),
+            target(rate("kobs_disk_writes_completed_total", F, dev),
+                   "{{instance}} {{device}} writes", "B")], "iops",
+            "Reads and writes completed per second."),
+        timeseries("Disk utilisation", [
+            target(rate("kobs_disk_io_time_seconds_total", F, dev), "{{instance}} {{device}}")],
+            "percentunit",
+            "Share of time the device had at least one request in flight (100%: always busy; "
+            "a device that serves requests in parallel, an SSD, can do more even then)."),
+        timeseries("Disk queue", [
+            target(rate("kobs_disk_io_time_weighted_seconds_total", F, dev),
+                   "{{instance}} {{device}}")], "short",
+            "Average number of requests in flight (the KobsDiskIoSaturated alert: above 10 "
+            "for 30 minutes)."),
+    ]
+
+
+def network():
+    """The network row: netdev, netstat, sockstat."""
+    dev = "instance, device"
+    return [
+        timeseries("Network traffic", [
+            target(rate("kobs_network_receive_bytes_total", F, dev),
+                   "{{instance}} {{device}} in", "A"),
+            target(rate("kobs_network_transmit_bytes_total", F, dev),
+                   "{{instance}} {{device}} out", "B")], "Bps",
+            "Bytes received and sent per second, by interface (/proc/net/dev; the loopback "
+            "interface is left out by default)."),
+        timeseries("Network errors and drops", [
+            target(rate("kobs_network_receive_errs_total", F, dev),
+                   "{{instance}} {{device}} receive errors", "A"),
+            target(rate("kobs_network_receive_drop_total", F, dev),
+                   "{{instance}} {{device}} receive drops", "B"),
+            target(rate("kobs_network_transmit_errs_total", F, dev),
+                   "{{instance}} {{device}} transmit errors", "C"),
+            target(rate("kobs_network_transmit_drop_total", F, dev),
+                   "{{instance}} {{device}} transmit drops", "D")], "pps",
+            "Packets per second in error or dropped, by interface."),
+        timeseries("TCP", [
+            target(rate("kobs_netstat_tcp_retransmitted_segments_total", F, "instance"),
+                   "{{instance}} retransmitted segments", "A"),
+            target(rate("kobs_netstat_tcp_listen_drops_total", F, "instance"),
+                   "{{instance}} listen drops", "B"),
+            target(rate("kobs_netstat_tcp_sent_resets_total", F, "instance"),
+                   "{{instance}} resets sent", "C"),
+            target(rate("kobs_netstat_tcp_active_opens_total", F, "instance"),
+                   "{{instance}} connections opened", "D")], "ops",
+            "TCP events per second (/proc/net/snmp, netstat): retransmits, SYNs dropped by full "
+            "listen queues, resets."),
+        timeseries("Sockets", [
+            target('kobs_sockstat_in_use{%s,protocol=~"tcp|tcp6|udp|udp6"}' % F,
+                   "{{instance}} {{protocol}} in use", "A"),
+            target("kobs_sockstat_tcp_time_wait{%s}" % F, "{{instance}} TCP time-wait", "B"),
+            target("kobs_sockstat_tcp_orphans{%s}" % F, "{{instance}} TCP orphans", "C")],
+            "short", "Sockets by protocol and state (/proc/net/sockstat)."),
+    ]
+
+
+def filesystems():
+    """The filesystem row: filesystem, and the clock (time)."""
+    mnt = "instance, mountpoint"
+    return [
+        timeseries("Filesystem space used", [target(
+            "max by (%s) (1 - kobs_filesystem_avail_bytes{%s} / kobs_filesystem_size_bytes{%s})"
+            % (mnt, F, F), "{{instance}} {{mountpoint}}")], "percentunit",
+            "Share of each filesystem not available to unprivileged users (root's reserve "
+            "counts as used, as df shows it)."),
+        timeseries("Filesystem inodes used", [target(
+            "max by (%s) (1 - kobs_filesystem_files_free{%s} / kobs_filesystem_files{%s} > 0)"
+            % (mnt, F, F), "{{instance}} {{mountpoint}}")], "percentunit",
+            "Share of each filesystem's inodes in use (filesystems without a fixed inode count "
+            "are left out)."),
+        timeseries("Mounts: served, read-only, failing, hanging", [
+            target("count by (instance) (kobs_filesystem_device_error{%s})" % F,
+                   "{{instance}} served", "D"),
+            target("sum by (instance) (kobs_filesystem_readonly{%s})" % F,
+                   "{{instance}} read-only", "A"),
+            target("sum by (instance) (kobs_filesystem_device_error{%s})" % F,
+                   "{{instance}} statvfs failing", "B"),
+            target("sum by (instance) (kobs_filesystem_stale{%s})" % F,
+                   "{{instance}} hanging (stale)", "C")], "short",
+            "Mounts served, and of them those read-only, those whose statvfs fails, and those "
+            "whose statvfs has not returned within --collector.filesystem.mount-timeout."),
+        timeseries("Clock", [
+            target("kobs_timex_maxerror_seconds{%s}" % F, "{{instance}} max error", "A"),
+            target("abs(kobs_timex_offset_seconds{%s})" % F, "{{instance}} offset", "B")], "s",
+            "The kernel's clock discipline (adjtimex): a maximum error of 16 s means nothing "
+            "synchronises the clock (the KobsClockNotSynchronising alert)."),
     ]
 
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "expo.h"
+#include "host_options.h"
 #include "read_errors.h"
 
 /* What collectors may use. Owned by the daemon; the pointers stay valid while it runs. */
@@ -23,6 +24,7 @@ struct collector_env {
 	struct group_link *link;         /* the process groups as the bpf collector sees them */
 	struct task_feed *tasks;         /* the bpf collector's task iterator, if it runs */
 	struct events *events;           /* where the bpf collector sends slow events */
+	const struct host_options *host; /* --path.sysfs, --path.rootfs, the host collectors' flags */
 	const char *textfile_directory;  /* --collector.textfile.directory, or NULL */
 };
 

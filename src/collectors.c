@@ -6,6 +6,13 @@
 
 extern const struct collector_ops collector_system;
 extern const struct collector_ops collector_processes;
+extern const struct collector_ops collector_diskstats;
+extern const struct collector_ops collector_netdev;
+extern const struct collector_ops collector_netstat;
+extern const struct collector_ops collector_filesystem;
+extern const struct collector_ops collector_sockstat;
+extern const struct collector_ops collector_uname;
+extern const struct collector_ops collector_time;
 extern const struct collector_ops collector_textfile;
 #ifdef HAVE_BPF
 extern const struct collector_ops collector_bpf;
@@ -14,6 +21,13 @@ extern const struct collector_ops collector_bpf;
 /* Adding a collector: write collector_NAME.c and add it here. */
 static const struct collector_ops *const registry[] = {
     &collector_system,
+    &collector_diskstats,
+    &collector_netdev,
+    &collector_netstat,
+    &collector_filesystem,
+    &collector_sockstat,
+    &collector_uname,
+    &collector_time,
     &collector_processes,
 #ifdef HAVE_BPF
     /* After processes: it serves the groups that collector has just published. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "collectors.h"
+#include "name_filter.h"
 
 #define DEFAULT_LISTEN     ":9477"
 #define TEXTFILE_COLLECTOR "textfile"
@@ -55,6 +56,29 @@ static const struct flag flags[] = {
     {"check-config", FLAG_BOOL, NULL,
      "Validate the configuration file, print what is wrong, and exit."},
     {"path.procfs", FLAG_STRING, "DIR", "procfs mountpoint. Default /proc."},
+    {"path.sysfs", FLAG_STRING, "DIR", "sysfs mountpoint. Default /sys."},
+    {"path.rootfs", FLAG_STRING, "DIR",
+     "Where the host's root filesystem is mounted (a container mounts it at /host/root): the "
+     "filesystem collector serves only mounts below it, named as the host names them. "
+     "Default /."},
+    {"collector.diskstats.device-include", FLAG_STRING, "REGEX",
+     "Serve only the block devices that match (instead of --collector.diskstats.device-exclude)."},
+    {"collector.diskstats.device-exclude", FLAG_STRING, "REGEX",
+     "Leave out the block devices that match. Default: node_exporter's, partitions, loop and ram "
+     "devices: " DEFAULT_DISK_EXCLUDE},
+    {"collector.netdev.device-include", FLAG_STRING, "REGEX",
+     "Serve only the network interfaces that match (instead of "
+     "--collector.netdev.device-exclude)."},
+    {"collector.netdev.device-exclude", FLAG_STRING, "REGEX",
+     "Leave out the network interfaces that match. Default " DEFAULT_NETDEV_EXCLUDE},
+    {"collector.filesystem.mount-points-exclude", FLAG_STRING, "REGEX",
+     "Leave out the mount points that match. Default " DEFAULT_MOUNT_POINTS_EXCLUDE},
+    {"collector.filesystem.fs-types-exclude", FLAG_STRING, "REGEX",
+     "Leave out the filesystem types that match. Default: the pseudo "
+     "filesystems, " DEFAULT_FS_TYPES_EXCLUDE},
+    {"collector.filesystem.mount-timeout", FLAG_STRING, "DURATION",
+     "How long statvfs may take on one mount (e.g. 2s, 500ms) before the mount is marked stale "
+     "and skipped until the call returns. Default 2s."},
     {"run-as", FLAG_STRING, "USER",
      "Started as root, serve as this user (a name, a uid, or UID:GID) once the privileged "
      "setup is done. Default kobsd, or nobody when there is no user kobsd."},
@@ -77,6 +101,9 @@ static void set_defaults(struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->telemetry_path = "/metrics";
 	o->procfs = "/proc";
+	o->host.sysfs = "/sys";
+	o->host.rootfs = "/";
+	o->host.mount_timeout = DEFAULT_MOUNT_TIMEOUT_SECONDS;
 	o->log_level = LOG_LEVEL_INFO;
 	o->log_format = LOG_FORMAT_LOGFMT;
 	o->max_connections = 0; /* from the open-files limit: see http.h */
@@ -116,6 +143,100 @@ static int toggle_collector(struct options *o, const char *name, bool enabled, c
 	return 0;
 }
 
+/* "/host/root/" is "/host/root", and "///" is "/": the collectors join paths to it. */
+static const char *without_trailing_slash(char *value)
+{
+	size_t len = strlen(value);
+	while (len > 1 && value[len - 1] == '/')
+		value[--len] = '\0';
+	return value;
+}
+
+static int apply_path(struct options *o, const char *name, const char *value, char *err,
+                      size_t errlen)
+{
+	if (value[0] != '/') {
+		snprintf(err, errlen, "--%s must be an absolute directory (got '%s')", name, value);
+		return -1;
+	}
+	/* The value points into argv, which is ours to change. */
+	const char *dir = without_trailing_slash((char *)value);
+	if (strcmp(name, "path.sysfs") == 0)
+		o->host.sysfs = dir;
+	else
+		o->host.rootfs = dir;
+	return 0;
+}
+
+/* "2s", "500ms", "1m" or a plain number of seconds, as node_exporter's durations are written. */
+static int parse_duration(const char *s, double *seconds)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !(v > 0))
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		v /= 1000;
+	else if (strcmp(end, "m") == 0)
+		v *= 60;
+	else if (*end && strcmp(end, "s") != 0)
+		return -1;
+	if (!(v >= 0.001 && v <= 3600))
+		return -1;
+	*seconds = v;
+	return 0;
+}
+
+/* The host collectors' own flags (not --collector.textfile.directory, which is another
+ * collector's). */
+static bool is_host_setting(const char *name)
+{
+	return strncmp(name, "collector.diskstats.", 20) == 0 ||
+	       strncmp(name, "collector.netdev.", 17) == 0 ||
+	       strncmp(name, "collector.filesystem.", 21) == 0;
+}
+
+static int apply_host_setting(struct host_options *h, const char *name, const char *value,
+                              char *err, size_t errlen)
+{
+	if (strcmp(name, "collector.filesystem.mount-timeout") == 0) {
+		if (parse_duration(value, &h->mount_timeout) < 0) {
+			snprintf(
+			    err, errlen,
+			    "--%s needs a duration from 1ms to 1h such as 2s or 500ms (got '%s')",
+			    name, value);
+			return -1;
+		}
+		return 0;
+	}
+	const char **slot =
+	    strcmp(name, "collector.diskstats.device-include") == 0   ? &h->disk_include
+	    : strcmp(name, "collector.diskstats.device-exclude") == 0 ? &h->disk_exclude
+	    : strcmp(name, "collector.netdev.device-include") == 0    ? &h->netdev_include
+	    : strcmp(name, "collector.netdev.device-exclude") == 0    ? &h->netdev_exclude
+	    : strcmp(name, "collector.filesystem.mount-points-exclude") == 0
+	        ? &h->mount_points_exclude
+	    : strcmp(name, "collector.filesystem.fs-types-exclude") == 0 ? &h->fs_types_exclude
+	                                                                 : NULL;
+	if (!slot) {
+		snprintf(err, errlen, "unknown flag '--%s' (see --help)", name);
+		return -1;
+	}
+	struct name_filter *f = name_filter_new(value, NULL, name, err, errlen);
+	if (!f) {
+		/* name_filter says "NAME include regex": say which flag instead. */
+		char why[512];
+		snprintf(why, sizeof(why), "%s", err);
+		const char *msg = strstr(why, "does not compile");
+		snprintf(err, errlen, "--%s: the regex %s", name, msg ? msg : why);
+		return -1;
+	}
+	name_filter_free(f);
+	*slot = value;
+	return 0;
+}
+
 static int apply_string(struct options *o, const char *name, const char *value, char *err,
                         size_t errlen)
 {
@@ -145,6 +266,10 @@ static int apply_string(struct options *o, const char *name, const char *value, 
 			return -1;
 		}
 		o->procfs = value;
+	} else if (strcmp(name, "path.sysfs") == 0 || strcmp(name, "path.rootfs") == 0) {
+		return apply_path(o, name, value, err, errlen);
+	} else if (is_host_setting(name)) {
+		return apply_host_setting(&o->host, name, value, err, errlen);
 	} else if (strcmp(name, "run-as") == 0) {
 		if (value[0] == '\0') {
 			snprintf(err, errlen, "--run-as must name a user");
@@ -303,6 +428,22 @@ static int parse_one(struct options *o, int argc, char **argv, int i, char *err,
 	return apply_string(o, f->name, argv[i + 1], err, errlen) < 0 ? -1 : 2;
 }
 
+/* An include and an exclude regex for the same names are mutually exclusive, as in node_exporter;
+ * the exclude's default applies only when neither is given. */
+static int check_include_exclude(const char **include, const char **exclude, const char *dflt,
+                                 const char *flag, char *err, size_t errlen)
+{
+	if (*include && *exclude) {
+		snprintf(err, errlen,
+		         "--collector.%s-include and --collector.%s-exclude are mutually exclusive",
+		         flag, flag);
+		return -1;
+	}
+	if (!*include && !*exclude)
+		*exclude = dflt;
+	return 0;
+}
+
 int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
 {
 	set_defaults(o);
@@ -312,6 +453,15 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			return -1;
 		i += used;
 	}
+	if (check_include_exclude(&o->host.disk_include, &o->host.disk_exclude,
+	                          DEFAULT_DISK_EXCLUDE, "diskstats.device", err, errlen) < 0 ||
+	    check_include_exclude(&o->host.netdev_include, &o->host.netdev_exclude,
+	                          DEFAULT_NETDEV_EXCLUDE, "netdev.device", err, errlen) < 0)
+		return -1;
+	if (!o->host.mount_points_exclude)
+		o->host.mount_points_exclude = DEFAULT_MOUNT_POINTS_EXCLUDE;
+	if (!o->host.fs_types_exclude)
+		o->host.fs_types_exclude = DEFAULT_FS_TYPES_EXCLUDE;
 	if (o->textfile_directory && textfile_implied(o, err, errlen) < 0)
 		return -1;
 	if (textfile_wanted(o) && !o->textfile_directory) {

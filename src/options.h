@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "host_options.h"
 #include "log.h"
 
 #define OPTIONS_MAX_LISTEN  16
@@ -28,6 +29,7 @@ struct options {
 	const char *config_file;     /* NULL: none */
 	const char *web_config_file; /* NULL: plain HTTP, no authentication */
 	const char *procfs;
+	struct host_options host; /* --path.sysfs, --path.rootfs, --collector.NAME.SETTING */
 	enum log_level log_level;
 	enum log_format log_format;
 	/* In order; a --collector.textfile.directory counts as a --collector.textfile given

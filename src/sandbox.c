@@ -38,8 +38,11 @@ static const char *const allowed[] = {
     "exit exit_group restart_syscall",
     /* signals: the main thread waits for SIGHUP and SIGTERM with sigtimedwait */
     "rt_sigprocmask rt_sigaction rt_sigreturn rt_sigtimedwait sigaltstack",
-    /* time, randomness (GnuTLS), identity, limits */
-    "clock_gettime clock_getres clock_nanosleep gettimeofday nanosleep time getrandom getpid "
+    /* time, randomness (GnuTLS), identity, limits; adjtimex and clock_adjtime (glibc's adjtimex)
+     * for the time collector, which only reads (modes 0): setting the clock needs CAP_SYS_TIME,
+     * which the daemon never has */
+    "clock_gettime clock_getres clock_nanosleep gettimeofday nanosleep time adjtimex "
+    "clock_adjtime getrandom getpid "
     "gettid getuid geteuid getgid getegid getresuid getresgid getgroups capget prlimit64 "
     "getrlimit getrusage uname sysinfo",
 #if SANDBOX_FOR_SANITIZERS

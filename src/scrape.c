@@ -181,6 +181,7 @@ struct scrape *scrape_new(const struct options *o, struct groups_config *groups)
 	pthread_cond_init(&s->wanted, NULL);
 	s->env.procfs = o->procfs;
 	s->env.textfile_directory = o->textfile_directory;
+	s->env.host = &o->host;
 	s->env.groups = groups;
 	s->env.link = group_link_new();
 	group_link_set_config(s->env.link, groups);

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* A piece of the input, [p, end). Never built from NULL, so pointer arithmetic stays defined. */
@@ -78,6 +79,24 @@ static inline bool split_at(struct span *s, char sep, struct span *head)
 		return false;
 	*head = (struct span){s->p, at};
 	s->p = at + 1;
+	return true;
+}
+
+/* The whole of `s` as a decimal number without sign that fits in 64 bits. */
+static inline bool span_to_u64(struct span s, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (span_empty(s))
+		return false;
+	for (const char *p = s.p; p < s.end; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		unsigned digit = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - digit) / 10)
+			return false;
+		v = v * 10 + digit;
+	}
+	*out = v;
 	return true;
 }
 

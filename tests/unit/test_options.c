@@ -299,6 +299,138 @@ static void the_textfile_collector_needs_a_directory(void **state)
 	assert_int_equal(PARSE(&o, err, "--no-collector.textfile.directory"), -1);
 }
 
+static void host_paths_default_to_sys_and_root(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	char *argv[] = {"kobsd", NULL};
+	assert_int_equal(options_parse(1, argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.host.sysfs, "/sys");
+	assert_string_equal(o.host.rootfs, "/");
+	assert_string_equal(o.host.disk_exclude, DEFAULT_DISK_EXCLUDE);
+	assert_null(o.host.disk_include);
+	assert_string_equal(o.host.netdev_exclude, "^lo$");
+	assert_string_equal(o.host.mount_points_exclude, DEFAULT_MOUNT_POINTS_EXCLUDE);
+	assert_string_equal(o.host.fs_types_exclude, DEFAULT_FS_TYPES_EXCLUDE);
+	assert_true(o.host.mount_timeout == DEFAULT_MOUNT_TIMEOUT_SECONDS);
+}
+
+static void host_paths_lose_their_trailing_slash(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	char sysfs[] = "--path.sysfs=/host/sys/";
+	char rootfs[] = "--path.rootfs=/host/root//";
+	char *argv[] = {"kobsd", sysfs, rootfs, NULL};
+	assert_int_equal(options_parse(3, argv, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.host.sysfs, "/host/sys");
+	assert_string_equal(o.host.rootfs, "/host/root");
+	char slash[] = "--path.rootfs=///";
+	char *argv2[] = {"kobsd", slash, NULL};
+	assert_int_equal(options_parse(2, argv2, &o, err, sizeof(err)), 0);
+	assert_string_equal(o.host.rootfs, "/");
+}
+
+static void a_relative_host_path_is_an_error(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--path.rootfs=host/root"), -1);
+	assert_non_null(strstr(err, "--path.rootfs must be an absolute directory"));
+}
+
+static void collector_settings_are_flags_not_toggles(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.diskstats.device-exclude=^sd",
+	                       "--collector.netdev.device-include", "^eth",
+	                       "--collector.filesystem.fs-types-exclude=^tmpfs$",
+	                       "--collector.filesystem.mount-points-exclude=^/boot",
+	                       "--collector.diskstats"),
+	                 0);
+	assert_string_equal(o.host.disk_exclude, "^sd");
+	assert_string_equal(o.host.netdev_include, "^eth");
+	assert_null(o.host.netdev_exclude); /* an include replaces the default exclude */
+	assert_string_equal(o.host.fs_types_exclude, "^tmpfs$");
+	assert_string_equal(o.host.mount_points_exclude, "^/boot");
+	assert_int_equal(o.ntoggles, 1);
+	assert_string_equal(o.toggles[0].name, "diskstats");
+}
+
+static void collector_settings_and_the_textfile_directory_go_to_their_own_options(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.disable-defaults", "--collector.diskstats",
+	                       "--collector.diskstats.device-exclude=^loop",
+	                       "--collector.filesystem.mount-timeout=1s",
+	                       "--collector.textfile.directory=/var/lib/kobsd"),
+	                 0);
+	assert_true(o.disable_defaults);
+	assert_string_equal(o.host.disk_exclude, "^loop");
+	assert_true(o.host.mount_timeout == 1);
+	assert_string_equal(o.host.fs_types_exclude, DEFAULT_FS_TYPES_EXCLUDE);
+	assert_string_equal(o.textfile_directory, "/var/lib/kobsd");
+	assert_int_equal(o.ntoggles, 2);
+	assert_string_equal(o.toggles[0].name, "textfile");
+	assert_string_equal(o.toggles[1].name, "diskstats");
+	assert_true(o.toggles[1].enabled);
+}
+
+static void a_collector_setting_has_no_negated_form(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--no-collector.diskstats.device-exclude=^sd"), -1);
+	assert_non_null(strstr(err, "unknown flag"));
+	assert_int_equal(PARSE(&o, err, "--no-collector.filesystem.mount-timeout"), -1);
+}
+
+static void include_and_exclude_of_one_collector_are_mutually_exclusive(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.netdev.device-include=^eth",
+	                       "--collector.netdev.device-exclude=^lo$"),
+	                 -1);
+	assert_non_null(strstr(err, "mutually exclusive"));
+}
+
+static void a_regex_that_does_not_compile_is_an_error_naming_the_flag(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.diskstats.device-exclude=^(sd"), -1);
+	assert_non_null(strstr(err, "--collector.diskstats.device-exclude"));
+	assert_non_null(strstr(err, "does not compile"));
+}
+
+static void mount_timeout_takes_a_duration(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(PARSE(&o, err, "--collector.filesystem.mount-timeout=500ms"), 0);
+	assert_true(o.host.mount_timeout == 0.5);
+	assert_int_equal(PARSE(&o, err, "--collector.filesystem.mount-timeout=5s"), 0);
+	assert_true(o.host.mount_timeout == 5);
+	assert_int_equal(PARSE(&o, err, "--collector.filesystem.mount-timeout=3"), 0);
+	assert_true(o.host.mount_timeout == 3);
+	assert_int_equal(PARSE(&o, err, "--collector.filesystem.mount-timeout=0"), -1);
+	assert_int_equal(PARSE(&o, err, "--collector.filesystem.mount-timeout=2h"), -1);
+	assert_int_equal(PARSE(&o, err, "--collector.filesystem.mount-timeout=soon"), -1);
+	assert_non_null(strstr(err, "--collector.filesystem.mount-timeout"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +459,15 @@ int main(void)
 	    cmocka_unit_test(a_textfile_directory_turns_the_collector_on),
 	    cmocka_unit_test(no_collector_textfile_wins_over_the_directory),
 	    cmocka_unit_test(the_textfile_collector_needs_a_directory),
+	    cmocka_unit_test(host_paths_default_to_sys_and_root),
+	    cmocka_unit_test(host_paths_lose_their_trailing_slash),
+	    cmocka_unit_test(a_relative_host_path_is_an_error),
+	    cmocka_unit_test(collector_settings_are_flags_not_toggles),
+	    cmocka_unit_test(collector_settings_and_the_textfile_directory_go_to_their_own_options),
+	    cmocka_unit_test(a_collector_setting_has_no_negated_form),
+	    cmocka_unit_test(include_and_exclude_of_one_collector_are_mutually_exclusive),
+	    cmocka_unit_test(a_regex_that_does_not_compile_is_an_error_naming_the_flag),
+	    cmocka_unit_test(mount_timeout_takes_a_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
