@@ -24,8 +24,9 @@ struct collector_env {
 	struct group_link *link;         /* the process groups as the bpf collector sees them */
 	struct task_feed *tasks;         /* the bpf collector's task iterator, if it runs */
 	struct events *events;           /* where the bpf collector sends slow events */
-	const struct host_options *host; /* --path.sysfs, --path.rootfs, the host collectors' flags */
-	const char *textfile_directory;  /* --collector.textfile.directory, or NULL */
+	const struct host_options
+	    *host; /* --path.sysfs, --path.rootfs, the host collectors' flags */
+	const char *textfile_directory; /* --collector.textfile.directory, or NULL */
 };
 
 /* What init returns when the collector lacks a privilege it needs, which is how an unprivileged
