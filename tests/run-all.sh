@@ -1,12 +1,15 @@
 #!/bin/bash
 # The whole test suite, as the README and CI run it:
-#   1. a development build (-Werror) and `make check`: unit tests (cmocka) and integration tests
-#      against the real daemon, promtool and a real Prometheus server;
-#   2. the same suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer, in a
-#      scratch copy of the tree so that the first build stays as it is;
-#   3. the same suite on the development build once more, with the daemon in every integration
-#      test and every unit test under valgrind memcheck (KOBS_VALGRIND=1: tests/valgrind.sh,
-#      suppressions in tests/valgrind.supp); any error or leak fails the test that caused it;
+#   1. a development build (-Werror) and `make check`: unit tests (cmocka) and every integration
+#      test against the real daemon, promtool, a real Prometheus server, node_exporter, Chromium;
+#   2. a build with AddressSanitizer and UndefinedBehaviorSanitizer, in a scratch copy of the tree
+#      so that the first build stays as it is: the unit tests and SANITIZER_TESTS below, the
+#      integration tests that drive the daemon's own code (requests, expositions, reloads, /proc
+#      and BPF collection, events, host collectors); the tests that mostly wait on peers (a
+#      Prometheus evaluating rules, Chromium rendering dashboards, packaging) run in pass 1 only;
+#   3. the development build once more with every unit test and the daemon of VALGRIND_TESTS under
+#      valgrind memcheck (KOBS_VALGRIND=1: tests/valgrind.sh, suppressions in
+#      tests/valgrind.supp); any error or leak fails the test that caused it;
 #   4. a build without libsystemd, eBPF and libseccomp (--with-systemd=no --enable-bpf=no
 #      --with-seccomp=no) in a scratch copy, and the tests that show it still serves (the systemd
 #      and bpf ones skip; privileges.sh sees no filter, and the rest of the drop).
@@ -16,6 +19,8 @@
 #   6. with --package only (.ci/run passes it; needs root): the Debian package is built, checked
 #      by lintian, installed on this machine, run as its user kobsd, scraped and purged
 #      (tests/integration/package.sh). It runs last and alone, since it installs into /usr.
+# The whole of it takes about 15 minutes on a 2-core machine; the fuzzers run FUZZ_SECONDS (3)
+# per harness here (tests/fuzz/run.sh runs longer on its own).
 # Prints how long each pass took, then one closing line "N passed, N failed, N skipped", and exits
 # non-zero on any failure.
 set -uo pipefail
@@ -66,6 +71,35 @@ run_suite() { # run_suite DIR CONFIGURE-FLAGS...   (SUITE_TESTS="a b" runs only 
 	return $status
 }
 
+# Pass 2: the integration tests run again with the sanitizers (with the unit tests).
+SANITIZER_TESTS="cli http exposition protobuf concurrency abuse malformed procfs processes
+	processes_nobody processes_reload bpf task_iter events event_stream systemd_notify
+	systemd_socket journal web_config web_reload privileges exporter_flags collect textfile
+	bpf_not_permitted kernel_group filesystem_stale"
+# Pass 3: the integration tests whose daemon runs under valgrind (with the unit tests). Valgrind
+# makes the daemon 20 to 50 times slower: these cover each part of it once without waiting long.
+VALGRIND_TESTS="cli http exposition protobuf malformed processes processes_reload web_config
+	textfile collect journal bpf task_iter events"
+export FUZZ_SECONDS=${FUZZ_SECONDS:-3}
+
+unit_tests() { sed -n '/^UNIT_TESTS =/,/^$/p' "$top/Makefile.am" | grep -o 'tests/unit/[a-z_0-9]*'; }
+integration() { # integration NAME...: their paths
+	local t
+	for t in "$@"; do
+		[ -f "$top/tests/integration/$t.sh" ] || {
+			echo "tests/run-all.sh: no tests/integration/$t.sh" >&2
+			return 1
+		}
+		echo "tests/integration/$t.sh"
+	done
+}
+# shellcheck disable=SC2086 # word splitting of the lists is meant
+sanitizer_tests=$(unit_tests && integration $SANITIZER_TESTS) || exit 2
+sanitizer_tests=$(echo $sanitizer_tests)
+# shellcheck disable=SC2086
+valgrind_tests=$(unit_tests && integration $VALGRIND_TESTS) || exit 2
+valgrind_tests=$(echo $valgrind_tests)
+
 status=0
 timings=""
 timed() { # timed NAME COMMAND...: run it, and note how long it took
@@ -79,20 +113,21 @@ timed() { # timed NAME COMMAND...: run it, and note how long it took
 echo "==== development build: -Werror, all tests ===="
 timed "development" run_suite "$top" --enable-werror || status=1
 
-echo "==== sanitizer build: ASAN + UBSAN, all tests ===="
+echo "==== sanitizer build: ASAN + UBSAN, the unit tests and SANITIZER_TESTS ===="
 asan=$(mktemp -d "${TMPDIR:-/tmp}/kobsd-asan.XXXXXX")
 cp -a "$top/." "$asan/"
 (cd "$asan" && { [ ! -f Makefile ] || make -s distclean >/dev/null 2>&1; })
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
-timed "sanitizers" run_suite "$asan" --enable-sanitizers --enable-werror || status=1
+SUITE_TESTS="$sanitizer_tests" timed "sanitizers" run_suite "$asan" --enable-sanitizers \
+	--enable-werror || status=1
 rm -rf "$asan"
 unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 
-echo "==== valgrind memcheck: the development build, all tests ===="
+echo "==== valgrind memcheck: the development build, the unit tests and VALGRIND_TESTS ===="
 export KOBS_VALGRIND=1
-timed "valgrind" run_suite "$top" --enable-werror || status=1
+SUITE_TESTS="$valgrind_tests" timed "valgrind" run_suite "$top" --enable-werror || status=1
 unset KOBS_VALGRIND
 
 echo "==== without libsystemd, eBPF and libseccomp: the daemon builds and serves, the systemd and bpf tests skip ===="
