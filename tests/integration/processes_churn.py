@@ -175,7 +175,9 @@ def main():
     vanished = [total(s, "kobs_processes_vanished_total") for s in (first, final)]
     if not cpu[1] > cpu[0]:
         die(f"kobs_group_cpu_seconds_total{{group=\"kt_churn\"}} did not grow: {cpu}")
-    if not (seen[1] - seen[0] >= 10 and vanished[1] - vanished[0] >= 10):
+    # Every short-lived process is seen; how many exit in the instant between being listed and
+    # being read is the scheduler's choice (9 of some 400 in one run, more in others): some do.
+    if not (seen[1] - seen[0] >= 10 and vanished[1] - vanished[0] >= 1):
         die(f"kobs_processes_seen_total went {seen} and kobs_processes_vanished_total "
             f"{vanished}: the churn was not seen")
     print(f"{scrapes} scrapes in {time.time() - start:.1f} s; {len(last)} counter series "
