@@ -32,6 +32,16 @@
 #define CHILD_WRONG      11 /* the call did not behave as the filter says */
 #define CHILD_NOT_KILLED 12 /* a call that should have killed returned */
 
+/* A child that has not ended after this long is killed by SIGALRM (a hang fails the test, as
+ * whatever signal ends it is not the one expected). */
+#define CHILD_SECONDS 60
+
+static bool under_valgrind(void)
+{
+	const char *vg = getenv("KOBS_VALGRIND");
+	return vg && strcmp(vg, "1") == 0;
+}
+
 typedef int (*probe)(void);
 
 /* Run `p` in a child under the filter; returns the child's wait status. */
@@ -41,6 +51,7 @@ static int under_filter(probe p)
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
+		alarm(CHILD_SECONDS);
 		char err[256];
 		if (sandbox_install(err, sizeof(err)) <= 0) {
 			fprintf(stderr, "sandbox_install: %s\n", err);
@@ -66,8 +77,7 @@ static void assert_exits(int status, int code)
  * call never returned is what can be checked. */
 static void assert_killed_by_sigsys(int status)
 {
-	const char *vg = getenv("KOBS_VALGRIND");
-	if (vg && strcmp(vg, "1") == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 1)
+	if (under_valgrind() && WIFEXITED(status) && WEXITSTATUS(status) == 1)
 		return;
 	if (WIFEXITED(status))
 		fail_msg("child exited with %d instead of being killed", WEXITSTATUS(status));
@@ -288,11 +298,17 @@ static int runs_a_program_under_systemds_filter(void)
 static void execve_in_a_thread_kills_the_process_under_systemds_filter_too(void **state)
 {
 	(void)state;
+	/* Valgrind runs a program's threads one at a time: when the filter kills the thread that
+	 * called execve, valgrind's other thread spins waiting for it, and the child never ends. */
+	if (under_valgrind())
+		skip();
 	fflush(NULL);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
-	if (pid == 0)
+	if (pid == 0) {
+		alarm(CHILD_SECONDS);
 		_exit(runs_a_program_under_systemds_filter());
+	}
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		assert_int_equal(errno, EINTR);
