@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "collectors.h"
+#include "config.h"
 #include "name_filter.h"
 
 #define DEFAULT_LISTEN     ":9477"
@@ -127,6 +128,19 @@ static int parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 static int toggle_collector(struct options *o, const char *name, bool enabled, char *err,
                             size_t errlen)
 {
+#ifndef HAVE_BPF
+	/* A build without eBPF still knows the name: a shared unit file's --no-collector.bpf is
+	 * what it does anyway, and --collector.bpf says why it cannot be had. */
+	if (strcmp(name, "bpf") == 0) {
+		if (!enabled)
+			return 0;
+		snprintf(
+		    err, errlen,
+		    "--collector.bpf: this kobsd was built without the bpf collector (configure "
+		    "--enable-bpf, with libbpf-dev, clang and bpftool installed)");
+		return -1;
+	}
+#endif
 	if (!collectors_find(name)) {
 		char known[256];
 		snprintf(err, errlen, "unknown collector '%s' (known: %s)", name,

@@ -114,3 +114,18 @@ fetch /metrics -o "$WORK/body"
 grep -q '^kobs_build_info{' "$WORK/body" || fail "no metrics after the failed reload"
 stop_kobsd || fail "SIGTERM exit status after a failed reload was not 0"
 pass "SIGHUP on a config that became a FIFO: error logged, old config kept, SIGTERM stops it"
+
+# A build without eBPF knows the bpf collector's name: turning it off is what the build does
+# anyway (a unit file shared with other builds passes --no-collector.bpf), turning it on says why
+# it cannot be had.
+if "$KOBSD" --version | grep -q -- '-bpf'; then
+	check=(--check-config --config.file="$KOBS_SRCDIR/contrib/kobsd.yml")
+	status=0
+	"$KOBSD" --no-collector.bpf "${check[@]}" >"$WORK/out" 2>&1 || status=$?
+	[ $status = 0 ] || fail "--no-collector.bpf without eBPF: exit $status: $(cat "$WORK/out")"
+	status=0
+	"$KOBSD" --collector.bpf "${check[@]}" >"$WORK/out" 2>&1 || status=$?
+	[ $status = 64 ] && grep -q 'built without the bpf collector' "$WORK/out" ||
+		fail "--collector.bpf without eBPF: exit $status: $(cat "$WORK/out")"
+	pass "without eBPF: --no-collector.bpf is accepted, --collector.bpf says the build lacks it"
+fi
