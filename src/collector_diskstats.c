@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "host_parse.h"
 #include "name_filter.h"
+#include "named_rows.h"
 #include "procfs.h"
 #include "xalloc.h"
 
@@ -74,54 +75,17 @@ static const struct disk_metric disk_metrics[] = {
      "Time flush requests took since boot, summed over all flushes."},
 };
 
-struct disk_entry {
-	struct disk_row row;
-	size_t order; /* in the file */
-};
-
 struct diskstats_state {
 	struct buf file;
 	struct name_filter *filter;
-	struct disk_entry *rows; /* this scrape's devices; sorted by name, each once, when served */
-	size_t nrows, cap;
-	bool overflow; /* more devices than MAX_DEVICES in this scrape */
+	struct named_rows rows; /* this scrape's devices (struct disk_row); each once, by name */
 };
 
 static void add_row(const struct disk_row *row, void *arg)
 {
 	struct diskstats_state *st = arg;
-	if (!name_filter_accepts(st->filter, row->name))
-		return;
-	if (st->nrows == MAX_DEVICES) {
-		st->overflow = true;
-		return;
-	}
-	if (st->nrows == st->cap) {
-		st->cap = st->cap ? st->cap * 2 : 16;
-		st->rows = xreallocarray(st->rows, st->cap, sizeof(*st->rows));
-	}
-	st->rows[st->nrows].row = *row;
-	st->rows[st->nrows].order = st->nrows;
-	st->nrows++;
-}
-
-/* By name, then by the order read: qsort is not stable. */
-static int by_name(const void *a, const void *b)
-{
-	const struct disk_entry *x = a, *y = b;
-	int c = strcmp(x->row.name, y->row.name);
-	return c ? c : (x->order > y->order) - (x->order < y->order);
-}
-
-/* Sort by name and keep the first row read of each name. */
-static void unique_rows(struct diskstats_state *st)
-{
-	qsort(st->rows, st->nrows, sizeof(*st->rows), by_name);
-	size_t kept = 0;
-	for (size_t i = 0; i < st->nrows; i++)
-		if (kept == 0 || strcmp(st->rows[kept - 1].row.name, st->rows[i].row.name) != 0)
-			st->rows[kept++] = st->rows[i];
-	st->nrows = kept;
+	if (name_filter_accepts(st->filter, row->name))
+		named_rows_add(&st->rows, row);
 }
 
 static void expose(const struct diskstats_state *st, struct expo *e)
@@ -129,8 +93,8 @@ static void expose(const struct diskstats_state *st, struct expo *e)
 	for (size_t m = 0; m < sizeof(disk_metrics) / sizeof(disk_metrics[0]); m++) {
 		const struct disk_metric *dm = &disk_metrics[m];
 		bool started = false;
-		for (size_t i = 0; i < st->nrows; i++) {
-			const struct disk_row *row = &st->rows[i].row;
+		for (size_t i = 0; i < st->rows.count; i++) {
+			const struct disk_row *row = named_rows_get(&st->rows, i);
 			if ((unsigned)dm->field >= row->nfields)
 				continue;
 			if (!started)
@@ -150,11 +114,10 @@ static int diskstats_collect(void *state, const struct collector_env *env, struc
 		read_errors_count(env->read_errors, "diskstats", read_error_from_errno(errno));
 		return -1;
 	}
-	st->nrows = 0;
-	st->overflow = false;
-	if (parse_diskstats(st->file.data, st->file.len, add_row, st) < 0 || st->overflow)
+	named_rows_clear(&st->rows);
+	if (parse_diskstats(st->file.data, st->file.len, add_row, st) < 0 || st->rows.overflow)
 		read_errors_count(env->read_errors, "diskstats", READ_ERROR_PARSE);
-	unique_rows(st);
+	named_rows_unique(&st->rows);
 	expose(st, out);
 	return 0;
 }
@@ -166,7 +129,7 @@ static void diskstats_destroy(void *state)
 		return;
 	buf_free(&st->file);
 	name_filter_free(st->filter);
-	free(st->rows);
+	named_rows_free(&st->rows);
 	free(st);
 }
 
@@ -174,6 +137,8 @@ static int diskstats_init(void **state, const struct collector_env *env, char *w
 {
 	struct diskstats_state *st = xcalloc(1, sizeof(*st));
 	buf_init(&st->file);
+	named_rows_init(&st->rows, sizeof(struct disk_row), offsetof(struct disk_row, name),
+	                MAX_DEVICES);
 	const struct host_options *h = env->host;
 	st->filter =
 	    name_filter_new(h ? h->disk_include : NULL, h ? h->disk_exclude : DEFAULT_DISK_EXCLUDE,

@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "host_parse.h"
 #include "name_filter.h"
+#include "named_rows.h"
 #include "procfs.h"
 #include "xalloc.h"
 
@@ -61,52 +62,18 @@ static const struct netdev_metric netdev_metrics[] = {
      "Compressed packets sent since boot."},
 };
 
-struct netdev_entry {
-	struct netdev_row row;
-	size_t order; /* in the file */
-};
-
 struct netdev_state {
 	struct buf file;
 	struct name_filter *filter;
-	struct netdev_entry *rows;
-	size_t nrows, cap;
-	bool overflow;
+	struct named_rows
+	    rows; /* this scrape's interfaces (struct netdev_row); each once, by name */
 };
 
 static void add_row(const struct netdev_row *row, void *arg)
 {
 	struct netdev_state *st = arg;
-	if (!name_filter_accepts(st->filter, row->name))
-		return;
-	if (st->nrows == MAX_INTERFACES) {
-		st->overflow = true;
-		return;
-	}
-	if (st->nrows == st->cap) {
-		st->cap = st->cap ? st->cap * 2 : 16;
-		st->rows = xreallocarray(st->rows, st->cap, sizeof(*st->rows));
-	}
-	st->rows[st->nrows].row = *row;
-	st->rows[st->nrows].order = st->nrows;
-	st->nrows++;
-}
-
-static int by_name(const void *a, const void *b)
-{
-	const struct netdev_entry *x = a, *y = b;
-	int c = strcmp(x->row.name, y->row.name);
-	return c ? c : (x->order > y->order) - (x->order < y->order);
-}
-
-static void unique_rows(struct netdev_state *st)
-{
-	qsort(st->rows, st->nrows, sizeof(*st->rows), by_name);
-	size_t kept = 0;
-	for (size_t i = 0; i < st->nrows; i++)
-		if (kept == 0 || strcmp(st->rows[kept - 1].row.name, st->rows[i].row.name) != 0)
-			st->rows[kept++] = st->rows[i];
-	st->nrows = kept;
+	if (name_filter_accepts(st->filter, row->name))
+		named_rows_add(&st->rows, row);
 }
 
 static int netdev_collect(void *state, const struct collector_env *env, struct expo *out)
@@ -116,17 +83,17 @@ static int netdev_collect(void *state, const struct collector_env *env, struct e
 		read_errors_count(env->read_errors, "net/dev", read_error_from_errno(errno));
 		return -1;
 	}
-	st->nrows = 0;
-	st->overflow = false;
-	if (parse_netdev(st->file.data, st->file.len, add_row, st) < 0 || st->overflow)
+	named_rows_clear(&st->rows);
+	if (parse_netdev(st->file.data, st->file.len, add_row, st) < 0 || st->rows.overflow)
 		read_errors_count(env->read_errors, "net/dev", READ_ERROR_PARSE);
-	unique_rows(st);
+	named_rows_unique(&st->rows);
 	for (size_t m = 0; m < sizeof(netdev_metrics) / sizeof(netdev_metrics[0]); m++) {
 		const struct netdev_metric *nm = &netdev_metrics[m];
 		expo_family(out, nm->name, METRIC_COUNTER, nm->unit, nm->help);
-		for (size_t i = 0; i < st->nrows; i++) {
-			struct label device = {"device", st->rows[i].row.name};
-			expo_sample(out, &device, 1, (double)st->rows[i].row.v[nm->field]);
+		for (size_t i = 0; i < st->rows.count; i++) {
+			const struct netdev_row *row = named_rows_get(&st->rows, i);
+			struct label device = {"device", row->name};
+			expo_sample(out, &device, 1, (double)row->v[nm->field]);
 		}
 	}
 	return 0;
@@ -139,7 +106,7 @@ static void netdev_destroy(void *state)
 		return;
 	buf_free(&st->file);
 	name_filter_free(st->filter);
-	free(st->rows);
+	named_rows_free(&st->rows);
 	free(st);
 }
 
@@ -147,6 +114,8 @@ static int netdev_init(void **state, const struct collector_env *env, char *why,
 {
 	struct netdev_state *st = xcalloc(1, sizeof(*st));
 	buf_init(&st->file);
+	named_rows_init(&st->rows, sizeof(struct netdev_row), offsetof(struct netdev_row, name),
+	                MAX_INTERFACES);
 	const struct host_options *h = env->host;
 	st->filter = name_filter_new(h ? h->netdev_include : NULL,
 	                             h ? h->netdev_exclude : DEFAULT_NETDEV_EXCLUDE,
