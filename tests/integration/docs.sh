@@ -24,3 +24,27 @@ for name in $documented; do
 		fail "documented family $name is not named in src/ (looked for \"$base\")"
 done
 pass "every documented family is named in the code"
+
+# Every relative link and image of the Markdown documents points at a file of the tree.
+broken=$("$PYTHON" - "$KOBS_SRCDIR" <<'PY'
+import os, re, sys
+top = sys.argv[1]
+docs = ["README.md"] + [os.path.join(d, f) for d in ("docs", "contrib/prometheus", "tests/fuzz")
+                        if os.path.isdir(os.path.join(top, d))
+                        for f in sorted(os.listdir(os.path.join(top, d))) if f.endswith(".md")]
+for doc in docs:
+    path = os.path.join(top, doc)
+    if not os.path.exists(path):
+        continue
+    text = open(path, encoding="utf-8").read()
+    text = re.sub(r"```.*?```", "", text, flags=re.S)  # code blocks hold no links
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if re.match(r"[a-z]+:", target) or target.startswith("#"):
+            continue
+        file = target.split("#")[0]
+        if not os.path.exists(os.path.join(os.path.dirname(path), file)):
+            print(f"{doc}: {target}")
+PY
+)
+[ -z "$broken" ] || fail "links to files that do not exist: $broken"
+pass "every relative link and image of the documents points at a file"
