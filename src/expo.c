@@ -878,13 +878,21 @@ static void put_bucket(struct buf *out, const struct expo *e, const struct famil
 
 /* The line of bucket `bucket` just written gets its exemplar, if it has one: the newline is
  * moved after ` # {labels} value timestamp`. */
+/* The last exemplar given for a bucket, or NULL. */
+static const struct exemplar *exemplar_of(const struct expo *e, size_t first, size_t n,
+                                          size_t bucket)
+{
+	const struct exemplar *x = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (e->exemplars[first + i].bucket == bucket)
+			x = &e->exemplars[first + i];
+	return x;
+}
+
 static void put_exemplar(struct buf *out, const struct expo *e, const struct sample *s,
                          size_t bucket)
 {
-	const struct exemplar *x = NULL;
-	for (size_t i = 0; i < s->nexemplars; i++)
-		if (e->exemplars[s->exemplars + i].bucket == bucket)
-			x = &e->exemplars[s->exemplars + i]; /* the last one given */
+	const struct exemplar *x = exemplar_of(e, s->exemplars, s->nexemplars, bucket);
 	if (!x)
 		return;
 	out->len--; /* the newline */
@@ -1038,7 +1046,22 @@ void expo_sample_at(const struct expo *e, size_t family, size_t sample,
 	out->nbounds = s->nbounds;
 	out->at_bound = s->bounds;
 	out->at_count = s->counts;
+	out->at_exemplar = s->exemplars;
+	out->nexemplars = s->nexemplars;
 	out->owner = s->owner;
+}
+
+bool expo_bucket_exemplar(const struct expo *e, const struct expo_sample_info *s, size_t k,
+                          const char **labels, size_t *labels_len, double *value, double *timestamp)
+{
+	const struct exemplar *x = exemplar_of(e, s->at_exemplar, s->nexemplars, k);
+	if (!x)
+		return false;
+	*labels = string_at(e, x->labels);
+	*labels_len = x->labels_len;
+	*value = x->value;
+	*timestamp = x->timestamp;
+	return true;
 }
 
 void expo_quantile(const struct expo *e, const struct expo_sample_info *s, size_t k,

@@ -67,10 +67,10 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
 
 /* An exemplar on bucket `bucket` of the histogram sample added last (bucket i < nbounds is the
  * one bounded by bounds[i], nbounds the +Inf one): an observation `value` at `timestamp`
- * (seconds since the epoch) and labels saying where it came from. Written in OpenMetrics only,
- * as ` # {labels} value timestamp` after the bucket's sample; a later one on the same bucket
- * replaces it. Dropped when the label names and values together exceed 128 characters, the
- * OpenMetrics limit. */
+ * (seconds since the epoch) and labels saying where it came from. Written in OpenMetrics as
+ * ` # {labels} value timestamp` after the bucket's sample, and in protobuf in the finite
+ * buckets' messages; the text format has none. A later one on the same bucket replaces it. Dropped
+ * when the label names and values together exceed 128 characters, the OpenMetrics limit. */
 void expo_exemplar(struct expo *e, size_t bucket, const struct label *labels, size_t nlabels,
                    double value, double timestamp);
 
@@ -140,7 +140,8 @@ struct expo_sample_info {
 	                    read with expo_quantile() */
 	size_t at_bound; /* where they are (for expo_bucket, expo_quantile) */
 	size_t at_count;
-	unsigned owner; /* expo_set_owner()'s, when the sample was added */
+	size_t at_exemplar, nexemplars; /* histogram: its exemplars (for expo_bucket_exemplar) */
+	unsigned owner;                 /* expo_set_owner()'s, when the sample was added */
 };
 
 /* Every family started since the last reset, empty ones included, in order. */
@@ -152,6 +153,12 @@ void expo_sample_at(const struct expo *e, size_t family, size_t sample,
 /* Finite bucket `k` (< nbounds) of a histogram sample: its upper bound and cumulative count. */
 void expo_bucket(const struct expo *e, const struct expo_sample_info *s, size_t k, double *bound,
                  uint64_t *cumulative);
+/* The exemplar of bucket `k` (< nbounds; nbounds is the +Inf one) of a histogram sample, the last
+ * one given: its labels as the text formats write them between the braces, value and time.
+ * Returns false when the bucket has none. */
+bool expo_bucket_exemplar(const struct expo *e, const struct expo_sample_info *s, size_t k,
+                          const char **labels, size_t *labels_len, double *value,
+                          double *timestamp);
 /* Quantile `k` (< nbounds) of a summary sample: the quantile and its value. */
 void expo_quantile(const struct expo *e, const struct expo_sample_info *s, size_t k,
                    double *quantile, double *value);

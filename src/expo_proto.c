@@ -64,9 +64,13 @@ enum wire_type {
 #define PB_HISTOGRAM_ZERO_COUNT     7
 #define PB_HISTOGRAM_POSITIVE_SPAN  12
 #define PB_HISTOGRAM_POSITIVE_DELTA 13
-/* Bucket, BucketSpan */
+/* Bucket, BucketSpan, Exemplar */
 #define PB_BUCKET_CUMULATIVE 1
 #define PB_BUCKET_UPPER      2
+#define PB_BUCKET_EXEMPLAR   3
+#define PB_EXEMPLAR_LABEL    1
+#define PB_EXEMPLAR_VALUE    2
+#define PB_EXEMPLAR_TIME     3
 #define PB_SPAN_OFFSET       1
 #define PB_SPAN_LENGTH       2
 
@@ -172,7 +176,7 @@ static void close_body(struct buf *b, size_t body)
 /* The model keeps a sample's labels as the text formats write them, `name="value",...` with the
  * values escaped (\\, \", \n) and already valid UTF-8: undo the escaping, nothing else, so that
  * each format carries the same label values. */
-static void put_labels(struct buf *b, const char *p, size_t len)
+static void put_labels(struct buf *b, unsigned field, const char *p, size_t len)
 {
 	const char *end = p + len;
 	while (p < end) {
@@ -192,7 +196,7 @@ static void put_labels(struct buf *b, const char *p, size_t len)
 		if (q == end)
 			break;
 
-		size_t pair = open_field(b, PB_METRIC_LABEL);
+		size_t pair = open_field(b, field);
 		put_bytes(b, PB_LABEL_NAME, name, (size_t)(eq - name));
 		put_tag(b, PB_LABEL_VALUE, WIRE_LEN);
 		put_varint(b, (size_t)(q - v) - escapes);
@@ -343,6 +347,39 @@ static void put_native(struct buf *b, const struct expo *e, const struct expo_sa
 	close_body(b, deltas);
 }
 
+/* google.protobuf.Timestamp of a time in seconds since the epoch. */
+static void put_timestamp(struct buf *b, unsigned field, double t)
+{
+	double seconds = floor(t);
+	long nanos = lround((t - seconds) * 1e9);
+	if (nanos >= 1000000000) {
+		seconds += 1;
+		nanos -= 1000000000;
+	}
+	size_t ts = open_field(b, field);
+	put_uint(b, PB_TIMESTAMP_SECONDS, (uint64_t)(int64_t)seconds);
+	if (nanos > 0)
+		put_uint(b, PB_TIMESTAMP_NANOS, (uint64_t)nanos);
+	close_body(b, ts);
+}
+
+/* A classic bucket's exemplar. The +Inf bucket, which protobuf leaves implicit, carries none. */
+static void put_bucket_exemplar(struct buf *b, const struct expo *e,
+                                const struct expo_sample_info *s, size_t k)
+{
+	const char *labels;
+	size_t labels_len;
+	double value, timestamp;
+	if (!expo_bucket_exemplar(e, s, k, &labels, &labels_len, &value, &timestamp))
+		return;
+	size_t x = open_field(b, PB_BUCKET_EXEMPLAR);
+	put_labels(b, PB_EXEMPLAR_LABEL, labels, labels_len);
+	put_double(b, PB_EXEMPLAR_VALUE, value);
+	if (timestamp > -6e10 && timestamp < 2.5e11)
+		put_timestamp(b, PB_EXEMPLAR_TIME, timestamp);
+	close_body(b, x);
+}
+
 static void put_histogram(struct buf *b, const struct expo *e, const struct expo_sample_info *s,
                           bool native)
 {
@@ -357,6 +394,7 @@ static void put_histogram(struct buf *b, const struct expo *e, const struct expo
 		size_t bucket = open_field(b, PB_HISTOGRAM_BUCKET);
 		put_uint(b, PB_BUCKET_CUMULATIVE, cumulative);
 		put_double(b, PB_BUCKET_UPPER, bound);
+		put_bucket_exemplar(b, e, s, k);
 		close_body(b, bucket);
 	}
 	if (native)
@@ -382,27 +420,11 @@ static void put_summary(struct buf *b, const struct expo *e, const struct expo_s
 
 /* ---- families ---- */
 
-/* google.protobuf.Timestamp of a time in seconds since the epoch. */
-static void put_timestamp(struct buf *b, unsigned field, double t)
-{
-	double seconds = floor(t);
-	long nanos = lround((t - seconds) * 1e9);
-	if (nanos >= 1000000000) {
-		seconds += 1;
-		nanos -= 1000000000;
-	}
-	size_t ts = open_field(b, field);
-	put_uint(b, PB_TIMESTAMP_SECONDS, (uint64_t)(int64_t)seconds);
-	if (nanos > 0)
-		put_uint(b, PB_TIMESTAMP_NANOS, (uint64_t)nanos);
-	close_body(b, ts);
-}
-
 static void put_metric(struct buf *b, const struct expo *e, enum metric_type type,
                        const struct expo_sample_info *s, bool native)
 {
 	size_t m = open_field(b, PB_FAMILY_METRIC);
-	put_labels(b, s->labels, s->labels_len);
+	put_labels(b, PB_METRIC_LABEL, s->labels, s->labels_len);
 	size_t value;
 	switch (type) {
 	case METRIC_COUNTER:

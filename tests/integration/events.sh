@@ -48,6 +48,18 @@ grep -q ' # {' "$WORK/text" && fail "the text format carries exemplars: $(grep -
 check_text "$WORK/text"
 pass "exemplars on the matching buckets in OpenMetrics (which parses), none in text (promtool silent)"
 
+# In protobuf (what a Prometheus with native histograms asks for) the same exemplars ride in the
+# classic buckets.
+curl -sS --max-time "$(scaled 10)" -H "Accept: $ACCEPT_PROM_242_NATIVE" -o "$WORK/pb" \
+	"$KOBS_URL/metrics" || fail "curl failed"
+"$PYTHON" "$KOBS_SRCDIR/tests/integration/metricfamily.py" exemplars "$WORK/pb" >"$WORK/pb.exemplars" ||
+	fail "the protobuf exposition does not parse: $(cat "$WORK/pb.exemplars")"
+grep -q "^kobs_runqueue_latency_seconds {group=kt_lat} .* {pid=$LAT_PID,comm=kt_lat} " \
+	"$WORK/pb.exemplars" || fail "no run-queue exemplar of pid $LAT_PID in protobuf: $(cat "$WORK/pb.exemplars")"
+grep -q "^kobs_block_io_latency_seconds {device=$DISK,op=write} .* {pid=$DD_PID,comm=kt_dd} " \
+	"$WORK/pb.exemplars" || fail "no block I/O exemplar of pid $DD_PID in protobuf: $(cat "$WORK/pb.exemplars")"
+pass "the same exemplars in protobuf: $(wc -l <"$WORK/pb.exemplars") buckets carry one"
+
 grep -q '^kobs_events_total{kind="runqueue",group="kt_lat"} [1-9]' "$WORK/text" &&
 	grep -q '^kobs_events_total{kind="block_io",group="kt_dd"} [1-9]' "$WORK/text" ||
 	fail "kobs_events_total does not count them: $(grep '^kobs_events' "$WORK/text")"

@@ -12,6 +12,9 @@ schema in tests/proto/metrics.proto (io.prometheus.client, field for field), com
       (compared unescaped), values.
   metricfamily.py names PROTOBUF
       The family names, one a line.
+  metricfamily.py exemplars PROTOBUF
+      Each classic bucket's exemplar, one a line: family, the series' labels, the bucket's upper
+      bound, the exemplar's labels, value and time (seconds since the epoch).
   metricfamily.py sizes PROTOBUF TEXT
       The series Prometheus stores from each: from the text, one per sample line; from protobuf
       with native histograms on, one per native histogram and one per other sample.
@@ -247,7 +250,7 @@ def sizes(pb2, data, text):
 
 
 def main():
-    if len(sys.argv) < 3 or sys.argv[1] not in ("check", "names", "sizes"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("check", "names", "sizes", "exemplars"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     pb2 = schema()
@@ -260,6 +263,18 @@ def main():
     if sys.argv[1] == "names":
         for mf in families(pb2, data):
             print(mf.name)
+    elif sys.argv[1] == "exemplars":
+        for mf in families(pb2, data):
+            for m in mf.metric:
+                series = ",".join("%s=%s" % (lp.name, lp.value) for lp in m.label)
+                for b in m.histogram.bucket:
+                    if not b.HasField("exemplar"):
+                        continue
+                    x = b.exemplar
+                    who = ",".join("%s=%s" % (lp.name, lp.value) for lp in x.label)
+                    t = x.timestamp.seconds + x.timestamp.nanos / 1e9
+                    print("%s {%s} %r {%s} %r %.3f" % (mf.name, series, b.upper_bound, who,
+                                                        x.value, t))
     elif sys.argv[1] == "check":
         check(pb2, data)
         if text is not None:

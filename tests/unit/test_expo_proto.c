@@ -180,6 +180,7 @@ enum { F_NAME = 1, F_HELP = 2, F_TYPE = 3, F_METRIC = 4, F_UNIT = 5 };
 enum { M_LABEL = 1, M_GAUGE = 2, M_COUNTER = 3, M_HISTOGRAM = 7 };
 enum { H_COUNT = 1, H_SUM = 2, H_BUCKET = 3, H_SCHEMA = 5, H_ZERO_THRESHOLD = 6, H_ZERO_COUNT = 7 };
 enum { H_POSITIVE_SPAN = 12, H_POSITIVE_DELTA = 13 };
+enum { B_EXEMPLAR = 3, X_LABEL = 1, X_VALUE = 2, X_TIMESTAMP = 3 };
 enum { TYPE_COUNTER = 0, TYPE_GAUGE = 1, TYPE_HISTOGRAM = 4 };
 
 /* ---- families ---- */
@@ -434,6 +435,34 @@ static void classic_buckets_are_cumulative_without_inf(void **state)
 	assert_int_equal(count(h, H_POSITIVE_SPAN), 0);
 }
 
+/* A bucket's exemplar rides in its Bucket message: labels, value and time; the +Inf bucket, which
+ * protobuf leaves implicit, carries none. */
+static void exemplars_ride_in_their_classic_buckets(void **state)
+{
+	struct fixture *fx = *state;
+	const double bounds[] = {0.1, 0.5, 1};
+	const uint64_t cumulative[] = {1, 3, 3};
+	expo_family(fx->e, "kobs_h_seconds", METRIC_HISTOGRAM, "seconds", "H.");
+	expo_histogram(fx->e, NULL, 0, bounds, cumulative, 3, 1.75, 5);
+	struct label who[] = {{"pid", "4242"}, {"comm", "post\"gres"}};
+	expo_exemplar(fx->e, 1, who, 2, 0.25, 1700000000.5);
+	expo_exemplar(fx->e, 1, who, 1, 0.3, 1700000001.25); /* the last one given wins */
+	expo_exemplar(fx->e, 3, who, 2, 4.5, 1700000002);    /* +Inf */
+	write_and_split(fx);
+	struct msg h = sub(sub(fx->families[0], F_METRIC, 0), M_HISTOGRAM, 0);
+	assert_int_equal(count(h, H_BUCKET), 3);
+	assert_int_equal(count(sub(h, H_BUCKET, 0), B_EXEMPLAR), 0);
+	assert_int_equal(count(sub(h, H_BUCKET, 2), B_EXEMPLAR), 0);
+	struct msg x = sub(sub(h, H_BUCKET, 1), B_EXEMPLAR, 0);
+	assert_int_equal(count(x, X_LABEL), 1);
+	assert_string_field(sub(x, X_LABEL, 0), 1, "pid");
+	assert_string_field(sub(x, X_LABEL, 0), 2, "4242");
+	assert_true(double_of(x, X_VALUE) == 0.3);
+	struct msg t = sub(x, X_TIMESTAMP, 0);
+	assert_int_equal(uint_of(t, 1), 1700000001);
+	assert_int_equal(uint_of(t, 2), 250000000);
+}
+
 /* Native bucket index -> count, from the spans and deltas of a histogram message. */
 static size_t native_buckets(struct msg h, int64_t *index, int64_t *counts, size_t max)
 {
@@ -622,6 +651,8 @@ int main(void)
 	    cmocka_unit_test(bounds_or_sums_that_cannot_be_native_are_refused),
 	    cmocka_unit_test(native_bucket_bounds_are_the_classic_ones_scaled),
 	    cmocka_unit_test_setup_teardown(classic_buckets_are_cumulative_without_inf, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(exemplars_ride_in_their_classic_buckets, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(log2_histogram_is_also_native_schema_0, setup,
 	                                    teardown),
