@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "xalloc.h"
+#include "utf8.h"
 
 const char *const event_kind_names[EVENT_KINDS] = {
     "runqueue", "offcpu", "block_io", "syscall", "oom_kill", "tcp_retransmit",
@@ -84,40 +85,6 @@ uint64_t events_next_id(struct events *ev)
 }
 
 /* ---- JSON ---- */
-
-/* The length of the well-formed UTF-8 character at `p`, or 0 when the bytes there are not one
- * (an invalid byte, an overlong form, a surrogate, beyond U+10FFFF, or cut short). */
-static size_t utf8_char(const unsigned char *p, size_t avail)
-{
-	unsigned char c = p[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		need = 1;
-	else if (c == 0xe0)
-		need = 2, lo = 0xa0;
-	else if (c == 0xed)
-		need = 2, hi = 0x9f;
-	else if (c >= 0xe1 && c <= 0xef)
-		need = 2;
-	else if (c == 0xf0)
-		need = 3, lo = 0x90;
-	else if (c == 0xf4)
-		need = 3, hi = 0x8f;
-	else if (c >= 0xf1 && c <= 0xf3)
-		need = 3;
-	else
-		return 0;
-	for (size_t i = 1; i <= need; i++) {
-		if (i >= avail || p[i] < lo || p[i] > hi)
-			return 0;
-		lo = 0x80;
-		hi = 0xbf;
-	}
-	return need + 1;
-}
 
 /* A JSON string: quote, backslash and control characters escaped, invalid UTF-8 replaced with
  * U+FFFD byte by byte. */

@@ -13,6 +13,7 @@
 
 #include "config_yaml.h"
 #include "name_template.h"
+#include "utf8.h"
 #include "xalloc.h"
 
 #define GROUP_NAME_MAX 255
@@ -1025,34 +1026,6 @@ static void add_match(struct groups_config *c, const char *name, const char *val
 		c->matches = xreallocarray(c->matches, c->matches_cap, sizeof(*c->matches));
 	}
 	c->matches[c->nmatches++] = (struct name_match){.name = name, .value = value, .len = len};
-}
-
-/* The length of the well-formed UTF-8 character at `s` (Unicode Table 3-7), or 0. */
-static size_t utf8_char(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		lo = c == 0xe0 ? 0xa0 : lo;
-		hi = c == 0xed ? 0x9f : hi;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		lo = c == 0xf0 ? 0x90 : lo;
-		hi = c == 0xf4 ? 0x8f : hi;
-	} else {
-		return 0;
-	}
-	if (avail < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
 }
 
 /* Go's regexp reads each byte of an invalid UTF-8 sequence as one U+FFFD, which `.` and \S

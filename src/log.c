@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "utf8.h"
 
 #ifdef HAVE_SYSTEMD
 #define SD_JOURNAL_SUPPRESS_LOCATION
@@ -114,35 +115,6 @@ static size_t append_raw(char *out, size_t pos, size_t cap, const char *s)
 	return pos;
 }
 
-/* The length of the well-formed UTF-8 character at `s` (Unicode Table 3-7), or 0. */
-static size_t utf8_length(const unsigned char *s)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		lo = c == 0xe0 ? 0xa0 : lo;
-		hi = c == 0xed ? 0x9f : hi;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		lo = c == 0xf0 ? 0x90 : lo;
-		hi = c == 0xf4 ? 0x8f : hi;
-	} else {
-		return 0;
-	}
-	/* A NUL ends the string before any continuation byte could be missing. */
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
 /* A JSON string. JSON must be valid Unicode, and process names need not be: each byte of an
  * invalid UTF-8 sequence becomes U+FFFD. A value too long for the line is cut at a character
  * boundary, and the quotes always close. */
@@ -154,7 +126,7 @@ static size_t append_json(char *out, size_t pos, size_t cap, const char *s)
 	out[pos++] = '"';
 	cap--; /* room for the closing quote */
 	for (const unsigned char *p = (const unsigned char *)s; *p;) {
-		size_t n = utf8_length(p);
+		size_t n = utf8_char(p, strnlen((const char *)p, 4));
 		if (n == 1 && (*p == '"' || *p == '\\' || *p < 0x20)) {
 			char esc[7];
 			size_t len = 2;

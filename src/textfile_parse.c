@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "xalloc.h"
+#include "utf8.h"
 
 /* 2^53: counts above it are not exact in a double. */
 #define EXACT_INT_LIMIT 9007199254740992.0
@@ -424,34 +425,6 @@ static size_t read_token(struct cursor *c)
 	while (c->p < c->end && !blank(*c->p))
 		c->p++;
 	return (size_t)(c->p - start);
-}
-
-/* The length of the well-formed UTF-8 character at `s` (Unicode Table 3-7), or 0. */
-static size_t utf8_char(const unsigned char *s, size_t avail)
-{
-	unsigned char ch = s[0], lo = 0x80, hi = 0xbf;
-	size_t n;
-	if (ch < 0x80)
-		return 1;
-	if (ch >= 0xc2 && ch <= 0xdf) {
-		n = 2;
-	} else if (ch >= 0xe0 && ch <= 0xef) {
-		n = 3;
-		lo = ch == 0xe0 ? 0xa0 : lo;
-		hi = ch == 0xed ? 0x9f : hi;
-	} else if (ch >= 0xf0 && ch <= 0xf4) {
-		n = 4;
-		lo = ch == 0xf0 ? 0x90 : lo;
-		hi = ch == 0xf4 ? 0x8f : hi;
-	} else {
-		return 0;
-	}
-	if (avail < n || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
 }
 
 /* Where [s, end) stops being UTF-8, or NULL when all of it is. */

@@ -43,14 +43,14 @@ harnesses=(
 	"mountinfo    host_parse.c"
 	"pid_files    procfs_pid_parse.c"
 	"task_records task_records.c xalloc.c"
-	"config       config_file.c config_yaml.c regular_file.c groups_config.c name_template.c buf.c xalloc.c -lyaml -lpcre2-8"
+	"config       config_file.c config_yaml.c regular_file.c groups_config.c name_template.c utf8.c buf.c xalloc.c -lyaml -lpcre2-8"
 	"name_template name_template.c buf.c xalloc.c"
 	"web_config   web_config.c config_yaml.c regular_file.c xalloc.c -lyaml -lcrypt"
 	"negotiate    negotiate.c"
 	"listen       listen.c"
 	"escape_label expo.c expo_proto.c buf.c xalloc.c -lm"
 	"expo_write   expo.c expo_proto.c buf.c xalloc.c -lm"
-	"textfile     textfile_parse.c expo.c expo_proto.c buf.c xalloc.c -lm"
+	"textfile     textfile_parse.c expo.c expo_proto.c utf8.c buf.c xalloc.c -lm"
 )
 declare -A deps=()
 order=()
