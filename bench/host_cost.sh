@@ -38,7 +38,7 @@ DISK_EXCLUDE='^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$'
 
 kport=$(free_port)
 "$KOBSD" --web.listen-address=127.0.0.1:"$kport" --no-collector.system --no-collector.processes \
-	$("$KOBSD" --help | grep -q '^  bpf ' && echo --no-collector.bpf) --log.level=warn &
+	$(grep -q '^  bpf ' <("$KOBSD" --help) && echo --no-collector.bpf) --log.level=warn &
 PIDS+=($!)
 kpid=$!
 nport=$(free_port)

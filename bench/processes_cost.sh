@@ -85,7 +85,7 @@ PIDS+=($!)
 kpid=$!
 # The task iterator's daemon: root and a bpf build only.
 ipid=""
-if [ "$(id -u)" = 0 ] && "$KOBSD" --help | grep -q '^  bpf '; then
+if [ "$(id -u)" = 0 ] && grep -q '^  bpf ' <("$KOBSD" --help); then
 	cp "$WORK/config.yml" "$WORK/iter.yml"
 	printf 'bpf:\n  programs: [task_iter]\n' >>"$WORK/iter.yml"
 	iport=$(free_port)

@@ -99,7 +99,7 @@ sleep "$SECONDS_QUIET"
 state=$(rules_state)
 read -r n unhealthy <<<"$state"
 [ "$unhealthy" = 0 ] || fail "rules failed to evaluate:"$'\n'"$(tail -n +2 <<<"$state")"
-prom_query 'up{job="kobsd"} == 0' | grep -q '"result":\[\]' ||
+prom_query 'up{job="kobsd"} == 0' | matches '"result":\[\]' ||
 	fail "kobsd was down at the end"
 
 # Every (alert, labels, state) that was pending or firing at any evaluation since Prometheus

@@ -247,7 +247,7 @@ grep -q '^kobs_scrape_collector_success{collector="processes"} 1$' "$WORK/nobody
 grep -q '^kobs_group_processes{' "$WORK/nobody" || fail "as nobody no kobs_group_processes is served"
 pass "as nobody: bpf is off (success 0), the /proc side serves kobs_group_processes"
 lines=$(grep -c 'CAP_BPF' "$WORK/kobsd.log" || true)
-if [ "$lines" != 1 ] || ! grep 'CAP_BPF' "$WORK/kobsd.log" | grep -q 'bpf'; then
+if [ "$lines" != 1 ] || ! grep 'CAP_BPF' "$WORK/kobsd.log" | matches 'bpf'; then
 	fail "as nobody the log has $lines lines naming CAP_BPF, want one that also says bpf"
 fi
 echo "# log: $(grep 'CAP_BPF' "$WORK/kobsd.log")"

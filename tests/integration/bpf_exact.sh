@@ -14,7 +14,7 @@
 
 [ "$(id -u)" = 0 ] ||
 	skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-"$KOBSD" --help | grep -q '^  bpf ' ||
+"$KOBSD" --help | matches '^  bpf ' ||
 	skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
 export KOBS_WITH_BPF=1
 

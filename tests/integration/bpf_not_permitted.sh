@@ -5,7 +5,7 @@
 # in red, and kobs_bpf_requested is 1. kobs_scrape_collector_success{collector="bpf"} is 0 both
 # times. No BPF program is loaded: the daemon runs as nobody, without capabilities.
 . "$(dirname "$0")/lib.sh"
-"$KOBSD" --help | grep -q '^  bpf ' || skip "kobsd was built without the bpf collector"
+"$KOBSD" --help | matches '^  bpf ' || skip "kobsd was built without the bpf collector"
 [ "$(id -u)" = 0 ] || skip "needs root to run the daemon as nobody"
 export KOBS_WITH_BPF=1
 daemon_as_nobody

@@ -118,7 +118,7 @@ pass "SIGHUP on a config that became a FIFO: error logged, old config kept, SIGT
 # A build without eBPF knows the bpf collector's name: turning it off is what the build does
 # anyway (a unit file shared with other builds passes --no-collector.bpf), turning it on says why
 # it cannot be had.
-if "$KOBSD" --version | grep -q -- '-bpf'; then
+if "$KOBSD" --version | matches -- '-bpf'; then
 	check=(--check-config --config.file="$KOBS_SRCDIR/contrib/kobsd.yml")
 	status=0
 	"$KOBSD" --no-collector.bpf "${check[@]}" >"$WORK/out" 2>&1 || status=$?

@@ -48,7 +48,7 @@ pass "all $n queries parse (promtool check rules)"
 
 # The live half: kobsd with BPF when it can, a workload in known groups, Prometheus scraping.
 bpf=0
-if [ "$(id -u)" = 0 ] && "$KOBSD" --version | grep -q '+bpf' && [ "${KOBS_VALGRIND:-0}" != 1 ]; then
+if [ "$(id -u)" = 0 ] && "$KOBSD" --version | matches '+bpf' && [ "${KOBS_VALGRIND:-0}" != 1 ]; then
 	bpf=1
 fi
 mkdir -p "$WORK/bin"

@@ -30,7 +30,7 @@ pass "/api/events sits behind basic authentication like /metrics"
 stream "$WORK/s1"
 s1=$!
 wait_grep '^retry: 1000' "$WORK/s1" || fail "the stream did not open at once: $(cat "$WORK/s1" "$WORK/s1.err")"
-head -n 1 "$WORK/s1" | grep -q '^: kobsd slow events$' || fail "no opening comment: $(head -n 2 "$WORK/s1")"
+head -n 1 "$WORK/s1" | matches '^: kobsd slow events$' || fail "no opening comment: $(head -n 2 "$WORK/s1")"
 grep -qi '^Content-Type: text/event-stream; charset=utf-8' "$WORK/s1.headers" ||
 	fail "not text/event-stream: $(cat "$WORK/s1.headers")"
 grep -qi '^Cache-Control: no-cache' "$WORK/s1.headers" || fail "no Cache-Control: no-cache"
@@ -86,7 +86,7 @@ grep -qi "^Content-Security-Policy: default-src 'self'" "$WORK/live.headers" ||
 grep -q "new EventSource('/api/events')" "$WORK/live.html" || fail "/live does not read /api/events"
 grep -q 'data-metrics="/metrics"' "$WORK/live.html" || fail "/live does not know the metrics path"
 ! grep -Eq '(src|href)="(https?:)?//' "$WORK/live.html" || fail "/live loads something from elsewhere"
-fetch / "${AUTH[@]}" | grep -q '<a href="/live">' || fail "the landing page has no link to /live"
+fetch / "${AUTH[@]}" | matches '<a href="/live">' || fail "the landing page has no link to /live"
 pass "/live is one self-contained page reading /api/events and /metrics, linked from /"
 
 # Stopping ends the streams at once: the daemon does not wait for them.

@@ -11,7 +11,7 @@ FLEET_ADDRS=()
 # start_instance N: the real daemon, as start_kobsd runs it, logging to $WORK/kobsd.N.log.
 start_instance() {
 	local log="$WORK/kobsd.$1.log" flags=(--web.listen-address=127.0.0.1:0) i addr pid
-	if "$KOBSD" --help 2>/dev/null | grep -q '^  bpf '; then
+	if "$KOBSD" --help 2>/dev/null | matches '^  bpf '; then
 		flags+=(--no-collector.bpf)
 	fi
 	: >"$log"
@@ -140,7 +140,7 @@ modes=$(count_of 'count by (cpu, mode) (kobs_cpu_seconds_total)')
 [ "$modes" -gt 0 ] || fail "no kobs_cpu_seconds_total series"
 q="sum without (instance) (rate(kobs_cpu_seconds_total[${window}s]))"
 wait_for "$q" "$modes"
-result_of "$q" | grep -q 'instance=' && fail "$q kept the instance label"
+result_of "$q" | matches 'instance=' && fail "$q kept the instance label"
 pass "$q: $modes series, one per CPU and mode, instance summed away"
 
 wait_for 'count(count by (instance) (kobs_group_processes))' 1
@@ -150,7 +150,7 @@ pass "count(count by (instance) (kobs_group_processes)) == $FLEET: every instanc
 
 q="topk(3, sum by (group) (rate(kobs_group_cpu_seconds_total[${group_window}s])))"
 wait_for "$q" 3
-result_of "$q" | grep -qv '^{group=' && fail "$q: series other than by group: $(result_of "$q")"
+result_of "$q" | matches -v '^{group=' && fail "$q: series other than by group: $(result_of "$q")"
 pass "$q: the fleet's 3 busiest groups"
 
 errors=$(curl -sS --max-time 5 "$PROM/api/v1/targets" | "$PYTHON" -c 'import json,sys

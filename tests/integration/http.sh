@@ -102,7 +102,7 @@ pass "SIGTERM stops with 0"
 start_kobsd --web.telemetry-path=/prom
 [ "$(status_of /prom)" = 200 ] || fail "/prom"
 [ "$(status_of /metrics)" = 404 ] || fail "/metrics still served with a custom path"
-fetch / | grep -q 'href="/prom"' || fail "landing page link ignores the telemetry path"
+fetch / | matches 'href="/prom"' || fail "landing page link ignores the telemetry path"
 stop_kobsd || fail "exit status"
 pass "--web.telemetry-path moves the metrics"
 

@@ -25,14 +25,14 @@ KOBS_PID=$!
 KOBS_URL="http://127.0.0.1:$port"
 wait_grep 'MESSAGE=kobsd .* ready' "$WORK/journal.log" || fail "no journal entry: $(cat "$WORK/journal.log")"
 grep -q 'SYSLOG_IDENTIFIER=kobsd' "$WORK/journal.log" || fail "no SYSLOG_IDENTIFIER"
-grep 'MESSAGE=kobsd .* ready' "$WORK/journal.log" | grep -q 'PRIORITY=6' || fail "ready not at info priority"
+grep 'MESSAGE=kobsd .* ready' "$WORK/journal.log" | matches 'PRIORITY=6' || fail "ready not at info priority"
 pass "log lines become journal entries with priorities"
 
 event=$(grep 'MESSAGE_ID=7f9780c03c484ddc98a884b4d80a2027' "$WORK/journal.log" || true)
 [ -n "$event" ] || fail "no collector-failed event with its MESSAGE_ID: $(cat "$WORK/journal.log")"
-echo "$event" | grep -q 'KOBS_COLLECTOR=system' || fail "event lacks KOBS_COLLECTOR"
-echo "$event" | grep -q 'KOBS_REASON=.*nonexistent' || fail "event lacks KOBS_REASON"
-echo "$event" | grep -q 'PRIORITY=4' || fail "event not at warning priority"
+echo "$event" | matches 'KOBS_COLLECTOR=system' || fail "event lacks KOBS_COLLECTOR"
+echo "$event" | matches 'KOBS_REASON=.*nonexistent' || fail "event lacks KOBS_REASON"
+echo "$event" | matches 'PRIORITY=4' || fail "event not at warning priority"
 pass "a collector failing to start is a structured event with a MESSAGE_ID"
 
 grep -q 'level=' "$WORK/stderr" && fail "logged to stderr too: $(cat "$WORK/stderr")"
@@ -52,7 +52,7 @@ pass "a JOURNAL_STREAM that is not our stderr keeps logfmt on stderr"
 # Slow events of a known load (slow_load.sh): a run-queue wait of kt_lat, pinned beside a CPU hog,
 # and the direct writes of kt_dd, each an entry with its kind's MESSAGE_ID at warning priority and
 # KOBS_PID, KOBS_GROUP, KOBS_LATENCY_SECONDS and the kind's details.
-if [ "$(id -u)" != 0 ] || ! "$KOBSD" --help | grep -q '^  bpf '; then
+if [ "$(id -u)" != 0 ] || ! "$KOBSD" --help | matches '^  bpf '; then
 	echo "# slow events in the journal: not checked (needs root and the bpf collector)"
 	exit 0
 fi
@@ -66,14 +66,14 @@ for _ in $(seq 1 $(($(scaled 10) * 20))); do
 	[ "$(curl -s -o /dev/null -w '%{http_code}' "$KOBS_URL/-/ready")" = 200 ] && break
 	sleep 0.05
 done
-if ! curl -sf --max-time 10 "$KOBS_URL/metrics" | grep -q '^kobs_bpf_program_attached{program="scheduler"} 1'; then
+if ! curl -sf --max-time 10 "$KOBS_URL/metrics" | matches '^kobs_bpf_program_attached{program="scheduler"} 1'; then
 	[ "${KOBS_VALGRIND:-0}" = 1 ] || fail "the bpf collector did not start: $(tail -n 5 "$WORK/journal.log")"
 	echo "# slow events in the journal: not checked (under valgrind the bpf collector does not start)"
 	stop_kobsd || fail "exit status"
 	exit 0
 fi
 release_slow_load
-entry() { grep "MESSAGE_ID=$1" "$WORK/journal.log" | grep -q "KOBS_PID=$2|"; }
+entry() { grep "MESSAGE_ID=$1" "$WORK/journal.log" | matches "KOBS_PID=$2|"; }
 for _ in $(seq 1 $(($(scaled 15) * 4))); do
 	entry 95eefc17c78d43ebbfcfa6abf7cdf282 "$LAT_PID" && entry 4e963441c4b94c12808f6bb3d2a1e288 "$DD_PID" && break
 	sleep 0.25
@@ -82,7 +82,7 @@ check() { "$PYTHON" "$KOBS_SRCDIR/tests/integration/events_check.py" "$@" || fai
 check log "$WORK/journal.log" runqueue 95eefc17c78d43ebbfcfa6abf7cdf282 "$LAT_PID" kt_lat comm=kt_lat tid="$LAT_PID"
 check log "$WORK/journal.log" block_io 4e963441c4b94c12808f6bb3d2a1e288 "$DD_PID" kt_dd comm=kt_dd device="$DISK" op=write
 grep "MESSAGE_ID=4e963441c4b94c12808f6bb3d2a1e288" "$WORK/journal.log" | grep "KOBS_PID=$DD_PID|" |
-	grep -q 'KOBS_LATENCY_SECONDS=0\.[0-9]' || fail "the block I/O entries have no KOBS_LATENCY_SECONDS"
+	matches 'KOBS_LATENCY_SECONDS=0\.[0-9]' || fail "the block I/O entries have no KOBS_LATENCY_SECONDS"
 grep -q 'level=' "$WORK/stderr3" && fail "slow events went to stderr too: $(head -n 3 "$WORK/stderr3")"
 stop_kobsd || fail "exit status"
 pass "slow events are journal entries: kt_lat's run-queue wait and kt_dd's direct writes, by MESSAGE_ID"

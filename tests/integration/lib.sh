@@ -141,6 +141,11 @@ pass() {
 	echo "ok - $*"
 }
 
+# ... | matches [GREP-FLAGS] PATTERN: whether the input has a matching line. Unlike `grep -q`, it reads
+# its input to the end: grep -q leaves at the first match, the writer then dies of SIGPIPE, and
+# pipefail turns a match into a failure (seen: 64 journal entries, `kobsd --help`, a scrape).
+matches() { grep "$@" >/dev/null; }
+
 # start_kobsd [flags...]: runs the daemon on 127.0.0.1 with a kernel-chosen port (unless the
 # flags give --web.listen-address) and sets KOBS_URL once it is listening.
 # The bpf collector (when built) is left out unless KOBS_WITH_BPF=1 (tests that run the daemon
@@ -151,7 +156,7 @@ pass() {
 # set KOBS_WITH_BPF after sourcing this file).
 set_no_bpf() {
 	NO_BPF=()
-	if [ "${KOBS_WITH_BPF:-0}" != 1 ] && "$KOBSD" --help 2>/dev/null | grep -q '^  bpf '; then
+	if [ "${KOBS_WITH_BPF:-0}" != 1 ] && "$KOBSD" --help 2>/dev/null | matches '^  bpf '; then
 		NO_BPF=(--no-collector.bpf)
 	fi
 }
@@ -252,14 +257,14 @@ PY
 require_bpf() {
 	[ "$(id -u)" = 0 ] ||
 		skip "needs root: the bpf collector loads programs into the kernel (CI runs as root)"
-	"$KOBSD" --help | grep -q '^  bpf ' ||
+	"$KOBSD" --help | matches '^  bpf ' ||
 		skip "kobsd was built without the bpf collector (--help lists no bpf collector)"
 	export KOBS_WITH_BPF=1
 }
 
 # require_systemd: skip unless kobsd was built with libsystemd (its --version lists +systemd).
 require_systemd() {
-	"$KOBSD" --version | grep -q '+systemd' ||
+	"$KOBSD" --version | matches '+systemd' ||
 		skip "kobsd was built without libsystemd (configure --with-systemd=yes needs libsystemd-dev)"
 }
 

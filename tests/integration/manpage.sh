@@ -52,19 +52,19 @@ pass "every flag of kobsd --help is described in OPTIONS ($(wc -l <"$WORK/flags"
 collectors=$(sed -n '/^Collectors/,/^$/s/^  \([a-z_]*\) .*/\1/p' "$WORK/help")
 [ -n "$collectors" ] || fail "no collectors found in kobsd --help"
 for c in $collectors; do
-	tags COLLECTORS | grep -qx "$c" || fail "collector $c is not described in COLLECTORS of kobsd(8)"
+	tags COLLECTORS | matches -x "$c" || fail "collector $c is not described in COLLECTORS of kobsd(8)"
 done
 pass "every collector is described: $(echo $collectors)"
 
 codes=$(sed -n 's/^Exit codes: //p' "$WORK/help" | grep -o '[0-9][0-9]*')
 [ -n "$codes" ] || fail "no exit codes found in kobsd --help"
 for code in $codes 1; do
-	tags 'EXIT STATUS' | grep -qx "$code" || fail "exit code $code is not described in EXIT STATUS"
+	tags 'EXIT STATUS' | matches -x "$code" || fail "exit code $code is not described in EXIT STATUS"
 done
 signals=$(sed -n 's/.*sigaddset([^,]*, *\(SIG[A-Z]*\)).*/\1/p' "$KOBS_SRCDIR/src/main.c")
 [ -n "$signals" ] || fail "no handled signals found in src/main.c"
 for sig in $signals; do
-	tags SIGNALS | grep -qx "$sig" ||
+	tags SIGNALS | matches -x "$sig" ||
 		fail "signal $sig, which the daemon handles, is not described in SIGNALS"
 done
 pass "exit codes $(echo $codes 1) and signals $(echo $signals) are described"
@@ -72,7 +72,7 @@ pass "exit codes $(echo $codes 1) and signals $(echo $signals) are described"
 # The files the unit uses, with the Debian package's paths.
 for f in $(sed -n 's/^\(ExecStart\|EnvironmentFile\)=-\{0,1\}//p' "$KOBS_SRCDIR/systemd/kobsd.service.in" |
 	grep -o '@sysconfdir@/[^ ]*' | sed 's|@sysconfdir@|/etc|'); do
-	tags FILES | grep -qxF "$f" || fail "$f, which kobsd.service uses, is not in FILES of kobsd(8)"
+	tags FILES | matches -xF "$f" || fail "$f, which kobsd.service uses, is not in FILES of kobsd(8)"
 done
 pass "the files kobsd.service uses are in FILES"
 

@@ -19,7 +19,7 @@ for tool in dpkg-buildpackage dh lintian apt-get dpkg-deb setpriv; do
 	command -v "$tool" >/dev/null ||
 		skip "$tool not installed (contrib/install-deps.sh installs debhelper, dpkg-dev and lintian)"
 done
-if dpkg-query -W -f='${Status}\n' kobsd 2>/dev/null | grep -qv 'not-installed'; then
+if dpkg-query -W -f='${Status}\n' kobsd 2>/dev/null | matches -v 'not-installed'; then
 	skip "a kobsd package is on this machine ($(dpkg-query -W -f='${Status}' kobsd)): this test would replace and purge it"
 fi
 for f in /usr/bin/kobsd /etc/kobsd /etc/default/kobsd /usr/share/kobsd /lib/systemd/system/kobsd.service; do
@@ -97,7 +97,7 @@ DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -q --no-install-re
 	fail "apt-get install ${deb##*/} failed: $(tail -n 30 "$WORK/install.log")"
 }
 installed=yes
-dpkg-query -W -f='${Status}' kobsd | grep -q 'install ok installed' ||
+dpkg-query -W -f='${Status}' kobsd | matches 'install ok installed' ||
 	fail "after apt-get install, dpkg says: $(dpkg-query -W -f='${Status}' kobsd)"
 entry=$(getent passwd kobsd) || fail "installing the package created no kobsd user"
 IFS=: read -r _ _ uid gid _ home shell <<<"$entry"
@@ -148,7 +148,7 @@ pass "the packaged daemon runs as kobsd on /etc/kobsd/kobsd.yml, is ready and se
 DEBIAN_FRONTEND=noninteractive timeout 300 apt-get purge -y -q kobsd >"$WORK/purge.log" 2>&1 ||
 	fail "apt-get purge -y kobsd failed: $(tail -n 30 "$WORK/purge.log")"
 installed=no
-if dpkg-query -W -f='${Status}\n' kobsd 2>/dev/null | grep -qv 'not-installed'; then
+if dpkg-query -W -f='${Status}\n' kobsd 2>/dev/null | matches -v 'not-installed'; then
 	fail "after the purge dpkg still knows kobsd: $(dpkg-query -W -f='${Status}' kobsd)"
 fi
 while read -r f; do

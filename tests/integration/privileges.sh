@@ -20,7 +20,7 @@ NONE=0000000000000000
 # CAP_SYS_PTRACE (19) and CAP_DAC_READ_SEARCH (2)
 READ_OTHERS=0000000000080004
 # Seccomp in /proc/PID/status: 2 is a filter; a build without libseccomp has none.
-if "$KOBSD" --version | grep -q '+seccomp'; then FILTER=2 BUILT=yes; else FILTER=0 BUILT=no; fi
+if "$KOBSD" --version | matches '+seccomp'; then FILTER=2 BUILT=yes; else FILTER=0 BUILT=no; fi
 
 # thread_problems UID GID CAPS BOUNDING SECCOMP: one line for each thread of the daemon whose
 # status differs from that (CAPS for the effective and permitted sets; the inheritable and
@@ -128,7 +128,7 @@ stop_kobsd || fail "exit status"
 start_kobsd --no-sandbox.seccomp
 fetch /metrics -o /dev/null
 expect_threads "with --no-sandbox.seccomp" "$USER_UID" "$USER_GID" $NONE $NONE 0
-fetch / | grep -qF 'seccomp filter off (--no-sandbox.seccomp)' ||
+fetch / | matches -F 'seccomp filter off (--no-sandbox.seccomp)' ||
 	fail "the landing page does not say the filter is off"
 pass "--no-sandbox.seccomp: no filter (Seccomp 0), and the landing page says so; the rest as ever"
 stop_kobsd || fail "exit status"
@@ -145,7 +145,7 @@ pass "--processes.read-other-users keeps exactly CAP_SYS_PTRACE and CAP_DAC_READ
 stop_kobsd || fail "exit status"
 
 # ---- root, with BPF ----
-if "$KOBSD" --help | grep -q '^  bpf '; then
+if "$KOBSD" --help | matches '^  bpf '; then
 	KOBS_WITH_BPF=1 start_kobsd
 	fetch /metrics -o "$WORK/text"
 	fetch /metrics -o "$WORK/text"

@@ -23,7 +23,7 @@ grep -q '^kobs_scrape_collector_success{collector="system"} 0$' "$WORK/body" ||
 	fail "a failed collector is not reported with success 0"
 grep -q '^kobs_build_info{' "$WORK/body" || fail "self metrics missing when a collector failed"
 grep -q 'collector system failed to start' "$WORK/kobsd.log" || fail "failure not logged"
-fetch / | grep -q 'class="failed">failed: ' || fail "landing page does not show the failure"
+fetch / | matches 'class="failed">failed: ' || fail "landing page does not show the failure"
 check_text "$WORK/body"
 stop_kobsd || fail "exit status"
 pass "a wrong --path.procfs is reported and the daemon keeps serving"
@@ -31,7 +31,7 @@ pass "a wrong --path.procfs is reported and the daemon keeps serving"
 start_kobsd --no-collector.system
 fetch /metrics -o "$WORK/body"
 grep -q '^kobs_cpu_seconds_total' "$WORK/body" && fail "disabled collector still served"
-fetch / | grep -q 'class="disabled">disabled' || fail "landing page does not show disabled"
+fetch / | matches 'class="disabled">disabled' || fail "landing page does not show disabled"
 stop_kobsd || fail "exit status"
 pass "--no-collector.system disables it"
 

@@ -23,7 +23,7 @@ grep -q 'kobs_' "$WORK/body" && fail "metrics leaked before authentication"
 [ "$(status_of /metrics -u prometheus:wrong)" = 401 ] || fail "wrong password accepted"
 [ "$(status_of /metrics -u nobody:s3cret)" = 401 ] || fail "unknown user accepted"
 [ "$(status_of /metrics -u prometheus:s3cret)" = 200 ] || fail "right password refused"
-fetch /metrics -u prometheus:s3cret | grep -q '^kobs_build_info{' || fail "no metrics after auth"
+fetch /metrics -u prometheus:s3cret | matches '^kobs_build_info{' || fail "no metrics after auth"
 pass "basic auth: 401 with WWW-Authenticate until the bcrypt password matches; nothing leaks"
 
 # A bad file on SIGHUP is reported; the old users stay.
