@@ -363,7 +363,7 @@ static void put_timestamp(struct buf *b, unsigned field, double t)
 	close_body(b, ts);
 }
 
-/* A classic bucket's exemplar. The +Inf bucket, which protobuf leaves implicit, carries none. */
+/* A classic bucket's exemplar, if it has one. */
 static void put_bucket_exemplar(struct buf *b, const struct expo *e,
                                 const struct expo_sample_info *s, size_t k)
 {
@@ -380,17 +380,29 @@ static void put_bucket_exemplar(struct buf *b, const struct expo *e,
 	close_body(b, x);
 }
 
+static bool has_exemplar(const struct expo *e, const struct expo_sample_info *s, size_t k)
+{
+	const char *labels;
+	size_t labels_len;
+	double value, timestamp;
+	return expo_bucket_exemplar(e, s, k, &labels, &labels_len, &value, &timestamp);
+}
+
 static void put_histogram(struct buf *b, const struct expo *e, const struct expo_sample_info *s,
                           bool native)
 {
 	size_t h = open_field(b, PB_METRIC_HISTOGRAM);
 	put_uint(b, PB_HISTOGRAM_COUNT, s->count);
 	put_double(b, PB_HISTOGRAM_SUM, s->value);
-	/* The classic buckets, without the +Inf one, which the count is. */
-	for (size_t k = 0; k < s->nbounds; k++) {
-		double bound;
-		uint64_t cumulative;
-		expo_bucket(e, s, k, &bound, &cumulative);
+	/* The classic buckets. The +Inf one is the count and protobuf leaves it implicit, unless it
+	 * has an exemplar to carry: then it is written, as client_golang does, and Prometheus takes
+	 * an explicit +Inf bucket as the last one. */
+	size_t nbuckets = s->nbounds + has_exemplar(e, s, s->nbounds);
+	for (size_t k = 0; k < nbuckets; k++) {
+		double bound = INFINITY;
+		uint64_t cumulative = s->count;
+		if (k < s->nbounds)
+			expo_bucket(e, s, k, &bound, &cumulative);
 		size_t bucket = open_field(b, PB_HISTOGRAM_BUCKET);
 		put_uint(b, PB_BUCKET_CUMULATIVE, cumulative);
 		put_double(b, PB_BUCKET_UPPER, bound);

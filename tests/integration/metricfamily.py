@@ -114,9 +114,23 @@ def native_buckets(h):
     return buckets
 
 
+def finite_buckets(name, h):
+    """The classic buckets but the +Inf one, which is written only to carry an exemplar."""
+    buckets = list(h.bucket)
+    if buckets and buckets[-1].upper_bound == math.inf:
+        inf = buckets.pop()
+        if inf.cumulative_count != h.sample_count:
+            fail("%s: the +Inf bucket holds %d, the count is %d"
+                 % (name, inf.cumulative_count, h.sample_count))
+        if not inf.HasField("exemplar"):
+            fail("%s: a +Inf bucket written with no exemplar to carry" % name)
+    return buckets
+
+
 def check_histogram(name, h):
-    bounds = [b.upper_bound for b in h.bucket]
-    cumulative = [b.cumulative_count for b in h.bucket]
+    buckets = finite_buckets(name, h)
+    bounds = [b.upper_bound for b in buckets]
+    cumulative = [b.cumulative_count for b in buckets]
     if bounds != sorted(set(bounds)) or any(math.isinf(b) for b in bounds):
         fail("%s: classic bounds not strictly ascending and finite: %s" % (name, bounds))
     if cumulative != sorted(cumulative) or (cumulative and cumulative[-1] > h.sample_count):
@@ -189,7 +203,7 @@ def samples_of_protobuf(fams):
             labels = tuple(sorted((lp.name, lp.value) for lp in m.label))
             if mf.type == HISTOGRAM:
                 h = m.histogram
-                for b in h.bucket:
+                for b in finite_buckets(mf.name, h):
                     out.append((mf.name + "_bucket", labels + (("le", b.upper_bound),),
                                 float(b.cumulative_count)))
                 out.append((mf.name + "_bucket", labels + (("le", math.inf),),

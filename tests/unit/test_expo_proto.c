@@ -435,8 +435,8 @@ static void classic_buckets_are_cumulative_without_inf(void **state)
 	assert_int_equal(count(h, H_POSITIVE_SPAN), 0);
 }
 
-/* A bucket's exemplar rides in its Bucket message: labels, value and time; the +Inf bucket, which
- * protobuf leaves implicit, carries none. */
+/* A bucket's exemplar rides in its Bucket message: labels, value and time. The +Inf bucket, which
+ * protobuf leaves implicit, is written when it has an exemplar to carry. */
 static void exemplars_ride_in_their_classic_buckets(void **state)
 {
 	struct fixture *fx = *state;
@@ -448,11 +448,22 @@ static void exemplars_ride_in_their_classic_buckets(void **state)
 	expo_exemplar(fx->e, 1, who, 2, 0.25, 1700000000.5);
 	expo_exemplar(fx->e, 1, who, 1, 0.3, 1700000001.25); /* the last one given wins */
 	expo_exemplar(fx->e, 3, who, 2, 4.5, 1700000002);    /* +Inf */
+	/* A second series, with no exemplar above its last bound: no +Inf bucket. */
+	struct label db[] = {{"group", "db"}};
+	expo_histogram(fx->e, db, 1, bounds, cumulative, 3, 1.75, 5);
+	expo_exemplar(fx->e, 0, who, 1, 0.05, 1700000003);
 	write_and_split(fx);
 	struct msg h = sub(sub(fx->families[0], F_METRIC, 0), M_HISTOGRAM, 0);
-	assert_int_equal(count(h, H_BUCKET), 3);
+	assert_int_equal(count(h, H_BUCKET), 4);
 	assert_int_equal(count(sub(h, H_BUCKET, 0), B_EXEMPLAR), 0);
 	assert_int_equal(count(sub(h, H_BUCKET, 2), B_EXEMPLAR), 0);
+	struct msg inf = sub(h, H_BUCKET, 3);
+	assert_int_equal(uint_of(inf, 1), 5);
+	assert_true(isinf(double_of(inf, 2)) && double_of(inf, 2) > 0);
+	assert_true(double_of(sub(inf, B_EXEMPLAR, 0), X_VALUE) == 4.5);
+	struct msg h2 = sub(sub(fx->families[0], F_METRIC, 1), M_HISTOGRAM, 0);
+	assert_int_equal(count(h2, H_BUCKET), 3);
+	assert_int_equal(count(sub(h2, H_BUCKET, 0), B_EXEMPLAR), 1);
 	struct msg x = sub(sub(h, H_BUCKET, 1), B_EXEMPLAR, 0);
 	assert_int_equal(count(x, X_LABEL), 1);
 	assert_string_field(sub(x, X_LABEL, 0), 1, "pid");
