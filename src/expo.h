@@ -68,9 +68,10 @@ void expo_histogram(struct expo *e, const struct label *labels, size_t nlabels,
 /* An exemplar on bucket `bucket` of the histogram sample added last (bucket i < nbounds is the
  * one bounded by bounds[i], nbounds the +Inf one): an observation `value` at `timestamp`
  * (seconds since the epoch) and labels saying where it came from. Written in OpenMetrics as
- * ` # {labels} value timestamp` after the bucket's sample, and in protobuf in the finite
- * buckets' messages; the text format has none. A later one on the same bucket replaces it. Dropped
- * when the label names and values together exceed 128 characters, the OpenMetrics limit. */
+ * ` # {labels} value timestamp` after the bucket's sample, and in protobuf in the bucket's
+ * message (the +Inf one written for it); the text format has none. A later one on the same bucket
+ * replaces it. Dropped when the label names and values together exceed 128 characters, the
+ * OpenMetrics limit. */
 void expo_exemplar(struct expo *e, size_t bucket, const struct label *labels, size_t nlabels,
                    double value, double timestamp);
 
