@@ -16,20 +16,21 @@
 #   5. make distcheck: the release tarball is made, built out of tree with its sources read-only,
 #      checked (the unit tests and SMOKE_TESTS of Makefile.am, each parser fuzzed for 1 s:
 #      configure --enable-quick-check), installed, uninstalled and made again;
-#   6. with --package only (.ci/run passes it; needs root): the Debian package is built, checked
-#      by lintian, installed on this machine, run as its user kobsd, scraped and purged
-#      (tests/integration/package.sh). It runs last and alone, since it installs into /usr.
+#   6. the Debian package is built, checked by lintian, installed on this machine, run as its user
+#      kobsd, scraped and purged (tests/integration/package.sh). It runs last and alone, since it
+#      installs into /usr; it skips when not root or when kobsd is installed already, and
+#      --no-package leaves it out.
 # The whole of it takes about 15 minutes on a 2-core machine; the fuzzers run FUZZ_SECONDS (3)
 # per harness here (tests/fuzz/run.sh runs longer on its own).
 # Prints how long each pass took, then one closing line "N passed, N failed, N skipped", and exits
 # non-zero on any failure.
 set -uo pipefail
-package=no
+package=yes
 case "${1:-}" in
---package) package=yes ;;
-"") ;;
+--no-package) package=no ;;
+--package | "") ;; # --package: the default, still accepted
 *)
-	echo "usage: tests/run-all.sh [--package]" >&2
+	echo "usage: tests/run-all.sh [--no-package]" >&2
 	exit 2
 	;;
 esac

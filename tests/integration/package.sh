@@ -6,7 +6,7 @@
 # and is scraped; `apt-get purge` removes every file and the configuration.
 #
 # It installs into /usr and /etc of this machine, so it needs root and is not part of make check:
-# tests/run-all.sh --package runs it alone, after every other test (.ci/run does). It skips when
+# tests/run-all.sh runs it alone, after every other test (so does .ci/run). It skips when
 # not root, when the packaging tools are missing, or when a kobsd package or files of a
 # `make install` into /usr or /etc are on the machine (it would replace them). It cleans up
 # whatever happens: the package is purged, and the kobsd user and group, which a purge leaves
