@@ -48,3 +48,14 @@ PY
 )
 [ -z "$broken" ] || fail "links to files that do not exist: $broken"
 pass "every relative link and image of the documents points at a file"
+
+# CI runs the README's test command as the README writes it (the brief's contract: CI proves the
+# README's quick start). .ci/ is not in the release tarball.
+if [ -f "$KOBS_SRCDIR/.ci/run" ]; then
+	readme_test=$(awk '/^```sh$/ { code = 1; next } /^```$/ { code = 0 } code && /run-all\.sh/' \
+		"$KOBS_SRCDIR/README.md")
+	ci_test=$(grep 'run-all\.sh' "$KOBS_SRCDIR/.ci/run" | grep -v '^#')
+	[ -n "$readme_test" ] && [ "$readme_test" = "$ci_test" ] ||
+		fail "the README's test command ('$readme_test') is not what .ci/run runs ('$ci_test')"
+	pass "CI runs the README's test command: $ci_test"
+fi
