@@ -528,9 +528,12 @@ int scrape_serve(struct scrape *s, const struct scrape_selection *sel, enum expo
 	collect_or_join(s, to_run(s, show));
 	int rc = show == s->every ? serve_all(s, format, gzip, consume, arg)
 	                          : serve_some(s, show, format, gzip, consume, arg);
-	if (--s->in_flight == 0)
+	bool released = --s->in_flight == 0;
+	if (released)
 		release_served(s);
 	pthread_mutex_unlock(&s->lock);
+	if (released) /* the served model's pages: 0.3 MiB of heap kept resident otherwise */
+		malloc_trim(0);
 	return rc;
 }
 
