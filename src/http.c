@@ -141,16 +141,27 @@ static handler_result send_response(const struct request *rq, unsigned status,
 	return ret;
 }
 
-static handler_result queue_text(const struct request *rq, unsigned status, const char *body)
+/* A plain-text answer; `mode` says whether `body` outlives the response or must be copied. */
+static handler_result queue_plain(const struct request *rq, unsigned status, const char *body,
+                                  enum MHD_ResponseMemoryMode mode)
 {
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, mode);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return send_response(rq, status, r);
+}
+
+static handler_result queue_text(const struct request *rq, unsigned status, const char *body)
+{
+	return queue_plain(rq, status, body, MHD_RESPMEM_PERSISTENT);
+}
+
+static handler_result queue_copied_text(const struct request *rq, unsigned status, const char *body)
+{
+	return queue_plain(rq, status, body, MHD_RESPMEM_MUST_COPY);
 }
 
 struct metrics_reply {
@@ -170,16 +181,6 @@ static handler_result select_collector(void *cls, enum MHD_ValueKind kind, const
 	if (strcmp(key, "collect[]") == 0)
 		scrape_select(cls, value);
 	return MHD_YES;
-}
-
-static handler_result queue_copied_text(const struct request *rq, unsigned status, const char *body)
-{
-	struct MHD_Response *r =
-	    MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	return send_response(rq, status, r);
 }
 
 static handler_result serve_metrics(const struct request *rq)

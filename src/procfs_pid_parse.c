@@ -26,24 +26,6 @@
 
 #include "span.h"
 
-/* The whole span must be a decimal number that fits in 64 bits. */
-static bool parse_u64(struct span s, uint64_t *out)
-{
-	uint64_t v = 0;
-	if (span_empty(s))
-		return false;
-	for (const char *p = s.p; p < s.end; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		unsigned digit = (unsigned)(*p - '0');
-		if (v > (UINT64_MAX - digit) / 10)
-			return false;
-		v = v * 10 + digit;
-	}
-	*out = v;
-	return true;
-}
-
 /* Take the first token of *line as a key: "Name:" gives "Name"; anything else is no key. */
 static bool colon_key(struct span *line, struct span *key)
 {
@@ -57,7 +39,7 @@ static bool colon_key(struct span *line, struct span *key)
 /* What follows a key: "N" or, with `kb`, "N kB" (then converted to bytes), and nothing more. */
 static bool parse_value(struct span rest, bool kb, uint64_t *value)
 {
-	if (!parse_u64(next_token(&rest), value))
+	if (!span_to_u64(next_token(&rest), value))
 		return false;
 	if (kb) {
 		if (!span_equals(next_token(&rest), "kB") || *value > UINT64_MAX / 1024)
@@ -162,9 +144,9 @@ int parse_pid_schedstat(const char *buf, size_t len, struct pid_schedstat *out)
 	struct span rest = span_of(buf, len);
 	struct span line;
 	struct pid_schedstat s;
-	if (!next_line(&rest, &line) || !parse_u64(next_token(&line), &s.oncpu_ns) ||
-	    !parse_u64(next_token(&line), &s.wait_ns) ||
-	    !parse_u64(next_token(&line), &s.timeslices))
+	if (!next_line(&rest, &line) || !span_to_u64(next_token(&line), &s.oncpu_ns) ||
+	    !span_to_u64(next_token(&line), &s.wait_ns) ||
+	    !span_to_u64(next_token(&line), &s.timeslices))
 		return -1;
 	*out = s;
 	return 0;
@@ -178,7 +160,7 @@ static bool parse_limit(struct span token, uint64_t *out)
 		*out = PID_LIMIT_UNLIMITED;
 		return true;
 	}
-	return parse_u64(token, out);
+	return span_to_u64(token, out);
 }
 
 int parse_pid_limits_nofile(const char *buf, size_t len, uint64_t *soft)
@@ -209,7 +191,7 @@ static bool parse_cgroup_line(struct span line, uint64_t *id, struct span *contr
                               struct span *path)
 {
 	struct span id_text;
-	if (!split_at(&line, ':', &id_text) || !parse_u64(id_text, id) ||
+	if (!split_at(&line, ':', &id_text) || !span_to_u64(id_text, id) ||
 	    !split_at(&line, ':', controllers) || span_empty(line))
 		return false;
 	*path = line;
@@ -300,7 +282,7 @@ int parse_pid_stat_start(const char *buf, size_t len, char comm[16], uint64_t *s
 		if (span_empty(field))
 			return -1;
 	}
-	if (!parse_u64(field, start_ticks))
+	if (!span_to_u64(field, start_ticks))
 		return -1;
 	size_t n = (size_t)(close - open - 1);
 	if (n > 15)
@@ -319,7 +301,7 @@ int parse_pid_status_euid(const char *buf, size_t len, unsigned *euid)
 			continue;
 		next_token(&line); /* the real uid */
 		uint64_t v;
-		if (!parse_u64(next_token(&line), &v) || v > UINT32_MAX)
+		if (!span_to_u64(next_token(&line), &v) || v > UINT32_MAX)
 			return -1;
 		*euid = (unsigned)v;
 		return 0;
