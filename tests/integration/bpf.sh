@@ -12,22 +12,6 @@
 
 require_bpf
 
-# disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
-# /sys/block (vda, nvme0n1, sda: never a partition), following device-mapper and md devices down
-# to the first disk beneath; nothing when DIR's file system has no block device.
-disk_under() {
-	local sys below
-	sys=$(readlink -f "/sys/dev/block/$(stat -c '%Hd:%Ld' "$1")") || return 0
-	[ -d "$sys" ] || return 0
-	while :; do
-		[ -e "$sys/partition" ] && sys=${sys%/*}
-		below=$(ls "$sys/slaves" 2>/dev/null | head -n 1)
-		[ -n "$below" ] || break
-		sys=$(readlink -f "$sys/slaves/$below")
-	done
-	echo "${sys##*/}"
-}
-
 # Direct writes must reach a disk: $WORK, or /var/tmp when $WORK is on tmpfs.
 IO_DIR=$WORK
 DISK=$(disk_under "$IO_DIR")
@@ -207,12 +191,7 @@ pass "Prometheus: the p99 of kt_burn's run-queue wait is $p99 s"
 readable_by_daemon
 for comm in kt_other kt_third; do
 	sed -i "s/comm: \[kt_burn,/comm: [$comm, kt_burn,/" "$WORK/kobsd.yml"
-	reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
-	kill -HUP "$KOBS_PID"
-	for _ in $(seq 1 $(($(scaled 5) * 20))); do
-		[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -gt "$reloads" ] && break
-		sleep 0.05
-	done
+	reload_kobsd
 done
 [ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -ge 2 ] ||
 	fail "two SIGHUPs did not both reload: $(grep -i reload "$WORK/kobsd.log")"

@@ -91,12 +91,7 @@ fi
 # crosses none (the histogram still counts it).
 readable_by_daemon
 sed -i 's/syscalls: {read: 0ns, write: 0ns}/syscalls: {read: off, write: off}/' "$WORK/kobsd.yml"
-reloads=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
-kill -HUP "$KOBS_PID"
-for _ in $(seq 1 $(($(scaled 5) * 20))); do
-	[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -gt "$reloads" ] && break
-	sleep 0.05
-done
+reload_kobsd
 grep -q 'take effect when kobsd restarts' "$WORK/kobsd.log" &&
 	fail "a reload of the thresholds asks for a restart: $(grep restart "$WORK/kobsd.log")"
 # (The first scrape after a reload starts the groups' histograms and event counts again: before

@@ -146,6 +146,35 @@ pass() {
 # pipefail turns a match into a failure (seen: 64 journal entries, `kobsd --help`, a scrape).
 matches() { grep "$@" >/dev/null; }
 
+# disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
+# /sys/block (never a partition), following device-mapper and md devices down to the first
+# disk; nothing when DIR's file system has no block device.
+disk_under() {
+	local sys below
+	sys=$(readlink -f "/sys/dev/block/$(stat -c '%Hd:%Ld' "$1")") || return 0
+	[ -d "$sys" ] || return 0
+	while :; do
+		[ -e "$sys/partition" ] && sys=${sys%/*}
+		below=$(ls "$sys/slaves" 2>/dev/null | head -n 1)
+		[ -n "$below" ] || break
+		sys=$(readlink -f "$sys/slaves/$below")
+	done
+	echo "${sys##*/}"
+}
+
+# reload_kobsd: SIGHUP to the daemon, then wait (bounded) until its log has one more "reloaded
+# the configuration" than before; the caller checks what the reload did.
+reload_kobsd() {
+	local before
+	before=$(grep -c 'reloaded the configuration' "$WORK/kobsd.log" || true)
+	kill -HUP "$KOBS_PID"
+	for _ in $(seq 1 $(($(scaled 5) * 20))); do
+		[ "$(grep -c 'reloaded the configuration' "$WORK/kobsd.log")" -gt "$before" ] && return 0
+		sleep 0.05
+	done
+	return 0
+}
+
 # start_kobsd [flags...]: runs the daemon on 127.0.0.1 with a kernel-chosen port (unless the
 # flags give --web.listen-address) and sets KOBS_URL once it is listening.
 # The bpf collector (when built) is left out unless KOBS_WITH_BPF=1 (tests that run the daemon

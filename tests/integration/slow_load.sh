@@ -9,22 +9,6 @@
 #   release_slow_load         let them go (kt_dd writes 4 MiB in 64 KiB direct writes)
 #   SLOW_LOAD_CONFIG          a config file grouping them by comm, with low thresholds
 
-# disk_under DIR: the name of the disk that holds DIR's file system, as the kernel names it in
-# /sys/block (never a partition), following device-mapper and md devices down to the first
-# disk; nothing when DIR's file system has no block device.
-disk_under() {
-	local sys below
-	sys=$(readlink -f "/sys/dev/block/$(stat -c '%Hd:%Ld' "$1")") || return 0
-	[ -d "$sys" ] || return 0
-	while :; do
-		[ -e "$sys/partition" ] && sys=${sys%/*}
-		below=$(ls "$sys/slaves" 2>/dev/null | head -n 1)
-		[ -n "$below" ] || break
-		sys=$(readlink -f "$sys/slaves/$below")
-	done
-	echo "${sys##*/}"
-}
-
 start_slow_load() {
 	local seconds=$1
 	IO_DIR=$WORK
