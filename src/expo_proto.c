@@ -347,7 +347,15 @@ static void put_native(struct buf *b, const struct expo *e, const struct expo_sa
 	close_body(b, deltas);
 }
 
-/* google.protobuf.Timestamp of a time in seconds since the epoch. */
+/* Whether a google.protobuf.Timestamp may hold a time: its definition allows
+ * 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z, and parsers refuse the rest. (Near
+ * either end a double is far coarser than a nanosecond, so rounding cannot cross them.) */
+static bool timestamp_fits(double t)
+{
+	return t >= -62135596800.0 && t < 253402300800.0;
+}
+
+/* google.protobuf.Timestamp of a time in seconds since the epoch, one that fits. */
 static void put_timestamp(struct buf *b, unsigned field, double t)
 {
 	double seconds = floor(t);
@@ -375,7 +383,7 @@ static void put_bucket_exemplar(struct buf *b, const struct expo *e,
 	size_t x = open_field(b, PB_BUCKET_EXEMPLAR);
 	put_labels(b, PB_EXEMPLAR_LABEL, labels, labels_len);
 	put_double(b, PB_EXEMPLAR_VALUE, value);
-	if (timestamp > -6e10 && timestamp < 2.5e11)
+	if (timestamp_fits(timestamp))
 		put_timestamp(b, PB_EXEMPLAR_TIME, timestamp);
 	close_body(b, x);
 }
@@ -443,7 +451,7 @@ static void put_metric(struct buf *b, const struct expo *e, enum metric_type typ
 		value = open_field(b, PB_METRIC_COUNTER);
 		put_double(b, PB_COUNTER_VALUE, s->value);
 		/* Only times a Timestamp can hold (years 1 to 9999). */
-		if (s->has_created && s->created > -6e10 && s->created < 2.5e11)
+		if (s->has_created && timestamp_fits(s->created))
 			put_timestamp(b, PB_COUNTER_CREATED, s->created);
 		close_body(b, value);
 		break;

@@ -4,16 +4,24 @@
  *
  * 1. Every line is read by a strict lexer that knows nothing of the model: `# HELP name text`,
  *    `# TYPE name type`, `# UNIT name unit` and `# EOF` (the last two in OpenMetrics only), or
- *    `name{label="value",...} number`. Label values have no raw `"` or newline and only the
- *    escapes \\ \" \n; HELP has no raw newline and only \\ \n (and, in OpenMetrics, \" and no
- *    raw `"`); numbers are NaN, +Inf, -Inf or -?digits[.digits][e(+|-)digits]. The whole output
- *    is valid UTF-8 without NUL or CR and ends in a newline.
+ *    `name{label="value",...} number`, which in OpenMetrics, on a `_bucket` line only, may go on
+ *    with an exemplar ` # {label="value",...} number timestamp` (its braces may be empty). Label
+ *    values have no raw `"` or newline and only the escapes \\ \" \n; HELP has no raw newline
+ *    and only \\ \n (and, in OpenMetrics, \" and no raw `"`); numbers are NaN, +Inf, -Inf or
+ *    -?digits[.digits][e(+|-)digits]; timestamps are -?digits.ddd, what "%.3f" writes. The whole
+ *    output is valid UTF-8 without NUL or CR and ends in a newline.
  * 2. The lines are then compared, in order, with the ones the model calls for in each format
  *    (metadata order and suffixes as client_golang and the OpenMetrics spec have them): label
  *    values and HELP texts unescape to what was given with ill-formed UTF-8, NUL and CR replaced
  *    by U+FFFD; every number reads back (strtod) as the double that was given, integers below
  *    2^53 without a point or exponent; every `le` reads back as its bound, in OpenMetrics with a
- *    ".0" when integral; bucket counts, _count and info values are exact.
+ *    ".0" when integral; bucket counts, _count and info values are exact. Exemplars (OpenMetrics
+ *    only) are on exactly the buckets the model gives one, never on _sum or _count: the last one
+ *    given for the bucket that was not dropped. Dropped are those whose label names and values
+ *    together exceed 128 characters (code points of the values once sanitized, as the spec
+ *    counts them, not of their escaped rendering) and those with a value or timestamp that is
+ *    not finite. Their label values round-trip like the sample's, their value reads back
+ *    exactly, their timestamp is within 0.0005 s of the one given (exactly: at any magnitude).
  * 3. The model is reset and rebuilt from the same input (the daemon's steady state) and must
  *    write the same bytes again.
  * 4. The protobuf writer (src/expo_proto.c), read back by a strict wire-format reader: one
@@ -23,15 +31,20 @@
  *    nanosecond; histograms with their classic buckets, and native fields exactly when every
  *    histogram of the family has doubling bounds: then a power-of-two zero threshold within
  *    sqrt(2) of the first bound, holding the first bucket, and native buckets that hold the
- *    others' counts, the overflow bucket last.
+ *    others' counts, the overflow bucket last. A bucket's Exemplar (labels, value bit for bit,
+ *    Timestamp to the nanosecond, present exactly when a Timestamp can hold the time: years 1 to
+ *    9999) rides in exactly the classic buckets that have one; an explicit +Inf bucket (count =
+ *    the sample count) is there exactly when the +Inf bucket has one, and is no native bound.
  * The layout itself does not depend on the input; tests/unit/test_expo.c and the promtool and
  * prometheus_client checks in tests/integration/ cover it. What the fuzzer can reach here is the
- * escaping and the number formatting, in every position they are used.
+ * escaping and the number formatting, in every position they are used, and which exemplars are
+ * kept.
  *
  * The input is a list of records separated by NUL bytes (the API takes C strings, so a label
  * value or HELP cannot hold a NUL). A record's first byte modulo 4 says what it is; the letters
  * are what the seeds use:
- *   'l' VALUE...     add a label with this value (the names are fixed: group, comm, pid, collector)
+ *   'l' VALUE...     add a label with this value (the names are fixed: group, comm, pid, collector;
+ *                    an exemplar names the same values pid, comm, trace_id, span_id)
  *   'e'              forget the labels
  *   'f' T U HELP...  start a family: T % 4 = gauge, counter, histogram, info; U % 4 = no unit,
  *                    seconds, bytes, no unit and a ':' in the name; HELP is the rest of the record
@@ -41,7 +54,9 @@
  *                    be written): gauge, info: the value; counter: the value, then the created
  *                    time if there is more; histogram: the sum, the number of bounds (up to 8),
  *                    the bounds, one increment of the cumulative count per bound and one for
- *                    the +Inf bucket. Missing or unreadable numbers count as 0.
+ *                    the +Inf bucket; then, while the record goes on, exemplars: a bucket (modulo
+ *                    the number of buckets, the +Inf one last), a value and a timestamp, each
+ *                    labelled with the current labels. Missing or unreadable numbers count as 0.
  * Values keep to the API's contract: counters and histogram sums are made non-negative and not
  * NaN, histogram bounds finite, non-negative and strictly ascending; gauges get any double. */
 #include <inttypes.h>
@@ -63,6 +78,17 @@
 #define MAX_BOUNDS   8
 
 static const char *const label_names[MAX_LABELS] = {"group", "comm", "pid", "collector"};
+/* An exemplar's labels say where an observation came from: the same values, other names. */
+static const char *const exemplar_label_names[MAX_LABELS] = {"pid", "comm", "trace_id", "span_id"};
+
+/* OpenMetrics: "The combined length of the label names and values of an Exemplar's LabelSet
+ * MUST NOT exceed 128 UTF-8 characters", the characters of the values themselves, not of their
+ * escaped rendering ("for consistency between the text and proto formats"). */
+#define EXEMPLAR_MAX_CHARS 128
+
+/* The times a google.protobuf.Timestamp holds: 0001-01-01T00:00:00Z up to 10000-01-01. */
+#define TIMESTAMP_MIN (-62135596800.0)
+#define TIMESTAMP_END 253402300800.0
 
 /* ---- the model, as the harness sees it, and how the input builds it ---- */
 
@@ -72,6 +98,14 @@ struct shadow_family {
 	const char *unit; /* NULL: none */
 	const char *help; /* NULL: none */
 	size_t first, nsamples;
+};
+
+/* The exemplar a bucket must carry: the last one given that the writer must accept. */
+struct shadow_exemplar {
+	bool present;
+	size_t nlabels; /* named exemplar_label_names[i], valued as the sample's labels */
+	const char *values[MAX_LABELS];
+	double value, timestamp;
 };
 
 struct shadow_sample {
@@ -84,6 +118,7 @@ struct shadow_sample {
 	double bounds[MAX_BOUNDS];
 	uint64_t cumulative[MAX_BOUNDS];
 	uint64_t count;
+	struct shadow_exemplar exemplars[MAX_BOUNDS + 1]; /* per bucket, the +Inf one last */
 };
 
 struct shadow {
@@ -150,6 +185,47 @@ static void add_family(struct expo *e, struct shadow *sh, const char *r, size_t 
 	expo_family(e, f->name, f->type, f->unit, f->help);
 }
 
+/* The characters (code points) of `given` once ill-formed UTF-8, NUL and CR are replaced: what
+ * an exemplar's label value counts towards the limit. */
+static size_t sanitized_chars(const char *given)
+{
+	size_t len = strlen(given);
+	char *clean = malloc(3 * len + 1);
+	FUZZ_CHECK(clean, "out of memory");
+	size_t n = fuzz_utf8_sanitize(given, len, clean), chars = 0;
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)clean[i] & 0xc0) != 0x80; /* not a continuation byte */
+	free(clean);
+	return chars;
+}
+
+/* The rest of a histogram's record: exemplars, each a bucket (modulo the number of buckets, the
+ * +Inf one last), a value and a timestamp, labelled with the sample's label values. */
+static void add_exemplars(struct expo *e, struct shadow_sample *s, const char *p)
+{
+	struct label labels[MAX_LABELS];
+	struct shadow_exemplar x = {.present = true, .nlabels = s->nlabels};
+	size_t chars = 0;
+	for (size_t i = 0; i < s->nlabels; i++) {
+		labels[i] = (struct label){exemplar_label_names[i], s->values[i]};
+		x.values[i] = s->values[i];
+		chars += strlen(exemplar_label_names[i]) + sanitized_chars(s->values[i]);
+	}
+	for (;;) {
+		p += strspn(p, " \t\n\v\f\r");
+		if (!*p)
+			return;
+		size_t bucket = (size_t)(take_whole(&p, 1e15) % (s->nbounds + 1));
+		x.value = take_double(&p);
+		x.timestamp = take_double(&p);
+		expo_exemplar(e, bucket, labels, s->nlabels, x.value, x.timestamp);
+		/* Dropped, leaving the bucket's earlier exemplar if any: too long, or not a number
+		 * OpenMetrics and protobuf can carry. Otherwise it replaces the earlier one. */
+		if (chars <= EXEMPLAR_MAX_CHARS && isfinite(x.value) && isfinite(x.timestamp))
+			s->exemplars[bucket] = x;
+	}
+}
+
 static void add_histogram(struct expo *e, struct shadow_sample *s, const char *p,
                           const struct label *labels)
 {
@@ -175,6 +251,7 @@ static void add_histogram(struct expo *e, struct shadow_sample *s, const char *p
 	s->count = c + take_whole(&p, 1e15);
 	expo_histogram(e, labels, s->nlabels, s->bounds, s->cumulative, s->nbounds, s->value,
 	               s->count);
+	add_exemplars(e, s, p);
 }
 
 static void add_sample(struct expo *e, struct shadow *sh, const char *r)
@@ -269,6 +346,11 @@ struct parsed_line {
 	struct span label_names[MAX_LABELS + 1];
 	struct span label_values[MAX_LABELS + 1]; /* unescaped */
 	struct span value;                        /* as written */
+	/* OpenMetrics: ` # {labels} value timestamp` after a bucket's count */
+	bool exemplar;
+	size_t x_nlabels;
+	struct span x_label_names[MAX_LABELS], x_label_values[MAX_LABELS]; /* values unescaped */
+	struct span x_value, x_timestamp;                                  /* as written */
 };
 
 struct output {
@@ -378,24 +460,69 @@ static struct span unescape(struct output *o, struct span s, bool quote, const c
 	return (struct span){dst, n};
 }
 
-static void lex_labels(struct output *o, struct span *rest, struct parsed_line *pl)
+/* `name="value",...}` after the opening brace, at most `max` labels; an exemplar's may be
+ * `}` alone (`empty`), a sample's never is (the writers leave the braces out then). */
+static void lex_labels(struct output *o, struct span *rest, struct span *names, struct span *values,
+                       size_t *n, size_t max, bool empty)
 {
+	if (empty && take_char(rest, '}'))
+		return;
 	do {
-		EXPECT(o, pl->nlabels <= MAX_LABELS, "more labels than the model has");
+		EXPECT(o, *n < max, "more labels than the model has");
 		struct span name = take_name(rest, false);
 		EXPECT(o, name.len && take_char(rest, '=') && take_char(rest, '"'),
-		       "label %zu is not name=\"", pl->nlabels);
+		       "label %zu is not name=\"", *n);
 		size_t i = 0;
 		while (i < rest->len && rest->p[i] != '"')
 			i += rest->p[i] == '\\' ? 2 : 1;
 		EXPECT(o, i < rest->len, "an unterminated label value");
-		pl->label_names[pl->nlabels] = name;
-		pl->label_values[pl->nlabels++] =
-		    unescape(o, (struct span){rest->p, i}, true, "a label value");
+		names[*n] = name;
+		values[(*n)++] = unescape(o, (struct span){rest->p, i}, true, "a label value");
 		rest->p += i + 1;
 		rest->len -= i + 1;
 	} while (take_char(rest, ','));
 	EXPECT(o, take_char(rest, '}'), "labels not closed by }");
+}
+
+/* The span up to the next space or the end, taken from `rest`. */
+static struct span take_word(struct span *rest)
+{
+	const char *sp = memchr(rest->p, ' ', rest->len);
+	struct span w = {rest->p, sp ? (size_t)(sp - rest->p) : rest->len};
+	rest->p += w.len;
+	rest->len -= w.len;
+	return w;
+}
+
+/* -?digits.ddd: what "%.3f" writes for a finite double (the integer part without leading zeros,
+ * exactly three decimals, no exponent). */
+static bool timestamp_syntax(struct span t)
+{
+	size_t start = t.len && t.p[0] == '-';
+	size_t point = digits(t, start);
+	return point > start && (t.p[start] != '0' || point == start + 1) && point + 4 == t.len &&
+	       t.p[point] == '.' && digits(t, point + 1) == t.len;
+}
+
+/* ` # {labels} value timestamp`, the rest of a bucket's line in OpenMetrics. */
+static void lex_exemplar(struct output *o, struct span rest, struct parsed_line *pl)
+{
+	EXPECT(o, o->format == EXPO_OPENMETRICS, "more than a value on a line of the text format");
+	EXPECT(o, pl->name.len > 7 && memcmp(pl->name.p + pl->name.len - 7, "_bucket", 7) == 0,
+	       "an exemplar on a line that is no histogram bucket");
+	EXPECT(o,
+	       take_char(&rest, ' ') && take_char(&rest, '#') && take_char(&rest, ' ') &&
+	           take_char(&rest, '{'),
+	       "after the value: not ` # {`");
+	pl->exemplar = true;
+	lex_labels(o, &rest, pl->x_label_names, pl->x_label_values, &pl->x_nlabels, MAX_LABELS,
+	           true);
+	EXPECT(o, take_char(&rest, ' '), "no space before the exemplar's value");
+	pl->x_value = take_word(&rest);
+	EXPECT(o, number_syntax(pl->x_value), "the exemplar's value is not a number");
+	EXPECT(o, take_char(&rest, ' '), "no space before the exemplar's timestamp");
+	pl->x_timestamp = rest;
+	EXPECT(o, timestamp_syntax(rest), "the exemplar's timestamp is not -?digits.ddd");
 }
 
 static void lex_line(struct output *o, struct parsed_line *pl)
@@ -431,10 +558,13 @@ static void lex_line(struct output *o, struct parsed_line *pl)
 	pl->name = take_name(&rest, true);
 	EXPECT(o, pl->name.len, "no metric name");
 	if (take_char(&rest, '{'))
-		lex_labels(o, &rest, pl);
+		lex_labels(o, &rest, pl->label_names, pl->label_values, &pl->nlabels,
+		           MAX_LABELS + 1, false);
 	EXPECT(o, take_char(&rest, ' '), "no space before the value");
-	pl->value = rest;
-	EXPECT(o, number_syntax(rest), "the value is not a number");
+	pl->value = take_word(&rest);
+	EXPECT(o, number_syntax(pl->value), "the value is not a number");
+	if (rest.len)
+		lex_exemplar(o, rest, pl);
 }
 
 static void lex(struct output *o)
@@ -507,9 +637,88 @@ static void expect_count(struct output *o, struct span written, uint64_t want, c
 	EXPECT(o, span_is(written, tmp), "%s is not %s", what, tmp);
 }
 
-/* A sample line of `name` with the sample's labels, then `le` when `le` is given. */
+/* The decimal digits of a whole double `v` >= 2^53, exactly, into `out` (320 bytes): v = m * 2^k
+ * with m and k whole, and m is doubled k times in base-10^9 limbs. By hand, because the writer
+ * uses printf, which the oracle must not. */
+static void whole_digits(double v, char *out)
+{
+	int k;
+	uint64_t m = (uint64_t)ldexp(frexp(v, &k), 53);
+	uint32_t limbs[40];
+	size_t n = 0;
+	for (; m; m /= 1000000000)
+		limbs[n++] = (uint32_t)(m % 1000000000);
+	for (k -= 53; k > 0; k--) {
+		uint32_t carry = 0;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t twice = limbs[i] * 2 + carry;
+			carry = twice >= 1000000000;
+			limbs[i] = twice - carry * 1000000000;
+		}
+		if (carry)
+			limbs[n++] = carry;
+	}
+	int len = sprintf(out, "%" PRIu32, limbs[n - 1]);
+	for (size_t i = n - 1; i-- > 0;)
+		len += sprintf(out + len, "%09" PRIu32, limbs[i]);
+}
+
+/* An exemplar's timestamp (syntax -?digits.ddd, checked by the lexer) is `want` rounded to the
+ * millisecond: within 0.0005 s of it, exactly, at any magnitude. */
+static void expect_timestamp(struct output *o, struct span written, double want)
+{
+	bool negative = written.p[0] == '-';
+	struct span whole = {written.p + negative, written.len - negative - 4};
+	const char *frac = written.p + written.len - 3;
+	double thousandths = (frac[0] - '0') * 100 + (frac[1] - '0') * 10 + (frac[2] - '0');
+	double x = negative ? -want : want;
+	if (x >= 9007199254740992.0) { /* a whole number: its digits, and .000 */
+		char exact[320];
+		whole_digits(x, exact);
+		EXPECT(o, span_is(whole, exact) && thousandths == 0,
+		       "the exemplar's timestamp %.17g is written as %.*s", want, (int)written.len,
+		       written.p);
+		return;
+	}
+	/* Below 2^53 the whole part reads back exactly, and x minus it is exact too (Sterbenz:
+	 * both are within a factor of 2 of each other, or the whole part is 0); only the product
+	 * by 1000 rounds, by far less than 1e-9. */
+	char tmp[24];
+	EXPECT(o, whole.len <= 16, "the exemplar's timestamp %.17g is written as %.*s", want,
+	       (int)written.len, written.p);
+	memcpy(tmp, whole.p, whole.len);
+	tmp[whole.len] = '\0';
+	double error = (x - strtod(tmp, NULL)) * 1000 - thousandths;
+	EXPECT(o, fabs(error) <= 0.5 + 1e-9,
+	       "the exemplar's timestamp %.17g is written as %.*s, %g ms away", want,
+	       (int)written.len, written.p, error);
+}
+
+/* The exemplar of a bucket's line: the one the model has, or none. */
+static void expect_exemplar(struct output *o, const struct parsed_line *pl,
+                            const struct shadow_exemplar *x)
+{
+	if (!x || !x->present) {
+		EXPECT(o, !pl->exemplar, "an exemplar the model does not have");
+		return;
+	}
+	EXPECT(o, pl->exemplar, "the bucket's exemplar is missing");
+	EXPECT(o, pl->x_nlabels == x->nlabels, "the exemplar has %zu labels, the model %zu",
+	       pl->x_nlabels, x->nlabels);
+	for (size_t i = 0; i < x->nlabels; i++) {
+		EXPECT(o, span_is(pl->x_label_names[i], exemplar_label_names[i]),
+		       "exemplar label %zu misnamed", i);
+		expect_text(o, pl->x_label_values[i], x->values[i], "an exemplar's label value");
+	}
+	expect_number(o, pl->x_value, x->value, true, "the exemplar's value");
+	expect_timestamp(o, pl->x_timestamp, x->timestamp);
+}
+
+/* A sample line of `name` with the sample's labels, then `le` when `le` is given, and the
+ * exemplar `x` (NULL or absent: none). */
 static const struct parsed_line *expect_sample(struct output *o, const char *name,
-                                               const struct shadow_sample *s, const double *le)
+                                               const struct shadow_sample *s, const double *le,
+                                               const struct shadow_exemplar *x)
 {
 	const struct parsed_line *pl = expect_line(o, LINE_SAMPLE, name);
 	EXPECT(o, pl->nlabels == s->nlabels + (le != NULL), "%zu labels, the model has %zu",
@@ -530,6 +739,7 @@ static const struct parsed_line *expect_sample(struct output *o, const char *nam
 				       "le of an integral bound without .0 (not canonical)");
 		}
 	}
+	expect_exemplar(o, pl, x);
 	return pl;
 }
 
@@ -540,12 +750,15 @@ static void expect_histogram(struct output *o, const char *base, const struct sh
 	for (size_t i = 0; i <= s->nbounds; i++) {
 		double le = i < s->nbounds ? s->bounds[i] : INFINITY;
 		uint64_t count = i < s->nbounds ? s->cumulative[i] : s->count;
-		expect_count(o, expect_sample(o, name, s, &le)->value, count, "the bucket");
+		/* Exemplars in OpenMetrics only; the lexer refuses them in the text format. */
+		const struct shadow_exemplar *x =
+		    o->format == EXPO_OPENMETRICS ? &s->exemplars[i] : NULL;
+		expect_count(o, expect_sample(o, name, s, &le, x)->value, count, "the bucket");
 	}
 	snprintf(name, sizeof(name), "%s_sum", base);
-	expect_number(o, expect_sample(o, name, s, NULL)->value, s->value, true, "_sum");
+	expect_number(o, expect_sample(o, name, s, NULL, NULL)->value, s->value, true, "_sum");
 	snprintf(name, sizeof(name), "%s_count", base);
-	expect_count(o, expect_sample(o, name, s, NULL)->value, s->count, "_count");
+	expect_count(o, expect_sample(o, name, s, NULL, NULL)->value, s->count, "_count");
 }
 
 static void expect_family(struct output *o, const struct shadow *sh, const struct shadow_family *f)
@@ -581,16 +794,16 @@ static void expect_family(struct output *o, const struct shadow *sh, const struc
 		switch (f->type) {
 		case METRIC_GAUGE:
 		case METRIC_COUNTER:
-			expect_number(o, expect_sample(o, sample_name, s, NULL)->value, s->value,
-			              true, "the value");
+			expect_number(o, expect_sample(o, sample_name, s, NULL, NULL)->value,
+			              s->value, true, "the value");
 			if (om && s->has_created) {
 				snprintf(name, sizeof(name), "%s_created", f->name);
-				expect_number(o, expect_sample(o, name, s, NULL)->value, s->created,
-				              true, "_created");
+				expect_number(o, expect_sample(o, name, s, NULL, NULL)->value,
+				              s->created, true, "_created");
 			}
 			break;
 		case METRIC_INFO:
-			expect_count(o, expect_sample(o, sample_name, s, NULL)->value, 1,
+			expect_count(o, expect_sample(o, sample_name, s, NULL, NULL)->value, 1,
 			             "the info value");
 			break;
 		case METRIC_HISTOGRAM:
@@ -721,6 +934,40 @@ static void pb_expect_double(const struct pb_field *f, double want, const char *
 	           "%s is %.17g, not %.17g", what, got, want);
 }
 
+/* Whether a google.protobuf.Timestamp can hold a time: years 1 to 9999. */
+static bool pb_timestamp_fits(double t)
+{
+	return t >= TIMESTAMP_MIN && t < TIMESTAMP_END;
+}
+
+/* A google.protobuf.Timestamp field that must say `want` to the nanosecond. */
+static void pb_expect_timestamp(const struct pb_field *f, double want, const char *what)
+{
+	pb_expect_wire(f, 2, what);
+	struct pb ts = f->body;
+	struct pb_field t;
+	int64_t seconds = 0;
+	uint64_t nanos = 0;
+	bool got_seconds = false, got_nanos = false;
+	while (pb_next(&ts, &t)) {
+		FUZZ_CHECK(t.wire == 0 &&
+		               ((t.number == 1 && !got_seconds) || (t.number == 2 && !got_nanos)),
+		           "field %u in %s", t.number, what);
+		if (t.number == 1) {
+			seconds = (int64_t)t.value;
+			got_seconds = true;
+		} else {
+			nanos = t.value;
+			got_nanos = true;
+		}
+	}
+	FUZZ_CHECK(nanos < 1000000000, "%s: %" PRIu64 " nanoseconds", what, nanos);
+	FUZZ_CHECK(pb_timestamp_fits((double)seconds), "%s: %" PRId64 " seconds", what, seconds);
+	double got = (double)seconds + (double)nanos / 1e9;
+	FUZZ_CHECK(fabs(got - want) <= 1e-9 + fabs(want) * 4.5e-16, "%s of %.17g for %.17g", what,
+	           got, want);
+}
+
 /* The one double field 1 of a Gauge or Counter. */
 static void pb_expect_value(struct pb m, double want, const struct shadow_sample *s)
 {
@@ -731,33 +978,64 @@ static void pb_expect_value(struct pb m, double want, const struct shadow_sample
 			pb_expect_double(&f, want, "the value");
 			value = true;
 		} else if (f.number == 3 && !created) {
-			pb_expect_wire(&f, 2, "the created time");
-			struct pb ts = f.body;
-			struct pb_field t;
-			int64_t seconds = 0;
-			uint64_t nanos = 0;
-			while (pb_next(&ts, &t)) {
-				FUZZ_CHECK(t.wire == 0 && (t.number == 1 || t.number == 2),
-				           "field %u in a Timestamp", t.number);
-				if (t.number == 1)
-					seconds = (int64_t)t.value;
-				else
-					nanos = t.value;
-			}
-			FUZZ_CHECK(nanos < 1000000000, "%" PRIu64 " nanoseconds", nanos);
-			double got = (double)seconds + (double)nanos / 1e9;
-			FUZZ_CHECK(s && s->has_created &&
-			               fabs(got - s->created) <= 1e-9 + fabs(s->created) * 4.5e-16,
-			           "a created time of %.17g for %.17g", got, s ? s->created : NAN);
+			FUZZ_CHECK(s && s->has_created, "a created time the model does not have");
+			pb_expect_timestamp(&f, s->created, "the created time");
 			created = true;
 		} else {
 			FUZZ_CHECK(false, "field %u in a value message", f.number);
 		}
 	}
 	FUZZ_CHECK(value, "no value");
-	/* A created time goes out when a Timestamp can hold it (years 1 to 9999). */
-	bool want_created = s && s->has_created && s->created > -6e10 && s->created < 2.5e11;
+	/* A created time goes out when a Timestamp can hold it. */
+	bool want_created = s && s->has_created && pb_timestamp_fits(s->created);
 	FUZZ_CHECK(created == want_created, "created time %s", created ? "extra" : "missing");
+}
+
+/* A Bucket's Exemplar: labels, value and, when a Timestamp can hold it, the time. */
+static void pb_expect_exemplar(struct pb m, const struct shadow_exemplar *x)
+{
+	struct pb_field f;
+	size_t nlabels = 0;
+	bool value = false, timestamp = false;
+	while (pb_next(&m, &f)) {
+		if (f.number == 1) {
+			FUZZ_CHECK(nlabels < x->nlabels, "an exemplar label more than %zu",
+			           x->nlabels);
+			pb_expect_wire(&f, 2, "an exemplar label");
+			struct pb lp = f.body;
+			struct pb_field lf;
+			bool name = false, val = false;
+			while (pb_next(&lp, &lf)) {
+				if (lf.number == 1 && !name) {
+					const char *want = exemplar_label_names[nlabels];
+					pb_expect_bytes(&lf, want, strlen(want),
+					                "an exemplar label name");
+					name = true;
+				} else {
+					FUZZ_CHECK(lf.number == 2 && !val,
+					           "field %u in an exemplar label", lf.number);
+					pb_expect_sanitized(&lf, x->values[nlabels],
+					                    "an exemplar label value");
+					val = true;
+				}
+			}
+			FUZZ_CHECK(name && val, "an exemplar label without its name or value");
+			nlabels++;
+		} else if (f.number == 2 && !value) {
+			pb_expect_double(&f, x->value, "the exemplar's value");
+			value = true;
+		} else {
+			FUZZ_CHECK(f.number == 3 && !timestamp, "field %u in an exemplar",
+			           f.number);
+			pb_expect_timestamp(&f, x->timestamp, "the exemplar's timestamp");
+			timestamp = true;
+		}
+	}
+	FUZZ_CHECK(nlabels == x->nlabels && value, "an exemplar with %zu of %zu labels, value %d",
+	           nlabels, x->nlabels, value);
+	FUZZ_CHECK(timestamp == pb_timestamp_fits(x->timestamp),
+	           "the exemplar's timestamp %.17g %s", x->timestamp,
+	           timestamp ? "written" : "missing");
 }
 
 /* Whether every histogram of the family has doubling bounds: what makes it native. */
@@ -793,6 +1071,9 @@ static void pb_expect_histogram(struct pb m, const struct shadow_sample *s, bool
 	int64_t index[MAX_BOUNDS + 2];
 	size_t nindex = 0;
 	int64_t at = 0;
+	/* An explicit +Inf bucket carries the +Inf bucket's exemplar (as client_golang writes it);
+	 * without one, protobuf leaves it implicit. It is no bound of the native buckets. */
+	size_t want_buckets = s->nbounds + s->exemplars[s->nbounds].present;
 	while (pb_next(&m, &f)) {
 		switch (f.number) {
 		case 1:
@@ -806,26 +1087,39 @@ static void pb_expect_histogram(struct pb m, const struct shadow_sample *s, bool
 			sum = true;
 			break;
 		case 3: {
-			FUZZ_CHECK(nbuckets < s->nbounds, "more buckets than bounds");
+			/* The finite buckets, then the +Inf one when it has an exemplar. */
+			FUZZ_CHECK(nbuckets < want_buckets, "more buckets than %zu", want_buckets);
 			pb_expect_wire(&f, 2, "a bucket");
+			const struct shadow_exemplar *x = &s->exemplars[nbuckets];
+			double bound = nbuckets < s->nbounds ? s->bounds[nbuckets] : INFINITY;
+			uint64_t cumulative =
+			    nbuckets < s->nbounds ? s->cumulative[nbuckets] : s->count;
 			struct pb b = f.body;
 			struct pb_field bf;
-			bool c = false, u = false;
+			bool c = false, u = false, e = false;
 			while (pb_next(&b, &bf)) {
-				if (bf.number == 1) {
+				if (bf.number == 1 && !c) {
 					pb_expect_wire(&bf, 0, "cumulative_count");
-					FUZZ_CHECK(bf.value == s->cumulative[nbuckets],
-					           "bucket %zu counts %" PRIu64, nbuckets,
-					           bf.value);
+					FUZZ_CHECK(bf.value == cumulative,
+					           "bucket %zu counts %" PRIu64 ", not %" PRIu64,
+					           nbuckets, bf.value, cumulative);
 					c = true;
-				} else {
-					FUZZ_CHECK(bf.number == 2, "field %u in a bucket",
-					           bf.number);
-					pb_expect_double(&bf, s->bounds[nbuckets], "upper_bound");
+				} else if (bf.number == 2 && !u) {
+					pb_expect_double(&bf, bound, "upper_bound");
 					u = true;
+				} else {
+					FUZZ_CHECK(bf.number == 3 && !e, "field %u in a bucket",
+					           bf.number);
+					FUZZ_CHECK(x->present,
+					           "an exemplar on bucket %zu, which has none",
+					           nbuckets);
+					pb_expect_wire(&bf, 2, "an exemplar");
+					pb_expect_exemplar(bf.body, x);
+					e = true;
 				}
 			}
 			FUZZ_CHECK(c && u, "a bucket without its count or bound");
+			FUZZ_CHECK(e == x->present, "bucket %zu's exemplar is missing", nbuckets);
 			nbuckets++;
 			break;
 		}
@@ -877,7 +1171,7 @@ static void pb_expect_histogram(struct pb m, const struct shadow_sample *s, bool
 			FUZZ_CHECK(false, "field %u in a histogram", f.number);
 		}
 	}
-	FUZZ_CHECK(count && sum && nbuckets == s->nbounds, "count, sum or buckets missing");
+	FUZZ_CHECK(count && sum && nbuckets == want_buckets, "count, sum or buckets missing");
 	FUZZ_CHECK(native == (schema && threshold && zero), "native fields %s",
 	           native ? "missing" : "on a classic histogram");
 	if (!native) {
@@ -1064,11 +1358,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&again);
 	struct buf proto;
 	buf_init(&proto);
+	/* Each checked before the next is written: a finding is the property that broke, not an
+	 * assertion in a later writer. */
 	expo_write(e, EXPO_TEXT, &text);
-	expo_write(e, EXPO_OPENMETRICS, &om);
-	expo_write(e, EXPO_PROTOBUF, &proto);
 	check_output(&text, EXPO_TEXT, &sh);
+	expo_write(e, EXPO_OPENMETRICS, &om);
 	check_output(&om, EXPO_OPENMETRICS, &sh);
+	expo_write(e, EXPO_PROTOBUF, &proto);
 	check_protobuf(&proto, &sh);
 
 	expo_reset(e);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,6 +254,45 @@ static void counter_created_time_is_a_timestamp(void **state)
 	assert_int_equal(uint_of(created, 2), 250000000);
 }
 
+/* google.protobuf.Timestamp holds 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+#define YEAR_1_START  (-62135596800.0)
+#define YEAR_9999_END 253402300800.0
+#define YEAR_9955     2.52e11 /* 9955-07-25: inside, though near the end */
+#define YEAR_36       -6.1e10 /* 0036-12-26: inside, though near the start */
+
+/* The created time of counter sample `n`, or none (false). */
+static bool created_of(struct fixture *fx, size_t n, int64_t *seconds)
+{
+	struct msg counter = sub(sub(fx->families[0], F_METRIC, n), M_COUNTER, 0);
+	if (!count(counter, 3))
+		return false;
+	*seconds = (int64_t)uint_of(sub(counter, 3, 0), 1);
+	return true;
+}
+
+static void created_times_of_years_1_to_9999_are_written_and_no_others(void **state)
+{
+	struct fixture *fx = *state;
+	static const double created[] = {YEAR_1_START,       YEAR_36,
+	                                 YEAR_9955,          YEAR_9999_END - 0.5,
+	                                 YEAR_1_START - 0.5, YEAR_9999_END};
+	expo_family(fx->e, "kobs_x", METRIC_COUNTER, NULL, "X.");
+	for (size_t i = 0; i < 6; i++) {
+		char v[4];
+		snprintf(v, sizeof(v), "%zu", i);
+		struct label l = {"i", v};
+		expo_counter_created(fx->e, &l, 1, 7, created[i]);
+	}
+	write_and_split(fx);
+	int64_t seconds;
+	assert_true(created_of(fx, 0, &seconds) && seconds == -62135596800);
+	assert_true(created_of(fx, 1, &seconds) && seconds == -61000000000);
+	assert_true(created_of(fx, 2, &seconds) && seconds == 252000000000);
+	assert_true(created_of(fx, 3, &seconds) && seconds == 253402300799);
+	assert_false(created_of(fx, 4, &seconds));
+	assert_false(created_of(fx, 5, &seconds));
+}
+
 static void info_is_a_gauge_named_info_with_value_1(void **state)
 {
 	struct fixture *fx = *state;
@@ -474,6 +514,32 @@ static void exemplars_ride_in_their_classic_buckets(void **state)
 	assert_int_equal(uint_of(t, 2), 250000000);
 }
 
+/* An exemplar's time goes out as a Timestamp when one can hold it, as a created time does. */
+static void exemplar_times_of_years_1_to_9999_are_written_and_no_others(void **state)
+{
+	struct fixture *fx = *state;
+	const double bounds[] = {1, 2, 4};
+	const uint64_t cumulative[] = {1, 2, 3};
+	static const double when[] = {YEAR_36, YEAR_9955, YEAR_1_START - 0.5, YEAR_9999_END};
+	expo_family(fx->e, "kobs_h_seconds", METRIC_HISTOGRAM, "seconds", "H.");
+	expo_histogram(fx->e, NULL, 0, bounds, cumulative, 3, 6, 4);
+	for (size_t k = 0; k < 4; k++)
+		expo_exemplar(fx->e, k, NULL, 0, 0.5, when[k]);
+	write_and_split(fx);
+	struct msg h = sub(sub(fx->families[0], F_METRIC, 0), M_HISTOGRAM, 0);
+	assert_int_equal(count(h, H_BUCKET), 4);
+	for (size_t k = 0; k < 4; k++) {
+		struct msg x = sub(sub(h, H_BUCKET, k), B_EXEMPLAR, 0);
+		assert_true(double_of(x, X_VALUE) == 0.5);
+		assert_int_equal(count(x, X_TIMESTAMP), k < 2);
+	}
+	assert_int_equal(
+	    (int64_t)uint_of(sub(sub(sub(h, H_BUCKET, 0), B_EXEMPLAR, 0), X_TIMESTAMP, 0), 1),
+	    -61000000000);
+	assert_int_equal(uint_of(sub(sub(sub(h, H_BUCKET, 1), B_EXEMPLAR, 0), X_TIMESTAMP, 0), 1),
+	                 252000000000);
+}
+
 /* Native bucket index -> count, from the spans and deltas of a histogram message. */
 static size_t native_buckets(struct msg h, int64_t *index, int64_t *counts, size_t max)
 {
@@ -649,6 +715,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(counter_is_named_with_total_and_typed_counter, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(counter_created_time_is_a_timestamp, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        created_times_of_years_1_to_9999_are_written_and_no_others, setup, teardown),
 	    cmocka_unit_test_setup_teardown(info_is_a_gauge_named_info_with_value_1, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(family_without_samples_and_empty_help_are_left_out,
@@ -663,6 +731,8 @@ int main(void)
 	    cmocka_unit_test(native_bucket_bounds_are_the_classic_ones_scaled),
 	    cmocka_unit_test_setup_teardown(classic_buckets_are_cumulative_without_inf, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        exemplar_times_of_years_1_to_9999_are_written_and_no_others, setup, teardown),
 	    cmocka_unit_test_setup_teardown(exemplars_ride_in_their_classic_buckets, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(log2_histogram_is_also_native_schema_0, setup,
