@@ -992,6 +992,27 @@ static void pb_expect_value(struct pb m, double want, const struct shadow_sample
 }
 
 /* A Bucket's Exemplar: labels, value and, when a Timestamp can hold it, the time. */
+/* A LabelPair: exactly `name`, then the sanitized `value`, each once. */
+static void pb_expect_label(const struct pb_field *f, const char *name, const char *value,
+                            const char *what)
+{
+	pb_expect_wire(f, 2, what);
+	struct pb lp = f->body;
+	struct pb_field lf;
+	bool got_name = false, got_value = false;
+	while (pb_next(&lp, &lf)) {
+		if (lf.number == 1 && !got_name) {
+			pb_expect_bytes(&lf, name, strlen(name), what);
+			got_name = true;
+		} else {
+			FUZZ_CHECK(lf.number == 2 && !got_value, "field %u in %s", lf.number, what);
+			pb_expect_sanitized(&lf, value, what);
+			got_value = true;
+		}
+	}
+	FUZZ_CHECK(got_name && got_value, "%s without its name or value", what);
+}
+
 static void pb_expect_exemplar(struct pb m, const struct shadow_exemplar *x)
 {
 	struct pb_field f;
@@ -1001,25 +1022,8 @@ static void pb_expect_exemplar(struct pb m, const struct shadow_exemplar *x)
 		if (f.number == 1) {
 			FUZZ_CHECK(nlabels < x->nlabels, "an exemplar label more than %zu",
 			           x->nlabels);
-			pb_expect_wire(&f, 2, "an exemplar label");
-			struct pb lp = f.body;
-			struct pb_field lf;
-			bool name = false, val = false;
-			while (pb_next(&lp, &lf)) {
-				if (lf.number == 1 && !name) {
-					const char *want = exemplar_label_names[nlabels];
-					pb_expect_bytes(&lf, want, strlen(want),
-					                "an exemplar label name");
-					name = true;
-				} else {
-					FUZZ_CHECK(lf.number == 2 && !val,
-					           "field %u in an exemplar label", lf.number);
-					pb_expect_sanitized(&lf, x->values[nlabels],
-					                    "an exemplar label value");
-					val = true;
-				}
-			}
-			FUZZ_CHECK(name && val, "an exemplar label without its name or value");
+			pb_expect_label(&f, exemplar_label_names[nlabels], x->values[nlabels],
+			                "an exemplar label");
 			nlabels++;
 		} else if (f.number == 2 && !value) {
 			pb_expect_double(&f, x->value, "the exemplar's value");
@@ -1215,25 +1219,7 @@ static void pb_expect_metric(struct pb m, const struct shadow_family *fam,
 		if (f.number == 1) {
 			FUZZ_CHECK(nlabels < s->nlabels && !value,
 			           "a label more, or after the value");
-			pb_expect_wire(&f, 2, "a label");
-			struct pb lp = f.body;
-			struct pb_field lf;
-			bool name = false, val = false;
-			while (pb_next(&lp, &lf)) {
-				if (lf.number == 1 && !name) {
-					pb_expect_bytes(&lf, label_names[nlabels],
-					                strlen(label_names[nlabels]),
-					                "a label name");
-					name = true;
-				} else {
-					FUZZ_CHECK(lf.number == 2 && !val, "field %u in a label",
-					           lf.number);
-					pb_expect_sanitized(&lf, s->values[nlabels],
-					                    "a label value");
-					val = true;
-				}
-			}
-			FUZZ_CHECK(name && val, "a label without its name or value");
+			pb_expect_label(&f, label_names[nlabels], s->values[nlabels], "a label");
 			nlabels++;
 			continue;
 		}
