@@ -448,13 +448,16 @@ static void *collector_main(void *arg)
 		if (s->stopping)
 			break;
 		run_collection(s);
-		if (s->in_flight == 0)
-			release_served(s); /* the first collection, which no request waits for */
 		/* A collection frees as much as it allocates (libproc2's results, classification
-		 * buffers); give the free pages back rather than keep the peak resident. */
-		pthread_mutex_unlock(&s->lock);
-		malloc_trim(0);
-		pthread_mutex_lock(&s->lock);
+		 * buffers). Its free pages go back with the served model's, once per scrape: here
+		 * after a collection no request waits for (the first), otherwise in scrape_serve()
+		 * once the last request has its answer. */
+		if (s->in_flight == 0) {
+			release_served(s);
+			pthread_mutex_unlock(&s->lock);
+			malloc_trim(0);
+			pthread_mutex_lock(&s->lock);
+		}
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -532,7 +535,7 @@ int scrape_serve(struct scrape *s, const struct scrape_selection *sel, enum expo
 	if (released)
 		release_served(s);
 	pthread_mutex_unlock(&s->lock);
-	if (released) /* the served model's pages: 0.3 MiB of heap kept resident otherwise */
+	if (released) /* the collection's and the served model's pages (see collector_main) */
 		malloc_trim(0);
 	return rc;
 }
