@@ -91,7 +91,8 @@ fi
 # Serving means loaded and attached: from then on the daemon holds no capability, in any thread.
 held=$(for status in /proc/"$KOBS_PID"/task/*/status; do
 	awk -v t="${status%/status}" '/^Cap(Eff|Prm|Bnd):/ && $2 !~ /^0+$/ {
-		sub(".*/", "", t); print "thread " t ": " $1 " " $2 }' "$status"
+		sub(".*/", "", t); print "thread " t ": " $1 " " $2 }' "$status" 2>/dev/null ||
+		[ ! -e "$status" ] # a thread that ended meanwhile
 done)
 [ -z "$held" ] || fail "kobsd still holds capabilities while serving: $held"
 echo "# $(grep '^Cap' "/proc/$KOBS_PID/status" | tr '\n\t' '  ')"

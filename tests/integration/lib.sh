@@ -100,6 +100,7 @@ valgrind_verdict() {
 # found makes the test fail even when everything else passed.
 cleanup() {
 	local pid i
+	[ -z "$STOPPED_AT" ] || echo "FAIL: set -e stopped the test at $STOPPED_AT" >&2
 	# Under valgrind the daemon is stopped, not killed, so that its leak check runs.
 	if [ "${KOBS_VALGRIND:-0}" = 1 ] && [ -n "$KOBS_PID" ] && kill -TERM "$KOBS_PID" 2>/dev/null; then
 		for i in $(seq 1 $((20 * $(scaled 10)))); do
@@ -122,6 +123,15 @@ cleanup() {
 	[ $bad -eq 0 ] || exit 1
 }
 trap cleanup EXIT
+
+# A command that fails outside a condition ends the test (set -e). The ERR trap notes which one
+# (not between set +e and set -e), in the test's own shell only (what a command substitution notes stays in its subshell, where
+# a failure does not end the test), and cleanup() says it: the test does not end without a word
+# (seen: mawk stopping with status 2 on a /proc file that had just vanished).
+STOPPED_AT=""
+set -E
+trap 'stopped=($? $LINENO); [[ $- != *e* ]] ||
+	STOPPED_AT="${BASH_SOURCE[0]##*/} line ${stopped[1]}: $BASH_COMMAND (status ${stopped[0]})"' ERR
 
 fail() {
 	echo "FAIL: $*" >&2

@@ -15,7 +15,7 @@ require_bpf
 # wakes up behind the others (as in bpf.sh). They end by themselves; cleanup kills them sooner.
 seconds=$(scaled 90)
 mkdir "$WORK/bin"
-ln -s "$(command -v bash)" "$WORK/bin/kt_burn"
+ln -s "$(command -v bash)" "$WORK/bin/kn_burn"
 mkfifo "$WORK/never"
 burn='exec 3<>"$1"; end=$((SECONDS + $2))
 while [ $SECONDS -lt $end ]; do
@@ -23,14 +23,14 @@ while [ $SECONDS -lt $end ]; do
 	read -r -t 0.001 -u 3 || :
 done'
 for _ in 1 2 3 4; do
-	nice -n 19 "$WORK/bin/kt_burn" -c "$burn" kt_burn "$WORK/never" "$seconds" &
+	nice -n 19 "$WORK/bin/kn_burn" -c "$burn" kn_burn "$WORK/never" "$seconds" &
 	EXTRA_PIDS+=($!)
 done
 
 cat >"$WORK/kobsd.yml" <<'EOF'
 process_names:
   - name: "{{.Comm}}"
-    comm: [kt_burn]
+    comm: [kn_burn]
 EOF
 start_kobsd --config.file="$WORK/kobsd.yml"
 fetch /metrics -o "$WORK/first"
@@ -79,9 +79,9 @@ print(repr(v) if 0 < v < math.inf else "")'
 }
 
 metric=kobs_runqueue_latency_seconds
-selector="$metric{group=\"kt_burn\"}"
+selector="$metric{group=\"kn_burn\"}"
 native_q() { echo "histogram_quantile($1, rate($selector[30s]))"; }
-classic_q() { echo "histogram_quantile($1, sum by (le) (rate(${metric}_bucket{group=\"kt_burn\"}[30s])))"; }
+classic_q() { echo "histogram_quantile($1, sum by (le) (rate(${metric}_bucket{group=\"kn_burn\"}[30s])))"; }
 
 # Wait (bounded) until both servers answer, then give rate() ten seconds of scrapes.
 ready=0
@@ -93,7 +93,7 @@ for _ in $(seq 1 $(($(scaled 30) * 2))); do
 	fi
 	sleep 0.5
 done
-[ $ready = 1 ] || fail "no run-queue quantile of kt_burn from both servers in $(scaled 30) s:" \
+[ $ready = 1 ] || fail "no run-queue quantile of kn_burn from both servers in $(scaled 30) s:" \
 	"native: $(tail -n 5 "$WORK/native/log"); classic: $(tail -n 5 "$WORK/classic/log")"
 sleep 10
 
