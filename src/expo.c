@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "expo_proto.h"
+#include "rounding.h"
 #include "xalloc.h"
 
 struct family {
@@ -338,8 +339,8 @@ static size_t format_fixed(char *dst, double v)
 	int d = 0; /* integer digits */
 	while (a >= powers_of_ten[d])
 		d++;
-	int k = 15 - d; /* decimals */
-	double m = nearbyint(a * powers_of_ten[k]);
+	int k = 15 - d;                                     /* decimals */
+	double m = round_whole_small(a * powers_of_ten[k]); /* under 10^15 < 2^52 */
 	if (m / powers_of_ten[k] != a)
 		return 0;
 

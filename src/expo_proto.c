@@ -14,6 +14,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "rounding.h"
+
 enum wire_type {
 	WIRE_VARINT = 0,
 	WIRE_FIXED64 = 1,
@@ -226,11 +228,11 @@ bool expo_native_of(double first_bound, double sum, struct expo_native *out)
 {
 	if (!(first_bound > 0) || !isfinite(first_bound) || !(sum >= 0))
 		return false;
-	long n = lround(log2(first_bound));
-	double zero_threshold = ldexp(1.0, (int)n);
+	int n = nearest_log2(first_bound);
+	double zero_threshold = ldexp(1.0, n);
 	if (!isfinite(zero_threshold))
 		return false;
-	out->first_index = (int)n;
+	out->first_index = n;
 	out->zero_threshold = zero_threshold;
 	out->scale = zero_threshold / first_bound;
 	return true;
@@ -358,14 +360,11 @@ static bool timestamp_fits(double t)
 /* google.protobuf.Timestamp of a time in seconds since the epoch, one that fits. */
 static void put_timestamp(struct buf *b, unsigned field, double t)
 {
-	double seconds = floor(t);
-	long nanos = lround((t - seconds) * 1e9);
-	if (nanos >= 1000000000) {
-		seconds += 1;
-		nanos -= 1000000000;
-	}
+	int64_t seconds;
+	int32_t nanos;
+	split_seconds(t, &seconds, &nanos);
 	size_t ts = open_field(b, field);
-	put_uint(b, PB_TIMESTAMP_SECONDS, (uint64_t)(int64_t)seconds);
+	put_uint(b, PB_TIMESTAMP_SECONDS, (uint64_t)seconds);
 	if (nanos > 0)
 		put_uint(b, PB_TIMESTAMP_NANOS, (uint64_t)nanos);
 	close_body(b, ts);

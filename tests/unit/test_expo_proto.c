@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "buf.h"
 #include "expo.h"
 #include "expo_proto.h"
+#include "rounding.h"
 
 #define RC "\xef\xbf\xbd" /* U+FFFD REPLACEMENT CHARACTER */
 
@@ -705,6 +707,107 @@ static void negative_sum_keeps_the_histogram_classic(void **state)
 	assert_int_equal(count(h, H_ZERO_THRESHOLD), 0);
 }
 
+/* ---- rounding.h, against libm (which the daemon no longer loads) ---- */
+
+/* A fixed sequence of 64-bit values (xorshift64*), so that a failure can be run again. */
+static uint64_t next_random(uint64_t *x)
+{
+	*x ^= *x >> 12;
+	*x ^= *x << 25;
+	*x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dULL;
+}
+
+/* A double from 64 random bits: positive, finite, any exponent (subnormals too). */
+static double random_positive(uint64_t *x)
+{
+	for (;;) {
+		uint64_t bits = next_random(x) & ~(1ULL << 63);
+		double d;
+		memcpy(&d, &bits, sizeof(d));
+		if (isfinite(d) && d > 0)
+			return d;
+	}
+}
+
+static void round_whole_small_is_nearbyint_below_2_pow_52(void **state)
+{
+	(void)state;
+	/* Every quarter up to 2^20: the ties (k + 1/2) go to the even neighbour. */
+	for (double q = 0; q < 0x1p20; q += 0.25)
+		assert_true(round_whole_small(q) == nearbyint(q));
+	const double edges[] = {0x1p52 - 1, 0x1p52 - 0.5, 0x1p51 + 0.5, 0x1p-1074,
+	                        0.49999999999999994};
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+		assert_true(round_whole_small(edges[i]) == nearbyint(edges[i]));
+	uint64_t x = 88172645463325252ULL;
+	for (int i = 0; i < 1000000; i++) {
+		double d = random_positive(&x);
+		d = ldexp(frexp(d, &(int){0}), (int)(next_random(&x) % 53)); /* [1/2, 2^52) */
+		if (d < 0x1p52)
+			assert_true(round_whole_small(d) == nearbyint(d));
+	}
+}
+
+static void nearest_log2_is_lround_log2(void **state)
+{
+	(void)state;
+	const double boundary = 0x1.6a09e667f3bcdp-1; /* the double nearest 1/sqrt(2), above it */
+	assert_true(boundary == M_SQRT1_2);
+	/* boundary^2 - 1/2, with one rounding: above 0 for it, below for the double under it. */
+	assert_true(fma(boundary, boundary, -0.5) > 0);
+	assert_true(fma(nextafter(boundary, 0), nextafter(boundary, 0), -0.5) < 0);
+	uint64_t x = 2463534242ULL;
+	for (int i = 0; i < 1000000; i++) {
+		double d = random_positive(&x);
+		int e;
+		double m = frexp(d, &e);
+		/* log2 then lround is not exact within an ulp or two of the boundary; there the
+		 * comparison below is checked on its own. */
+		if (fabs(m - boundary) <= 4 * 0x1p-53)
+			continue;
+		assert_int_equal(nearest_log2(d), lround(log2(d)));
+	}
+	for (int k = -1021; k <= 1023; k++) { /* normal: ldexp keeps every bit */
+		assert_int_equal(nearest_log2(ldexp(boundary, k + 1)), k + 1);
+		assert_int_equal(nearest_log2(ldexp(nextafter(boundary, 0), k + 1)), k);
+		assert_int_equal(nearest_log2(ldexp(1, k)), k);
+	}
+	assert_int_equal(nearest_log2(0x1p-1074), -1074);
+	assert_int_equal(nearest_log2(DBL_MAX), 1024);
+}
+
+static void split_seconds_is_floor_and_rounded_nanoseconds(void **state)
+{
+	(void)state;
+	uint64_t x = 1234567ULL;
+	for (int i = 0; i < 1000000; i++) {
+		/* Times within the Timestamp's years 1-9999, at every scale of fraction. */
+		double t = ((double)(next_random(&x) % 600000000000ULL) - 3e11) /
+		           (double)(1ULL << (next_random(&x) % 40));
+		int64_t seconds;
+		int32_t nanos;
+		split_seconds(t, &seconds, &nanos);
+		double floor_t = floor(t);
+		long expect = lround((t - floor_t) * 1e9);
+		if (expect >= 1000000000) {
+			floor_t += 1;
+			expect -= 1000000000;
+		}
+		assert_true((double)seconds == floor_t);
+		assert_int_equal(nanos, expect);
+		assert_in_range(nanos, 0, 999999999);
+	}
+	int64_t seconds;
+	int32_t nanos;
+	split_seconds(-0.5, &seconds, &nanos);
+	assert_true(seconds == -1 && nanos == 500000000);
+	split_seconds(1.9999999999, &seconds, &nanos);
+	assert_true(seconds == 2 && nanos == 0);
+	split_seconds(-62135596800.0, &seconds, &nanos);
+	assert_true(seconds == -62135596800LL && nanos == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -729,6 +832,9 @@ int main(void)
 	    cmocka_unit_test(kernel_bounds_map_to_schema_0_scaled_by_1e9_over_2_pow_30),
 	    cmocka_unit_test(bounds_or_sums_that_cannot_be_native_are_refused),
 	    cmocka_unit_test(native_bucket_bounds_are_the_classic_ones_scaled),
+	    cmocka_unit_test(round_whole_small_is_nearbyint_below_2_pow_52),
+	    cmocka_unit_test(nearest_log2_is_lround_log2),
+	    cmocka_unit_test(split_seconds_is_floor_and_rounded_nanoseconds),
 	    cmocka_unit_test_setup_teardown(classic_buckets_are_cumulative_without_inf, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
