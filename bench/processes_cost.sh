@@ -47,6 +47,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # utime + stime of a whole process, in clock ticks (exited threads included).
 cpu_ticks() { sed 's/.*) //' /proc/"$1"/stat | awk '{print $12 + $13}'; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' /proc/"$1"/status; }
+# private_kib PID: the resident pages no other process maps (its own heap, stacks and written
+# pages), in KiB; most of the rest of kobsd's RSS is shared libraries' pages.
+private_kib() { awk '/^Private_(Clean|Dirty):/ {s += $2} END {print s + 0}' /proc/"$1"/smaps_rollup; }
 count_processes() { local pids=(/proc/[1-9]*); echo "${#pids[@]}"; }
 ACCEPT='application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1'
 HZ=$(getconf CLK_TCK)
@@ -155,6 +158,9 @@ loop_procs=$("$WORK/proc_loop" -n 1 | sed -n 's/.*processes=\([0-9]*\).*/\1/p')
 p_rss=$(rss_kib "$pe_pid")
 k_rss=$(rss_kib "$kpid")
 i_rss=$([ -z "$ipid" ] || rss_kib "$ipid")
+p_priv=$(private_kib "$pe_pid")
+k_priv=$(private_kib "$kpid")
+i_priv=$([ -z "$ipid" ] || private_kib "$ipid")
 i_seen=$([ -z "$ipid" ] || curl -sf "$iurl" | awk '/^kobs_group_processes[{ ]/ {s += $NF} END {print s + 0}')
 p_seen=$(curl -sf "$purl" | awk '/^namedprocess_namegroup_num_procs/ {s += $2} END {print s + 0}')
 k_seen=$(curl -sf "$kurl" | awk '/^kobs_group_processes[{ ]/ {s += $NF} END {print s + 0}')
@@ -163,20 +169,22 @@ awk -v rounds="$ROUNDS" -v kpr="$K_PER_ROUND" -v hz="$HZ" -v pt="$p_ticks" -v kt
 	-v lc="$loop_cpu" -v pr="$p_rss" -v kr="$k_rss" -v has="$kobsd_has_processes" \
 	-v before="$procs_before" -v after="$procs_after" -v lp="$loop_procs" -v ps="$p_seen" \
 	-v ks="$k_seen" -v peflags="$PE_FLAGS" -v it="$i_ticks" -v ir="${i_rss:-0}" \
-	-v is="${i_seen:-0}" -v hasiter="${ipid:+1}" 'BEGIN {
+	-v is="${i_seen:-0}" -v hasiter="${ipid:+1}" -v pp="$p_priv" -v kp="$k_priv" \
+	-v ip="${i_priv:-0}" 'BEGIN {
 	p = pt / hz / rounds * 1000; k = kt / hz / (rounds * kpr) * 1000; l = lc / (rounds * kpr) * 1000
 	i = it / hz / (rounds * kpr) * 1000
 	printf "processes on the host: %d before, %d after (plain loop saw %d)\n", before, after, lp
 	printf "process-exporter flags: %s\n", peflags == "" ? "(its defaults)" : peflags
-	printf "%-18s %8s %14s %10s %12s\n", "", "scrapes", "CPU/scrape", "RSS", "processes"
-	printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "process-exporter", rounds, p, pr / 1024, ps
+	printf "%-18s %8s %14s %10s %12s %12s\n", "", "scrapes", "CPU/scrape", "RSS", "private", "processes"
+	row = "%-18s %8d %11.2f ms %6.1f MiB %8.1f MiB %12d\n"
+	printf row, "process-exporter", rounds, p, pr / 1024, pp / 1024, ps
 	if (has)
-		printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "kobsd (/proc)", rounds * kpr, k, kr / 1024, ks
+		printf row, "kobsd (/proc)", rounds * kpr, k, kr / 1024, kp / 1024, ks
 	if (hasiter)
-		printf "%-18s %8d %11.2f ms %6.1f MiB %12d\n", "kobsd (bpf_iter)", rounds * kpr, i, ir / 1024, is
+		printf row, "kobsd (bpf_iter)", rounds * kpr, i, ir / 1024, ip / 1024, is
 	else
-		printf "%-18s %8s %14s %6.1f MiB %12s\n", "kobsd", "-", "n/a", kr / 1024, "n/a"
-	printf "%-18s %8d %11.2f ms %10s %12d\n", "plain C loop", rounds * kpr, l, "-", lp
+		printf "%-18s %8s %14s %6.1f MiB %8.1f MiB %12s\n", "kobsd", "-", "n/a", kr / 1024, kp / 1024, "n/a"
+	printf "%-18s %8d %11.2f ms %10s %12s %12d\n", "plain C loop", rounds * kpr, l, "-", "-", lp
 	if (!has) {
 		print "kobsd has no processes collector yet (no kobs_group_processes in its output):"
 		print "its CPU is not measured and no kobsd ratio is printed."
