@@ -145,12 +145,8 @@ static int diskstats_init(void **state, const struct collector_env *env, char *w
 	                    "--collector.diskstats.device", why, why_len);
 	if (!st->filter)
 		goto fail;
-	if (procfs_read(env->procfs, "diskstats", &st->file, FILE_LIMIT) < 0) {
-		char msg[128];
-		snprintf(why, why_len, "%s/diskstats: %s — is --path.procfs right?", env->procfs,
-		         strerror_r(errno, msg, sizeof(msg)));
+	if (procfs_read_at_start(env->procfs, "diskstats", &st->file, FILE_LIMIT, why, why_len) < 0)
 		goto fail;
-	}
 	*state = st;
 	return 0;
 fail:

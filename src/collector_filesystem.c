@@ -391,12 +391,9 @@ static int filesystem_init(void **state, const struct collector_env *env, char *
 	st->timeout = h ? h->mount_timeout : DEFAULT_MOUNT_TIMEOUT_SECONDS;
 	/* Threads start at the first collection, after the daemon has dropped its privileges. */
 	st->runner = stat_runner_new(call_statvfs, MAX_STUCK);
-	if (procfs_read(env->procfs, "self/mountinfo", &st->file, FILE_LIMIT) < 0) {
-		char msg[128];
-		snprintf(why, why_len, "%s/self/mountinfo: %s — is --path.procfs right?",
-		         env->procfs, strerror_r(errno, msg, sizeof(msg)));
+	if (procfs_read_at_start(env->procfs, "self/mountinfo", &st->file, FILE_LIMIT, why,
+	                         why_len) < 0)
 		goto fail;
-	}
 	*state = st;
 	return 0;
 fail:

@@ -298,10 +298,8 @@ static int netstat_init(void **state, const struct collector_env *env, char *why
 			}
 		}
 	}
-	if (procfs_read(env->procfs, "net/snmp", &st->file, FILE_LIMIT) < 0) {
-		char msg[128];
-		snprintf(why, why_len, "%s/net/snmp: %s — is --path.procfs right?", env->procfs,
-		         strerror_r(errno, msg, sizeof(msg)));
+	if (procfs_read_at_start(env->procfs, "net/snmp", &st->file, FILE_LIMIT, why, why_len) <
+	    0) {
 		netstat_destroy(st);
 		return -1;
 	}

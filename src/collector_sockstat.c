@@ -162,10 +162,8 @@ static int sockstat_init(void **state, const struct collector_env *env, char *wh
 			st->fields[s->v6][i].key = s->key;
 		}
 	}
-	if (procfs_read(env->procfs, "net/sockstat", &st->file, FILE_LIMIT) < 0) {
-		char msg[128];
-		snprintf(why, why_len, "%s/net/sockstat: %s — is --path.procfs right?", env->procfs,
-		         strerror_r(errno, msg, sizeof(msg)));
+	if (procfs_read_at_start(env->procfs, "net/sockstat", &st->file, FILE_LIMIT, why, why_len) <
+	    0) {
 		sockstat_destroy(st);
 		return -1;
 	}

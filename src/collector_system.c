@@ -505,14 +505,8 @@ static int check_stat(struct system_state *st, const struct collector_env *env, 
                       size_t why_len)
 {
 	struct proc_stat s;
-	char msg[128];
-	if (procfs_read(env->procfs, "stat", &st->file, FILE_LIMIT) < 0) {
-		int err = errno;
-		snprintf(why, why_len, "%s/stat: %s — is --path.procfs right?%s", env->procfs,
-		         strerror_r(err, msg, sizeof(msg)),
-		         err == ENOENT ? " (systemd's ProcSubset=pid hides it)" : "");
+	if (procfs_read_at_start(env->procfs, "stat", &st->file, FILE_LIMIT, why, why_len) < 0)
 		return -1;
-	}
 	if (parse_proc_stat(st->file.data, st->file.len, &s) < 0) {
 		snprintf(why, why_len,
 		         "%s/stat: no aggregate cpu line, not a kernel's /proc/stat — is "

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Read all of an open file into `out`; closes `fd`. With `short_is_end`, a read that returns
@@ -53,6 +54,21 @@ int procfs_read(const char *procfs, const char *relpath, struct buf *out, size_t
 	if (fd < 0)
 		return -1;
 	return read_whole(fd, out, limit, false);
+}
+
+int procfs_read_at_start(const char *procfs, const char *relpath, struct buf *out, size_t limit,
+                         char *why, size_t why_len)
+{
+	if (procfs_read(procfs, relpath, out, limit) == 0)
+		return 0;
+	int err = errno;
+	char msg[128];
+	/* ProcSubset=pid leaves only the /proc/<pid> directories (and self). */
+	bool subset = err == ENOENT && strncmp(relpath, "self/", 5) != 0;
+	snprintf(why, why_len, "%s/%s: %s — is --path.procfs right?%s", procfs, relpath,
+	         strerror_r(err, msg, sizeof(msg)),
+	         subset ? " (systemd's ProcSubset=pid hides it)" : "");
+	return -1;
 }
 
 int procfs_read_at(int dirfd, const char *name, struct buf *out, size_t limit)

@@ -23,6 +23,14 @@ grep -q '^kobs_scrape_collector_success{collector="system"} 0$' "$WORK/body" ||
 	fail "a failed collector is not reported with success 0"
 grep -q '^kobs_build_info{' "$WORK/body" || fail "self metrics missing when a collector failed"
 grep -q 'collector system failed to start' "$WORK/kobsd.log" || fail "failure not logged"
+# Each collector that reads a file at start names it and says what to check; a system-wide file
+# may also be hidden by systemd's ProcSubset=pid, which a process's own files are not.
+for file in stat diskstats net/dev net/snmp net/sockstat self/mountinfo; do
+	hint=" (systemd's ProcSubset=pid hides it)"
+	[ "${file#self/}" = "$file" ] || hint=";"
+	matches -F "$WORK/nonexistent/$file: No such file or directory — is --path.procfs right?$hint" \
+		"$WORK/kobsd.log" || fail "the start failure does not name $file with its hint"
+done
 fetch / | matches 'class="failed">failed: ' || fail "landing page does not show the failure"
 check_text "$WORK/body"
 stop_kobsd || fail "exit status"
