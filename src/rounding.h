@@ -9,13 +9,16 @@
 #include <math.h>
 #include <stdint.h>
 
-/* x rounded to a whole number, ties to even, for 0 <= x < 2^52: adding 2^52 leaves the sum no
- * bit below the unit, so the addition rounds x as the FPU rounds (to nearest, ties to even,
- * the mode the daemon never changes), and subtracting 2^52 back is exact. That is nearbyint(x)
- * on that range. */
+/* x rounded to a whole number, ties to even, for 0 <= x < 2^52: nearbyint(x) on that range in
+ * the default rounding mode, which the daemon never changes. Done in integers, so that no FPU's
+ * excess precision (x87) can change it: x - trunc(x) is exact, and so are the comparisons. */
 static inline double round_whole_small(double x)
 {
-	return (x + 0x1p52) - 0x1p52;
+	int64_t whole = (int64_t)x;
+	double fraction = x - (double)whole;
+	if (fraction > 0.5 || (fraction == 0.5 && (whole & 1)))
+		whole++;
+	return (double)whole;
 }
 
 /* The whole number nearest log2(x), for a finite x > 0; lround(log2(x)). With x = m * 2^e and
