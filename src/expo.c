@@ -339,8 +339,9 @@ static size_t format_fixed(char *dst, double v)
 	int d = 0; /* integer digits */
 	while (a >= powers_of_ten[d])
 		d++;
-	int k = 15 - d;                                     /* decimals */
-	double m = round_whole_small(a * powers_of_ten[k]); /* under 10^15 < 2^52 */
+	int k = 15 - d; /* decimals */
+	/* a * 10^k < 10^15 < 2^52, the range round_whole_small() takes. */
+	double m = round_whole_small(a * powers_of_ten[k]);
 	if (m / powers_of_ten[k] != a)
 		return 0;
 

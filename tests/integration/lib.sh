@@ -125,9 +125,9 @@ cleanup() {
 trap cleanup EXIT
 
 # A command that fails outside a condition ends the test (set -e). The ERR trap notes which one
-# (not between set +e and set -e), in the test's own shell only (what a command substitution notes stays in its subshell, where
-# a failure does not end the test), and cleanup() says it: the test does not end without a word
-# (seen: mawk stopping with status 2 on a /proc file that had just vanished).
+# and cleanup() says it, so that no test ends without a word (seen: mawk stopping with status 2
+# on a /proc file that had just vanished). It notes nothing between set +e and set -e, and what
+# a command substitution notes stays in its subshell, where a failure does not end the test.
 STOPPED_AT=""
 set -E
 trap 'stopped=($? $LINENO); [[ $- != *e* ]] ||
